@@ -1,0 +1,3 @@
+from dbt_console.cli import main
+
+raise SystemExit(main())

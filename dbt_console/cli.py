@@ -1,0 +1,94 @@
+"""`dbt-console` on the command line: parse the arguments, call a command, map the outcome
+to an exit code. 0 success, 1 the run errored or was cancelled, 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from dbt_console import __version__
+from dbt_console.errors import UserError
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and exit 2, like every bad input
+        sys.stderr.write(f"dbt-console: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _run_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a run id is a number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a run id is a number from 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dbt-console",
+                     description="Run dbt Core jobs in production: schedules, logs, history.")
+    parser.add_argument("--version", action="version", version=f"dbt-console {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="write the demo dbt project and its jobs")
+    demo.add_argument("--no-tui", action="store_true", help="only write, do not open the dashboard")
+
+    jobs = sub.add_parser("jobs", help="list, show, import, export, delete jobs")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION", required=True,
+                                   parser_class=_Parser)
+    ls = jobs_sub.add_parser("list", help="all jobs")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    show = jobs_sub.add_parser("show", help="one job as YAML")
+    show.add_argument("name")
+    imp = jobs_sub.add_parser("import", help="create or update the jobs of a YAML file")
+    imp.add_argument("file")
+    exp = jobs_sub.add_parser("export", help="all jobs as YAML, to FILE or stdout")
+    exp.add_argument("file", nargs="?", default="-")
+    exp.add_argument("--include-secrets", action="store_true",
+                     help="write secret values in clear (they are masked otherwise)")
+    delete = jobs_sub.add_parser("delete", help="delete a job (its past runs stay)")
+    delete.add_argument("name")
+
+    run = sub.add_parser("run", help="run a job now")
+    run.add_argument("job")
+    run.add_argument("--wait", action="store_true",
+                     help="run it here, stream the log, exit 0 on success and 1 on failure")
+
+    runs = sub.add_parser("runs", help="past and current runs, newest first")
+    runs.add_argument("--job", help="only this job's runs")
+    runs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    runs.add_argument("--json", action="store_true", help="machine-readable output")
+
+    logs = sub.add_parser("logs", help="the log of a run")
+    logs.add_argument("run_id", type=_run_id, metavar="RUN")
+    logs.add_argument("--follow", "-f", action="store_true",
+                      help="keep printing lines until the run ends")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from dbt_console import commands
+
+    try:
+        if args.command is None:
+            build_parser().print_help()
+            return EXIT_OK
+        return commands.dispatch(args)
+    except UserError as exc:
+        sys.stderr.write(f"dbt-console: {exc}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `dbt-console logs 3 | head`
+        sys.stderr.close()
+        return EXIT_OK
+    except Exception:
+        report = commands.write_crash_report(traceback.format_exc())
+        sys.stderr.write(f"dbt-console: unexpected error; the details are in {report}\n")
+        return EXIT_RUN_FAILED

@@ -1,0 +1,93 @@
+"""Where dbt-console keeps its files, and the settings file. Nothing global: callers pass these."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from dbt_console.errors import UserError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+APP_NAME = "dbt-console"
+
+
+@dataclass(frozen=True)
+class Paths:
+    data_dir: Path
+    config_dir: Path
+
+    @property
+    def store(self) -> Path:
+        return self.data_dir / "dbt-console.db"
+
+    @property
+    def workspaces(self) -> Path:
+        """Persistent git clones, one per job."""
+        return self.data_dir / "workspaces"
+
+    @property
+    def runs(self) -> Path:
+        """One directory per run: its target/ artifacts and dbt's own log files."""
+        return self.data_dir / "runs"
+
+    @property
+    def demo(self) -> Path:
+        return self.data_dir / "demo"
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config_dir / "settings.toml"
+
+    def run_dir(self, run_id: int) -> Path:
+        return self.runs / str(run_id)
+
+
+def resolve_paths(environ: Mapping[str, str] = os.environ) -> Paths:
+    """DBT_CONSOLE_HOME puts everything under one directory; otherwise the user's
+    platform data and config directories."""
+    home = environ.get("DBT_CONSOLE_HOME")
+    if home:
+        root = Path(home).expanduser().resolve()
+        return Paths(data_dir=root, config_dir=root)
+    import platformdirs
+
+    return Paths(data_dir=Path(platformdirs.user_data_dir(APP_NAME)),
+                 config_dir=Path(platformdirs.user_config_dir(APP_NAME)))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """settings.toml, all keys optional. Each has the meaning its comment gives."""
+
+    # Runs executing at once across all jobs (one per job is always the limit).
+    max_concurrent_runs: int = 2
+    # A schedule missed while no engine ran is caught up when it is at most this old.
+    catch_up_grace_minutes: int = 60
+    # On SIGTERM, how long runs in flight may finish before they are cancelled.
+    stop_grace_seconds: int = 60
+
+
+def load_settings(paths: Paths) -> Settings:
+    path = paths.settings_file
+    if not path.exists():
+        return Settings()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not valid TOML: {exc}") from None
+    known = {f.name: f for f in fields(Settings)}
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise UserError(f"{path}: unknown setting {key!r} (known: {', '.join(known)})")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UserError(f"{path}: {key} must be a whole number >= 1, got {value!r}")
+        values[key] = value
+    return Settings(**values)

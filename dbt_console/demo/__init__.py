@@ -1,0 +1,28 @@
+"""The demo: a small dbt project on DuckDB (a bike-share network) and three jobs.
+
+Written fresh each time, so it is idempotent: project files and seeds are overwritten,
+dbt's own state (target/, the DuckDB file) is left where it is.
+"""
+
+from __future__ import annotations
+
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from dbt_console.demo.seeds import seed_files
+
+PROJECT_NAME = "pedalshare"
+
+
+def write_demo(dest: Path) -> Path:
+    """Write the demo project under dest and return the path of its jobs file."""
+    package = resources.files(__package__)
+    project = dest / PROJECT_NAME
+    with resources.as_file(package / "project") as source:
+        shutil.copytree(source, project, dirs_exist_ok=True)
+    for name, text in seed_files().items():
+        (project / "seeds" / name).write_text(text, encoding="utf-8")
+    jobs_file = dest / "jobs.yml"
+    jobs_file.write_text((package / "jobs.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    return jobs_file

@@ -1,0 +1,6 @@
+select
+    station_id,
+    trim(name) as station_name,
+    district,
+    capacity
+from {{ ref('stations') }}

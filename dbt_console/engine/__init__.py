@@ -1,0 +1,1 @@
+"""The engine: runs jobs. Imports the core (model, store, config), never the TUI."""

@@ -1,0 +1,85 @@
+"""dbt's JSON log lines into stored rows, and the live progress they imply."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from dbt_console.model import SYSTEM_EVENT
+
+# Events that end a node. Their node_info.node_status is the node's final state.
+RESULT_EVENTS = frozenset({
+    "LogModelResult", "LogSeedResult", "LogSnapshotResult", "LogTestResult",
+    "SkippingDetails", "LogFreshnessResult", "LogNodeNoOpResult",
+})
+FAILED_STATES = frozenset({"error", "fail", "runtime error"})
+
+_loads = json.loads
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_line(text: str, step: int, from_stderr: bool) -> tuple[tuple, Any]:
+    """(row, total) for one line of dbt output. Lines that are not dbt JSON events (a
+    Python warning, a crash) are kept whole as plain text; nothing is dropped."""
+    if text.startswith("{"):
+        try:
+            event = _loads(text)
+            info = event["info"]
+            data = event.get("data") or {}
+            node = data.get("node_info")
+            if node:
+                status = node.get("node_status")
+                node_id = node.get("unique_id")
+                # dbt writes "None" for nodes outside a run (e.g. in RunResultError).
+                row = (info["ts"], info["level"], step, info["name"], node_id,
+                       None if status in ("None", "") else status, info["msg"])
+            else:
+                row = (info["ts"], info["level"], step, info["name"], None, None, info["msg"])
+            return row, data.get("total")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass
+    level = "warn" if from_stderr else "info"
+    return (now_iso(), level, step, "", None, None, text), None
+
+
+def system_row(step: int, msg: str, level: str = "info") -> tuple:
+    """A line of dbt-console's own (workspace, step boundaries, reasons) in a run's log."""
+    return (now_iso(), level, step, SYSTEM_EVENT, None, None, msg)
+
+
+class Progress:
+    """n of N nodes, the nodes running now, failures so far: best effort from the log;
+    run_results.json is the final truth."""
+
+    def __init__(self) -> None:
+        self.step = 0
+        self.total = 0
+        self.done = 0
+        self.failed = 0
+        self.running: dict[str, None] = {}  # ordered set
+
+    def start_step(self, step: int) -> None:
+        self.step, self.total, self.done = step, 0, 0
+        self.running.clear()
+
+    def observe(self, row: tuple, total: Any) -> None:
+        event, node_id, status = row[3], row[4], row[5]
+        if event == "LogStartLine":
+            if isinstance(total, int):
+                self.total = total
+            if node_id:
+                self.running[node_id] = None
+        elif event in RESULT_EVENTS:
+            self.done += 1
+            if node_id:
+                self.running.pop(node_id, None)
+            if status in FAILED_STATES:
+                self.failed += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "done": self.done, "total": self.total,
+                "failed": self.failed, "running": list(self.running)[:8]}

@@ -1,0 +1,75 @@
+"""How a dbt process is started: the seam where a faster launcher can plug in later.
+
+A launcher starts one step's process with its stdout and stderr on pipes, in its own
+session and process group, so the executor can signal dbt and everything it spawned.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+
+class Process(Protocol):
+    pid: int
+
+    def stdout_fd(self) -> int: ...
+    def stderr_fd(self) -> int: ...
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def signal_group(self, sig: int) -> None: ...
+
+
+class Launcher(Protocol):
+    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Process:
+        """Start argv; raise FileNotFoundError/PermissionError when it cannot start."""
+        ...
+
+
+class _Popen:
+    def __init__(self, popen: subprocess.Popen):
+        self._p = popen
+        self.pid = popen.pid
+
+    def stdout_fd(self) -> int:
+        return self._p.stdout.fileno()
+
+    def stderr_fd(self) -> int:
+        return self._p.stderr.fileno()
+
+    def poll(self) -> int | None:
+        return self._p.poll()
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = self._p.wait(timeout)
+        self._p.stdout.close()
+        self._p.stderr.close()
+        return code
+
+    def signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)
+        except ProcessLookupError:
+            pass  # already gone
+
+
+class SubprocessLauncher:
+    """A plain child process per step: no shell, its own session."""
+
+    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Process:
+        popen = subprocess.Popen(
+            list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        return _Popen(popen)
+
+
+def restore_default_sigint() -> None:
+    """A process started with SIGINT ignored (`cmd &` in a script) passes that on to its
+    children, and a dbt that ignores SIGINT cannot be cancelled. Undo it for ourselves so
+    the dbt processes we start get the default handling."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -1,0 +1,110 @@
+"""Moves a step's output into the store: read, parse, batch, commit at most ~100 ms apart.
+
+One pump per run, on the run's own thread. Committing each line would be 10-40x slower;
+a batch per flush keeps up with dbt at any speed while a watcher sees lines within 100 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import time
+from collections.abc import Callable
+
+from dbt_console.engine.dbtlog import Progress, parse_line, system_row
+from dbt_console.engine.launcher import Process
+from dbt_console.store import Store
+
+FLUSH_SECONDS = 0.1
+MAX_BATCH = 50_000
+# The longest line kept as one; a longer one (a runaway print without newlines) is split.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+# How often the loop wakes when dbt is quiet, to notice a cancel or a timeout.
+IDLE_TICK = 0.1
+
+
+class RunLog:
+    """The lines of one run, written to the store in batches."""
+
+    def __init__(self, store: Store, run_id: int):
+        self.store = store
+        self.run_id = run_id
+        self.next_seq = store.log_line_count(run_id)
+        self.rows: list[tuple] = []
+        self.progress = Progress()
+        self._progress_dirty = False
+        self.last_flush = time.monotonic()
+
+    def add(self, row: tuple, total: object = None) -> None:
+        self.rows.append(row)
+        self.progress.observe(row, total)
+        self._progress_dirty = True
+
+    def system(self, step: int, msg: str, level: str = "info") -> None:
+        """A line of dbt-console's own, flushed at once: these mark what happens between
+        dbt's lines (workspace, step boundaries, why a run failed)."""
+        self.rows.append(system_row(step, msg, level))
+        self.flush()
+
+    def due(self) -> bool:
+        return bool(self.rows) and (time.monotonic() - self.last_flush >= FLUSH_SECONDS
+                                    or len(self.rows) >= MAX_BATCH)
+
+    def seconds_to_flush(self) -> float:
+        if not self.rows:
+            return IDLE_TICK
+        return max(0.0, FLUSH_SECONDS - (time.monotonic() - self.last_flush))
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.rows:
+            return
+        progress = self.progress.as_dict() if self._progress_dirty else None
+        self.store.append_log(self.run_id, self.next_seq, self.rows, progress)
+        self.next_seq += len(self.rows)
+        self.rows = []
+        self._progress_dirty = False
+
+
+def pump(proc: Process, log: RunLog, step: int, tick: Callable[[], None]) -> int:
+    """Read the process's stdout and stderr to the end, then return its exit code.
+    `tick` is called between reads, so the caller can cancel or time the step out."""
+    sel = selectors.DefaultSelector()
+    out_fd, err_fd = proc.stdout_fd(), proc.stderr_fd()
+    sel.register(out_fd, selectors.EVENT_READ, False)
+    sel.register(err_fd, selectors.EVENT_READ, True)
+    partial = {out_fd: b"", err_fd: b""}
+    add = log.add
+    try:
+        while sel.get_map():
+            for key, _ in sel.select(log.seconds_to_flush()):
+                fd, from_stderr = key.fd, key.data
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    sel.unregister(fd)
+                    if partial[fd]:
+                        add(*parse_line(_text(partial[fd]), step, from_stderr))
+                        partial[fd] = b""
+                    continue
+                lines = (partial[fd] + chunk).split(b"\n")
+                rest = lines.pop()
+                if len(rest) > MAX_LINE_BYTES:
+                    lines.append(rest)
+                    rest = b""
+                partial[fd] = rest
+                for raw in lines:
+                    add(*parse_line(_text(raw), step, from_stderr))
+            if log.due():
+                log.flush()
+            tick()
+    finally:
+        sel.close()
+    code = proc.wait()
+    log.flush()
+    return code
+
+
+def _text(raw: bytes) -> str:
+    # Invalid UTF-8 is replaced, never fatal: a log line is worth more than its bytes.
+    text = raw.decode("utf-8", "replace")
+    return text[:-1] if text.endswith("\r") else text

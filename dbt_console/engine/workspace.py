@@ -1,0 +1,114 @@
+"""Where a run's dbt project comes from: a local directory, or a persistent clone per job
+fetched and checked out to the branch head before every run. The sha is recorded."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from dbt_console.model import Job
+
+
+class WorkspaceError(Exception):
+    """The project could not be made ready; the message is the run's failure reason."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    project_dir: Path
+    git_sha: str | None
+    git_branch: str | None
+
+
+_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """Drop user:token@ from any URL in text: clone URLs may carry credentials."""
+    return _CREDENTIALS.sub(r"\1***@", text)
+
+
+def _git_failure(action: str, exc: Exception) -> WorkspaceError:
+    import git
+
+    if isinstance(exc, git.GitCommandError):
+        detail = (exc.stderr or "").strip().splitlines()
+        detail = [d.removeprefix("stderr: ").strip(" '") for d in detail if d.strip()]
+        reason = detail[-1] if detail else f"exit code {exc.status}"
+    else:
+        reason = str(exc)
+    return WorkspaceError(redact(f"git {action} failed: {reason}"))
+
+
+def _check_project(project_dir: Path, where: str) -> Path:
+    if not project_dir.is_dir():
+        raise WorkspaceError(f"project directory {project_dir} does not exist{where}")
+    if not (project_dir / "dbt_project.yml").is_file():
+        raise WorkspaceError(f"no dbt_project.yml in {project_dir}{where}")
+    return project_dir
+
+
+def prepare(job: Job, workspaces: Path, say) -> Workspace:
+    """Make the job's project ready to run. `say(msg)` writes a line to the run's log."""
+    if job.git is not None:
+        return _prepare_clone(job, workspaces / job.name, say)
+    project_dir = _check_project(Path(job.project_dir), "")
+    return _prepare_local(job, project_dir, say)
+
+
+def _prepare_clone(job: Job, clone_dir: Path, say) -> Workspace:
+    import git
+
+    src = job.git
+    url, branch = src.url, src.branch
+    try:
+        if (clone_dir / ".git").is_dir():
+            repo = git.Repo(clone_dir)
+            if repo.remotes.origin.url != url:
+                repo.remotes.origin.set_url(url)
+            say(f"git fetch {redact(url)} {branch}")
+            repo.git.fetch("origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
+                           "--prune")
+        else:
+            say(f"git clone {redact(url)} (branch {branch})")
+            clone_dir.parent.mkdir(parents=True, exist_ok=True)
+            repo = git.Repo.clone_from(url, clone_dir, branch=branch, single_branch=True)
+        # The clone belongs to dbt-console: whatever a previous run left is thrown away.
+        repo.git.checkout("--force", "-B", branch, f"origin/{branch}")
+        repo.git.clean("-fd")
+        sha = repo.head.commit.hexsha
+    except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError,
+            ValueError) as exc:
+        raise _git_failure("fetch" if (clone_dir / ".git").is_dir() else "clone", exc) from None
+    say(f"checked out {branch} at {sha[:12]}: {repo.head.commit.summary}")
+    project_dir = clone_dir / src.subdirectory if src.subdirectory else clone_dir
+    _check_project(project_dir, f" (repository {redact(url)}, branch {branch})")
+    return Workspace(project_dir, sha, branch)
+
+
+def _prepare_local(job: Job, project_dir: Path, say) -> Workspace:
+    import git
+
+    try:
+        repo = git.Repo(project_dir, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        if job.pull:
+            raise WorkspaceError(f"pull: true but {project_dir} is not in a git checkout")
+        return Workspace(project_dir, None, None)
+    branch = None if repo.head.is_detached else repo.active_branch.name
+    if job.pull:
+        if branch is None:
+            raise WorkspaceError(f"pull: true but {repo.working_dir} has no branch checked out")
+        try:
+            say(f"git pull --ff-only in {repo.working_dir}")
+            repo.git.pull("--ff-only")
+        except git.GitCommandError as exc:
+            raise _git_failure("pull", exc) from None
+    try:
+        sha = repo.head.commit.hexsha
+    except ValueError:  # a repository with no commit yet
+        sha = None
+    if sha:
+        say(f"{project_dir} is at {sha[:12]}" + (f" on {branch}" if branch else ""))
+    return Workspace(project_dir, sha, branch)

@@ -1,0 +1,84 @@
+"""Jobs as code: a YAML file of jobs, read and written losslessly.
+
+A file is all or nothing: when any job in it is invalid, the problems of every job are
+reported together and none is saved.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dbt_console.errors import UserError, ValidationError
+from dbt_console.model import SECRET_MASK, Job, is_secret_env, job_from_dict, job_to_dict
+
+TOP_LEVEL = {"jobs"}
+
+
+def parse_jobs(text: str, source: str, base_dir: Path) -> list[Job]:
+    """Jobs from YAML text. Relative project_dir paths are relative to base_dir (the
+    file's directory), so a jobs file can live in the repository it describes."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise UserError(f"{where}: not valid YAML: {problem}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
+        raise UserError(f"{source}: expected a mapping with a 'jobs:' list at the top")
+    unknown = sorted(set(map(str, data)) - TOP_LEVEL)
+    if unknown:
+        raise UserError(f"{source}: unknown top-level key(s): {', '.join(unknown)} "
+                        "(a jobs file holds 'jobs:' only)")
+    jobs: list[Job] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(data["jobs"]):
+        if isinstance(raw, dict) and isinstance(raw.get("project_dir"), str):
+            raw = {**raw, "project_dir": _resolve(raw["project_dir"], base_dir)}
+        try:
+            job = job_from_dict(raw, where=f"jobs[{i}]")
+        except ValidationError as exc:
+            problems.extend(f"{source}: {p}" for p in exc.problems)
+            continue
+        if job.name in seen:
+            problems.append(f"{source}: job {job.name!r}: name: used twice in this file "
+                            f"(jobs[{seen[job.name]}] and jobs[{i}])")
+        seen[job.name] = i
+        jobs.append(job)
+    if problems:
+        raise ValidationError(problems)
+    return jobs
+
+
+def load_jobs_file(path: Path) -> list[Job]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text") from None
+    return parse_jobs(text, str(path), path.resolve().parent)
+
+
+def public_dict(job: Job) -> dict[str, Any]:
+    """A job's plain data with its secret values masked: safe to print or show."""
+    data = job_to_dict(job)
+    if "env" in data:
+        data["env"] = {k: SECRET_MASK if is_secret_env(k, v) else v
+                       for k, v in data["env"].items()}
+    return data
+
+
+def dump_jobs(jobs: list[Job], include_secrets: bool = False) -> str:
+    """YAML for these jobs. Secret values are masked unless include_secrets."""
+    docs = [job_to_dict(j) if include_secrets else public_dict(j) for j in jobs]
+    return yaml.safe_dump({"jobs": docs}, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _resolve(project_dir: str, base_dir: Path) -> str:
+    path = Path(project_dir).expanduser()
+    return str(path if path.is_absolute() else (base_dir / path).resolve())

@@ -1,0 +1,93 @@
+"""The store's schema, as forward migrations. `PRAGMA user_version` is the applied count."""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: jobs, runs, steps, node results, compressed log chunks.
+    """
+    CREATE TABLE jobs (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        spec        TEXT NOT NULL,            -- the job as JSON (model.job_to_dict)
+        enabled     INTEGER NOT NULL,
+        version     INTEGER NOT NULL,         -- bumped on every save: edit conflicts
+        created_at  REAL NOT NULL,
+        updated_at  REAL NOT NULL
+    );
+    CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        job_id      INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+        job_name    TEXT NOT NULL,
+        spec        TEXT NOT NULL,            -- the job as it was when the run was queued
+        status      TEXT NOT NULL,
+        trigger     TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        queued_at   REAL NOT NULL,
+        started_at  REAL,
+        finished_at REAL,
+        git_sha     TEXT,
+        git_branch  TEXT,
+        error       TEXT,
+        run_dir     TEXT,
+        progress    TEXT,                     -- live node progress as JSON
+        log_lines   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX runs_by_job ON runs(job_id, id);
+    CREATE INDEX runs_by_status ON runs(status, id);
+    CREATE TABLE steps (
+        run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        idx         INTEGER NOT NULL,
+        command     TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        exit_code   INTEGER,
+        started_at  REAL,
+        finished_at REAL,
+        PRIMARY KEY (run_id, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE node_results (
+        run_id         INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step           INTEGER NOT NULL,
+        unique_id      TEXT NOT NULL,
+        resource_type  TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        message        TEXT,
+        failures       INTEGER,
+        execution_time REAL,
+        started_at     TEXT,
+        finished_at    TEXT,
+        thread         TEXT,
+        compiled_path  TEXT,
+        PRIMARY KEY (run_id, step, unique_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE log_chunks (
+        run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        first_seq   INTEGER NOT NULL,
+        n           INTEGER NOT NULL,
+        data        BLOB NOT NULL,           -- logcodec.encode(lines)
+        PRIMARY KEY (run_id, first_seq)
+    ) WITHOUT ROWID;
+    """,
+]
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the migrations this store has not seen yet, each in its own transaction."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"this store has schema version {current}, newer than this dbt-console knows "
+            f"({len(MIGRATIONS)}); upgrade dbt-console")
+    for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # executescript would commit on its own; run statements one by one instead.
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
