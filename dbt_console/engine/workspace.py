@@ -94,7 +94,8 @@ def _prepare_local(job: Job, project_dir: Path, say) -> Workspace:
         repo = git.Repo(project_dir, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         if job.pull:
-            raise WorkspaceError(f"pull: true but {project_dir} is not in a git checkout")
+            raise WorkspaceError(
+                f"pull: true but {project_dir} is not in a git checkout") from None
         return Workspace(project_dir, None, None)
     branch = None if repo.head.is_detached else repo.active_branch.name
     if job.pull:
