@@ -190,7 +190,8 @@ def _summary(store: Store, run: Run) -> int:
     out(line)
     failed = [r for r in store.node_results(run.id) if r.status in ("error", "fail")]
     for result in failed[:10]:
-        out(f"  {result.status}: {result.unique_id}: {result.message or ''}")
+        first_line = (result.message or "").strip().splitlines()[:1]
+        out(f"  {result.status}: {result.unique_id}: {''.join(first_line)}")
     return 0 if run.status is RunStatus.SUCCESS else 1
 
 

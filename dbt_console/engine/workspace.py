@@ -33,9 +33,13 @@ def _git_failure(action: str, exc: Exception) -> WorkspaceError:
     import git
 
     if isinstance(exc, git.GitCommandError):
-        detail = (exc.stderr or "").strip().splitlines()
-        detail = [d.removeprefix("stderr: ").strip(" '") for d in detail if d.strip()]
-        reason = detail[-1] if detail else f"exit code {exc.status}"
+        # GitPython hands stderr over as "\n  stderr: 'fatal: ...\n'"; git's own words
+        # are the line that starts with fatal: or error:.
+        lines = [ln.strip().removeprefix("stderr:").strip().strip("'").strip()
+                 for ln in (exc.stderr or "").splitlines()]
+        lines = [ln for ln in lines if ln]
+        fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+        reason = (fatal or lines or [f"exit code {exc.status}"])[-1]
     else:
         reason = str(exc)
     return WorkspaceError(redact(f"git {action} failed: {reason}"))

@@ -1,0 +1,186 @@
+"""Every rule a job must follow: refused with a message naming the job and the field,
+and nothing saved (checked through `jobs import` and `jobs list`, as a user would)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import write_jobs
+
+GOOD = """
+  - name: good
+    project_dir: /srv/analytics
+    commands: ["dbt build"]
+"""
+
+
+def import_bad(cli, tmp_path, bad_job: str):
+    """Import a file holding one good job and one bad one; nothing may be saved."""
+    path = write_jobs(tmp_path / "jobs.yml", "jobs:" + GOOD + bad_job)
+    result = cli("jobs", "import", str(path))
+    assert result.code == 2
+    assert "Traceback" not in result.err
+    listed = cli("jobs", "list", "--json")
+    assert listed.out.strip() == "[]", "a file with a bad job must save none of its jobs"
+    return result.err
+
+
+@pytest.mark.parametrize("bad_job, expected", [
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt build"]
+    schedule: {cron: "0 2 * *"}
+""", "job 'nightly': schedule: cron '0 2 * *' must have 5 fields"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt build"]
+    schedule: {cron: "0 25 * * *"}
+""", "job 'nightly': schedule: cron '0 25 * * *' is not valid"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt build"]
+    schedule: {cron: "0 2 * * *", timezone: Mars/Olympus}
+""", "job 'nightly': schedule: timezone 'Mars/Olympus' is not a known IANA timezone"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["python evil.py"]
+""", "job 'nightly': commands[0]: 'python evil.py' is not a dbt command"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt run; rm -rf /"]
+""", "job 'nightly': commands[0]: 'dbt run; rm -rf /' contains shell syntax"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt run --select $(whoami)"]
+""", "contains shell syntax"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt docs serve"]
+""", "job 'nightly': commands[0]: 'dbt docs serve': a job can run 'dbt docs generate' only"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt init"]
+""", "'init' is not a dbt sub-command a job can run"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt build --target-path /tmp/x"]
+""", "--target-path is set by dbt-console"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt build"]
+    colour: blue
+""", "job 'nightly': colour: unknown field"),
+    ("""
+  - name: nightly
+    git: {url: /srv/git/a.git, brnach: main}
+    commands: ["dbt build"]
+""", "git: unknown field 'brnach'"),
+    ("""
+  - name: Nightly Run
+    project_dir: /srv/a
+    commands: ["dbt build"]
+""", "name: must be a slug"),
+    ("""
+  - name: nightly
+    commands: ["dbt build"]
+""", "job 'nightly': project_dir: give exactly one of project_dir"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: []
+""", "job 'nightly': commands: must be a non-empty list"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt build"]
+    timeout_minutes: -5
+""", "job 'nightly': timeout_minutes: must be a whole number of minutes"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt build"]
+    env: {THREADS: 4}
+""", "job 'nightly': env.THREADS: must be text (quote it in YAML)"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt build"]
+    env: {DBT_TARGET_PATH: /tmp}
+""", "job 'nightly': env.DBT_TARGET_PATH: is set by dbt-console"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt build"]
+    env: {DBT_ENV_SECRET_TOKEN: "********"}
+""", "holds the mask of an export made without --include-secrets"),
+    ("""
+  - name: good
+    project_dir: /srv/b
+    commands: ["dbt run"]
+""", "job 'good': name: used twice in this file"),
+])
+def test_invalid_job_is_refused_with_its_field_named_and_nothing_saved(
+        cli, tmp_path, bad_job, expected):
+    err = import_bad(cli, tmp_path, bad_job)
+    assert expected in err
+    assert err.startswith("dbt-console: ")
+    assert "jobs.yml" in err  # the file is named too
+
+
+def test_every_problem_of_a_file_is_reported_at_once(cli, tmp_path):
+    err = import_bad(cli, tmp_path, """
+  - name: first
+    project_dir: /srv/a
+    commands: ["ls"]
+  - name: second
+    project_dir: /srv/a
+    commands: ["dbt build"]
+    schedule: {cron: "every day"}
+""")
+    assert "job 'first': commands[0]" in err
+    assert "job 'second': schedule" in err
+
+
+def test_yaml_syntax_error_names_the_line(cli, tmp_path):
+    path = write_jobs(tmp_path / "jobs.yml", "jobs:\n  - name: a\n    commands: [dbt build\n")
+    result = cli("jobs", "import", str(path))
+    assert result.code == 2
+    assert f"{path}:" in result.err and "not valid YAML" in result.err
+
+
+def test_unknown_top_level_key_is_refused(cli, tmp_path):
+    path = write_jobs(tmp_path / "jobs.yml", "jobs: []\nsettings: {}\n")
+    result = cli("jobs", "import", str(path))
+    assert result.code == 2 and "unknown top-level key(s): settings" in result.err
+
+
+def test_missing_jobs_file_is_a_clear_error(cli, tmp_path):
+    result = cli("jobs", "import", str(tmp_path / "nope.yml"))
+    assert result.code == 2
+    assert "nope.yml: cannot read: No such file or directory" in result.err
+
+
+def test_valid_commands_with_quotes_and_selectors_are_accepted(cli, tmp_path):
+    path = write_jobs(tmp_path / "jobs.yml", """
+jobs:
+  - name: fancy
+    project_dir: /srv/a
+    commands:
+      - dbt build --select +tag:nightly,config.materialized:table @orders
+      - "dbt run-operation grant --args '{role: reporter}'"
+      - dbt source freshness
+      - dbt docs generate
+""")
+    result = cli("jobs", "import", str(path))
+    assert result.code == 0, result.err
+    assert "created: fancy" in result.out

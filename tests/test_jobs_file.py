@@ -1,0 +1,78 @@
+"""Jobs as code: import, export and import again loses nothing."""
+
+from __future__ import annotations
+
+import yaml
+
+from conftest import write_jobs
+
+FULL = """
+jobs:
+  - name: nightly
+    description: The nightly build.
+    project_dir: /srv/analytics
+    profiles_dir: /etc/dbt
+    target: prod
+    commands: ["dbt seed", "dbt build --select tag:nightly"]
+    schedule: {cron: "0 2 * * *", timezone: Europe/Berlin}
+    env: {DBT_ENV_CUSTOM_ENV_team: analytics, DBT_ENV_SECRET_KEY: s3cr3t-value}
+    timeout_minutes: 60
+    enabled: false
+    dbt_path: /opt/dbt/bin/dbt
+    hooks:
+      - {type: webhook, url: "https://example.internal/dbt", events: [errored]}
+  - name: from-git
+    git: {url: /srv/git/analytics.git, branch: release, subdirectory: transform}
+    commands: ["dbt build"]
+  - name: local-pull
+    project_dir: /srv/checkout
+    pull: true
+    commands: ["dbt run"]
+"""
+
+
+def test_import_export_import_is_lossless(cli, tmp_path):
+    first = write_jobs(tmp_path / "a.yml", FULL)
+    assert cli("jobs", "import", str(first)).code == 0
+    exported = cli("jobs", "export", "--include-secrets").out
+    original = {j["name"]: j for j in yaml.safe_load(FULL)["jobs"]}
+    for job in yaml.safe_load(exported)["jobs"]:
+        for key, value in original[job["name"]].items():
+            assert job[key] == value, (job["name"], key)
+    second = write_jobs(tmp_path / "b.yml", exported)
+    result = cli("jobs", "import", str(second))
+    assert "updated: from-git, local-pull, nightly" in result.out
+    assert cli("jobs", "export", "--include-secrets").out == exported
+
+
+def test_export_masks_secret_env_values_unless_asked(cli, tmp_path):
+    cli("jobs", "import", str(write_jobs(tmp_path / "a.yml", FULL)))
+    masked = cli("jobs", "export")
+    assert "s3cr3t-value" not in masked.out
+    assert "DBT_ENV_SECRET_KEY: '********'" in masked.out
+    assert "s3cr3t-value" not in cli("jobs", "list", "--json").out
+    assert "s3cr3t-value" not in cli("jobs", "show", "nightly").out
+    assert "s3cr3t-value" in cli("jobs", "export", "--include-secrets").out
+
+
+def test_relative_project_dir_is_relative_to_the_jobs_file(cli, tmp_path):
+    (tmp_path / "repo").mkdir()
+    path = write_jobs(tmp_path / "repo" / "jobs.yml", """
+jobs:
+  - name: here
+    project_dir: ./transform
+    commands: ["dbt build"]
+""")
+    cli("jobs", "import", str(path))
+    job = yaml.safe_load(cli("jobs", "show", "here").out)["jobs"][0]
+    assert job["project_dir"] == str(tmp_path / "repo" / "transform")
+
+
+def test_export_to_a_file_then_delete_and_reimport(cli, tmp_path):
+    cli("jobs", "import", str(write_jobs(tmp_path / "a.yml", FULL)))
+    out = tmp_path / "out.yml"
+    assert cli("jobs", "export", str(out), "--include-secrets").code == 0
+    assert cli("jobs", "delete", "nightly").code == 0
+    assert "nightly" not in cli("jobs", "list").out
+    assert cli("jobs", "delete", "nightly").code == 2
+    assert "created: nightly" in cli("jobs", "import", str(out)).out

@@ -1,0 +1,38 @@
+"""Imports only go down the layers, and the command line starts light. Each check runs in
+a fresh interpreter, so what one test imported cannot hide what another imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def loaded_after(statement: str) -> set[str]:
+    code = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True).stdout
+    return {m.split(".")[0] for m in out.split()} | set(out.split())
+
+
+@pytest.mark.parametrize("module", [
+    "dbt_console.model", "dbt_console.store", "dbt_console.store.tail", "dbt_console.config",
+    "dbt_console.jobspec", "dbt_console.humanize",
+])
+def test_core_imports_neither_engine_nor_tui(module):
+    loaded = loaded_after(f"import {module}")
+    assert "textual" not in loaded
+    assert "dbt_console.engine" not in loaded
+    assert "dbt_console.tui" not in loaded
+
+
+def test_engine_never_imports_textual():
+    loaded = loaded_after("import dbt_console.engine.executor")
+    assert "textual" not in loaded and "dbt_console.tui" not in loaded
+
+
+def test_cli_start_imports_no_dbt_git_or_http():
+    loaded = loaded_after("import dbt_console.cli, dbt_console.commands")
+    for heavy in ("dbt", "git", "httpx", "textual", "apscheduler"):
+        assert heavy not in loaded, heavy

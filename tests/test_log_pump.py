@@ -1,0 +1,84 @@
+"""The executor's log path with a real child process: every line is kept, in order,
+whatever the process writes."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+from dbt_console.engine.launcher import SubprocessLauncher
+from dbt_console.engine.logpump import RunLog, pump
+from dbt_console.model import Job
+
+EMITTER = textwrap.dedent("""
+    import json, sys
+    out = sys.stdout.buffer
+    def event(name, msg, level="info", node=None, total=None):
+        data = {}
+        if node:
+            data["node_info"] = {"unique_id": node[0], "node_status": node[1]}
+        if total:
+            data["total"] = total
+        out.write(json.dumps({"info": {"name": name, "msg": msg, "level": level,
+                                       "ts": "2026-11-24T02:00:00.000000Z"},
+                              "data": data}).encode() + b"\\n")
+    event("MainReportVersion", "Running with dbt=1.11")
+    event("LogStartLine", "1 of 2 START model a", node=("model.p.a", "started"), total=2)
+    event("LogModelResult", "1 of 2 ERROR model a", "error", node=("model.p.a", "error"))
+    out.write(b"plain text from a print\\n")
+    out.write(b"bad bytes: \\xff\\xfe end\\n")
+    out.write(b"{not json but starts like it\\n")
+    out.write(b"L" + b"x" * 1_000_000 + b"\\n")
+    out.write(b"windows line\\r\\n")
+    out.flush()
+    sys.stderr.write("Traceback: something broke\\n")
+    sys.stderr.flush()
+    out.write(b"no newline at the end")
+    sys.exit(3)
+""")
+
+
+def test_every_kind_of_output_reaches_the_store(store, tmp_path):
+    store.save_jobs([Job(name="j", commands=("dbt run",), project_dir="/srv")])
+    run = store.enqueue_run(store.get_job("j"), "manual", "me")
+    log = RunLog(store, run.id)
+    proc = SubprocessLauncher().start([sys.executable, "-c", EMITTER], tmp_path, {})
+    code = pump(proc, log, 1, lambda: None)
+    assert code == 3
+    lines = store.read_log(run.id)
+    by_msg = {ln.msg: ln for ln in lines}
+    assert [ln.seq for ln in lines] == list(range(len(lines)))
+    assert by_msg["1 of 2 ERROR model a"].node_id == "model.p.a"
+    assert by_msg["1 of 2 ERROR model a"].node_status == "error"
+    assert by_msg["1 of 2 ERROR model a"].level == "error"
+    assert by_msg["1 of 2 ERROR model a"].event == "LogModelResult"
+    assert "plain text from a print" in by_msg
+    assert "bad bytes: \ufffd\ufffd end" in by_msg
+    assert "{not json but starts like it" in by_msg
+    assert "L" + "x" * 1_000_000 in by_msg
+    assert "windows line" in by_msg
+    assert by_msg["Traceback: something broke"].level == "warn"  # stderr
+    assert "no newline at the end" in by_msg
+    progress = store.get_run(run.id).progress
+    assert progress == {"step": 0, "done": 1, "total": 2, "failed": 1, "running": []}
+
+
+def test_lines_reach_the_store_while_the_process_still_runs(store, tmp_path):
+    """Batches are committed as the process writes, not when it ends: the child prints
+    'first', then waits until the test has seen 'first' in the store."""
+    store.save_jobs([Job(name="j", commands=("dbt run",), project_dir="/srv")])
+    run = store.enqueue_run(store.get_job("j"), "manual", "me")
+    log = RunLog(store, run.id)
+    go = tmp_path / "seen-first"
+    script = (f"import os, sys, time\nprint('first', flush=True)\nt = time.time()\n"
+              f"while not os.path.exists({str(go)!r}) and time.time() - t < 10:\n"
+              f"    time.sleep(0.01)\n"
+              f"print('second' if os.path.exists({str(go)!r}) else 'gave up', flush=True)\n")
+    proc = SubprocessLauncher().start([sys.executable, "-c", script], tmp_path, {})
+
+    def tick():
+        if not go.exists() and any(ln.msg == "first" for ln in store.read_log(run.id)):
+            go.touch()
+
+    pump(proc, log, 1, tick)
+    assert [ln.msg for ln in store.read_log(run.id)] == ["first", "second"]

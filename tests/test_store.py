@@ -1,0 +1,104 @@
+"""The run store: schema versions, claims, edits, logs kept intact through compaction."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from dbt_console.errors import ConflictError
+from dbt_console.model import Job, NodeResult, RunStatus
+from dbt_console.store import Store
+from dbt_console.store.schema import MIGRATIONS
+
+JOB = Job(name="nightly", commands=("dbt build",), project_dir="/srv/a")
+
+
+def row(i: int, msg: str | None = None) -> tuple:
+    return (f"2026-01-01T00:00:{i % 60:02d}Z", "info", 1, "E", None, None, msg or f"line {i}")
+
+
+def test_new_store_is_at_the_latest_schema_in_wal_mode(store):
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_store_from_a_newer_dbt_console_is_refused(paths):
+    with Store(paths.store):
+        pass
+    conn = sqlite3.connect(paths.store)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer than this dbt-console knows"):
+        Store(paths.store)
+
+
+def test_only_one_of_many_claimers_wins_a_run(paths, store):
+    store.save_jobs([JOB])
+    run = store.enqueue_run(store.get_job("nightly"), "manual", "me")
+    wins = []
+
+    def claim():
+        with Store(paths.store) as own:
+            wins.append(own.claim_run(run.id))
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wins.count(True) == 1
+    assert store.get_run(run.id).status is RunStatus.STARTING
+
+
+def test_second_edit_of_the_same_version_is_refused(store):
+    store.save_jobs([JOB])
+    read_by_alice = store.get_job("nightly")
+    read_by_bob = store.get_job("nightly")
+    store.update_job(Job(name="nightly", commands=("dbt run",), project_dir="/srv/a"),
+                     "nightly", read_by_alice.version)
+    with pytest.raises(ConflictError, match="changed by someone else"):
+        store.update_job(Job(name="nightly", commands=("dbt test",), project_dir="/srv/a"),
+                         "nightly", read_by_bob.version)
+    assert store.get_job("nightly").commands == ("dbt run",)
+
+
+def test_run_keeps_the_job_as_it_was_when_queued(store):
+    store.save_jobs([JOB])
+    run = store.enqueue_run(store.get_job("nightly"), "manual", "me")
+    store.save_jobs([Job(name="nightly", commands=("dbt seed",), project_dir="/srv/a")])
+    assert store.run_job(run.id).commands == ("dbt build",)
+
+
+def test_log_pages_search_and_compaction_keep_every_line(store):
+    store.save_jobs([JOB])
+    run = store.enqueue_run(store.get_job("nightly"), "manual", "me")
+    seq = 0
+    for batch in range(40):
+        rows = [row(seq + i, f"batch {batch} line {seq + i} " + "x" * 200) for i in range(500)]
+        store.append_log(run.id, seq, rows)
+        seq += len(rows)
+    before = [ln.msg for ln in store.iter_log(run.id)]
+    chunks_before = store.conn.execute("SELECT COUNT(*) FROM log_chunks").fetchone()[0]
+    store.compact_log(run.id)
+    chunks_after = store.conn.execute("SELECT COUNT(*) FROM log_chunks").fetchone()[0]
+    assert chunks_after < chunks_before
+    assert [ln.msg for ln in store.iter_log(run.id)] == before
+    page = store.read_log(run.id, start=12_345, limit=10)
+    assert [ln.seq for ln in page] == list(range(12_345, 12_355))
+    assert page[0].msg.startswith("batch 24 line 12345 ")
+    assert [ln.seq for ln in store.search_log(run.id, "LINE 19999 ")] == [19_999]
+    assert store.log_line_count(run.id) == 20_000
+
+
+def test_node_counts_take_each_nodes_last_step(store):
+    store.save_jobs([JOB])
+    run = store.enqueue_run(store.get_job("nightly"), "manual", "me")
+    store.start_step(run.id, 1, "dbt seed")
+    store.finish_step(run.id, 1, RunStatus.SUCCESS, 0, [NodeResult("seed.p.a", "success", 1)])
+    store.start_step(run.id, 2, "dbt build")
+    store.finish_step(run.id, 2, RunStatus.ERROR, 1, [
+        NodeResult("seed.p.a", "success", 2), NodeResult("model.p.b", "error", 2),
+        NodeResult("model.p.c", "skipped", 2)])
+    assert store.node_counts([run.id]) == {run.id: {"success": 1, "error": 1, "skipped": 1}}
