@@ -10,7 +10,7 @@ import re
 import shlex
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from dbt_console.errors import ValidationError
 
@@ -186,9 +186,9 @@ class NodeResult:
 SYSTEM_EVENT = "dbt-console"
 
 
-@dataclass(frozen=True)
-class LogLine:
-    """One line of a run's log, as dbt-console keeps it."""
+class LogLine(NamedTuple):
+    """One line of a run's log, as dbt-console keeps it. A tuple: a long log makes
+    millions of these, and a tuple is built several times faster than a dataclass."""
 
     seq: int
     ts: str
@@ -293,7 +293,6 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
             f"starting with a letter or digit, at most 63 characters (got {name!r})")
 
     project_dir, git = data.get("project_dir"), data.get("git")
-    git_source = None
     if (project_dir is None) == (git is None):
         bad("project_dir", "give exactly one of project_dir (a local dbt project) or git")
     elif project_dir is not None and (not isinstance(project_dir, str) or not project_dir):
@@ -309,8 +308,6 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
         if not isinstance(subdirectory, str) or subdirectory.startswith("/") or ".." in (
                 subdirectory.split("/")):
             bad("git.subdirectory", "must be a relative path inside the repository")
-        if isinstance(url, str) and isinstance(branch, str) and isinstance(subdirectory, str):
-            git_source = GitSource(url=url, branch=branch, subdirectory=subdirectory)
 
     commands = data.get("commands")
     if not isinstance(commands, list) or not commands:
@@ -321,7 +318,6 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
         if problem:
             bad(f"commands[{i}]", problem)
 
-    schedule = None
     if data.get("schedule") is not None:
         sched = _mapping(data["schedule"], f"{label}: schedule", SCHEDULE_FIELDS, problems)
         cron, tz = sched.get("cron"), sched.get("timezone", "UTC")
@@ -331,8 +327,6 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
             problem = check_cron(cron, tz)
             if problem:
                 bad("schedule", problem)
-            else:
-                schedule = Schedule(cron=" ".join(cron.split()), timezone=tz)
 
     env = data.get("env") or {}
     if not isinstance(env, dict):
@@ -355,7 +349,6 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
         bad("timeout_minutes", f"must be a whole number of minutes from 1 to "
             f"{MAX_TIMEOUT_MINUTES}, or left out for no timeout (got {timeout!r})")
 
-    hooks: list[Hook] = []
     raw_hooks = data.get("hooks") or []
     if not isinstance(raw_hooks, list):
         bad("hooks", "must be a list")
@@ -363,9 +356,6 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
     for i, hook in enumerate(raw_hooks):
         if not isinstance(hook, dict) or not isinstance(hook.get("type"), str):
             bad(f"hooks[{i}]", "must be a mapping with a 'type'")
-        else:
-            hooks.append(Hook(type=hook["type"],
-                              options={k: v for k, v in hook.items() if k != "type"}))
 
     for flag in ("enabled", "pull"):
         if flag in data and not isinstance(data[flag], bool):
@@ -378,18 +368,29 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
 
     if problems:
         raise ValidationError(problems)
+    return job_from_spec(data)
+
+
+def job_from_spec(data: dict[str, Any]) -> Job:
+    """Build a Job from data that was validated when it was saved (the store's own specs).
+    Skipping validation here keeps loading a job free of the cron parser's import."""
+    git, schedule = data.get("git"), data.get("schedule")
     return Job(
-        name=name,
-        commands=tuple(commands),
-        project_dir=project_dir,
-        git=git_source,
+        name=data["name"],
+        commands=tuple(data["commands"]),
+        project_dir=data.get("project_dir"),
+        git=None if git is None else GitSource(
+            url=git["url"], branch=git.get("branch", "main"),
+            subdirectory=git.get("subdirectory", "") or ""),
         profiles_dir=data.get("profiles_dir"),
         target=data.get("target"),
-        schedule=schedule,
-        env=dict(env),
-        timeout_minutes=timeout,
+        schedule=None if schedule is None else Schedule(
+            cron=" ".join(schedule["cron"].split()), timezone=schedule.get("timezone", "UTC")),
+        env=dict(data.get("env") or {}),
+        timeout_minutes=data.get("timeout_minutes"),
         enabled=data.get("enabled", True),
-        hooks=tuple(hooks),
+        hooks=tuple(Hook(type=h["type"], options={k: v for k, v in h.items() if k != "type"})
+                    for h in data.get("hooks") or []),
         pull=data.get("pull", False),
         dbt_path=data.get("dbt_path"),
         description=data.get("description") or "",

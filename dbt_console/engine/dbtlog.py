@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any
+
+import orjson
 
 from dbt_console.model import SYSTEM_EVENT
 
@@ -15,35 +16,44 @@ RESULT_EVENTS = frozenset({
 })
 FAILED_STATES = frozenset({"error", "fail", "runtime error"})
 
-_loads = json.loads
 
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def parse_line(text: str, step: int, from_stderr: bool) -> tuple[tuple, Any]:
+def parse_line(raw: bytes, step: int, from_stderr: bool) -> tuple[tuple, Any]:
     """(row, total) for one line of dbt output. Lines that are not dbt JSON events (a
-    Python warning, a crash) are kept whole as plain text; nothing is dropped."""
-    if text.startswith("{"):
+    Python warning, a crash) are kept whole as plain text; nothing is dropped. Invalid
+    UTF-8 is replaced, never fatal: a log line is worth more than its bytes."""
+    event = None
+    if raw[:1] == b"{":
         try:
-            event = _loads(text)
+            event = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            try:  # perhaps valid JSON around a few invalid bytes
+                event = orjson.loads(raw.decode("utf-8", "replace"))
+            except orjson.JSONDecodeError:
+                pass
+    if isinstance(event, dict):
+        try:
             info = event["info"]
             data = event.get("data") or {}
             node = data.get("node_info")
             if node:
                 status = node.get("node_status")
-                node_id = node.get("unique_id")
                 # dbt writes "None" for nodes outside a run (e.g. in RunResultError).
-                row = (info["ts"], info["level"], step, info["name"], node_id,
+                row = (info["ts"], info["level"], step, info["name"], node.get("unique_id"),
                        None if status in ("None", "") else status, info["msg"])
             else:
                 row = (info["ts"], info["level"], step, info["name"], None, None, info["msg"])
             return row, data.get("total")
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError):
             pass
-    level = "warn" if from_stderr else "info"
-    return (now_iso(), level, step, "", None, None, text), None
+    text = raw.decode("utf-8", "replace")
+    if text.endswith("\r"):
+        text = text[:-1]
+    return (now_iso(), "warn" if from_stderr else "info", step, "", None, None, text), None
 
 
 def system_row(step: int, msg: str, level: str = "info") -> tuple:

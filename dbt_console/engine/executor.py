@@ -259,6 +259,9 @@ def deps_needed(project_dir: Path) -> Path | None:
     """The marker file to write after `dbt deps` when the project declares packages that
     are not installed as declared; None when deps can be skipped. Skipping saves a dbt
     start per run and lets a server with no network run a project whose packages are in."""
+    package_files = [project_dir / n for n in ("packages.yml", "dependencies.yml")]
+    if not any(p.is_file() for p in package_files):
+        return None
     import yaml
 
     declared = False

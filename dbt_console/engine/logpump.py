@@ -83,7 +83,7 @@ def pump(proc: Process, log: RunLog, step: int, tick: Callable[[], None]) -> int
                 if not chunk:
                     sel.unregister(fd)
                     if partial[fd]:
-                        add(*parse_line(_text(partial[fd]), step, from_stderr))
+                        add(*parse_line(partial[fd], step, from_stderr))
                         partial[fd] = b""
                     continue
                 lines = (partial[fd] + chunk).split(b"\n")
@@ -93,7 +93,7 @@ def pump(proc: Process, log: RunLog, step: int, tick: Callable[[], None]) -> int
                     rest = b""
                 partial[fd] = rest
                 for raw in lines:
-                    add(*parse_line(_text(raw), step, from_stderr))
+                    add(*parse_line(raw, step, from_stderr))
             if log.due():
                 log.flush()
             tick()
@@ -103,8 +103,3 @@ def pump(proc: Process, log: RunLog, step: int, tick: Callable[[], None]) -> int
     log.flush()
     return code
 
-
-def _text(raw: bytes) -> str:
-    # Invalid UTF-8 is replaced, never fatal: a log line is worth more than its bytes.
-    text = raw.decode("utf-8", "replace")
-    return text[:-1] if text.endswith("\r") else text

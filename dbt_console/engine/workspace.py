@@ -91,7 +91,13 @@ def _prepare_clone(job: Job, clone_dir: Path, say) -> Workspace:
     return Workspace(project_dir, sha, branch)
 
 
+def _in_git_checkout(path: Path) -> bool:
+    return any((p / ".git").exists() for p in (path, *path.parents))
+
+
 def _prepare_local(job: Job, project_dir: Path, say) -> Workspace:
+    if not job.pull and not _in_git_checkout(project_dir):
+        return Workspace(project_dir, None, None)  # nothing to record; spare GitPython's import
     import git
 
     try:

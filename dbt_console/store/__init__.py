@@ -23,7 +23,7 @@ from dbt_console.model import (
     Run,
     RunStatus,
     Step,
-    job_from_dict,
+    job_from_spec,
     job_to_dict,
 )
 from dbt_console.store import logcodec
@@ -79,7 +79,7 @@ class Store:
 
     def _job(self, row: Sequence[Any]) -> Job:
         job_id, spec, version = row
-        return job_from_dict(json.loads(spec)).with_store_ids(job_id, version)
+        return job_from_spec(json.loads(spec)).with_store_ids(job_id, version)
 
     def list_jobs(self) -> list[Job]:
         rows = self.conn.execute("SELECT id, spec, version FROM jobs ORDER BY name")
@@ -189,7 +189,7 @@ class Store:
                                 (run_id,)).fetchone()
         if row is None:
             raise NotFound(f"no run with id {run_id}")
-        return job_from_dict(json.loads(row[0])).with_store_ids(row[1], 0)
+        return job_from_spec(json.loads(row[0])).with_store_ids(row[1], 0)
 
     def list_runs(self, job_name: str | None = None, limit: int = 50,
                   before_id: int | None = None) -> list[Run]:

@@ -6,8 +6,9 @@ builds these directly because constructing an object per line costs more than pa
 
 from __future__ import annotations
 
-import json
 import zlib
+
+import orjson
 
 from dbt_console.model import LogLine
 
@@ -18,11 +19,11 @@ FAST, SMALL = 1, 6
 
 
 def encode(rows: list[Row], level: int = FAST) -> bytes:
-    return zlib.compress(json.dumps(rows, ensure_ascii=False).encode("utf-8"), level)
+    return zlib.compress(orjson.dumps(rows), level)
 
 
 def decode_rows(blob: bytes) -> list[list]:
-    return json.loads(zlib.decompress(blob))
+    return orjson.loads(zlib.decompress(blob))
 
 
 def decode(first_seq: int, blob: bytes) -> list[LogLine]:
