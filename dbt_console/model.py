@@ -60,8 +60,8 @@ MANAGED_FLAGS = {
     "--project-dir": "use the job's project_dir or git fields",
     "--profiles-dir": "use the job's profiles_dir field",
 }
-MANAGED_ENV = {"DBT_LOG_FORMAT", "DBT_LOG_PATH", "DBT_TARGET_PATH", "DBT_PROJECT_DIR",
-               "DBT_PROFILES_DIR"}
+MANAGED_ENV = {"DBT_LOG_FORMAT", "DBT_LOG_FORMAT_FILE", "DBT_LOG_PATH", "DBT_TARGET_PATH",
+               "DBT_PROJECT_DIR", "DBT_PROFILES_DIR"}
 
 # Characters that only mean something to a shell. Commands never run through a shell, so
 # they would reach dbt as literal text; refusing them stops `dbt run; rm -rf /` from

@@ -228,6 +228,9 @@ def step_env(job: Job, run_id: int, run_dir: Path, project_dir: Path) -> dict[st
         "DBT_TARGET_PATH": str(run_dir / "target"),
         "DBT_LOG_PATH": str(run_dir / "logs"),
         "DBT_LOG_FORMAT": "json",
+        # With JSON on stdout dbt writes its debug file log as JSON too, which costs ~0.1 s
+        # per start; the text format is what people read in logs/dbt.log anyway.
+        "DBT_LOG_FORMAT_FILE": "debug",
         "DBT_USE_COLORS": "false",
         # Python block-buffers a pipe; unbuffered, each log line arrives as dbt writes it.
         "PYTHONUNBUFFERED": "1",
