@@ -42,7 +42,7 @@ def main() -> None:
     project = home / "demo" / "pedalshare"
     dbt = str(Path(sys.executable).parent / "dbt")
     shell = ["sh", "-c", f"{dbt} seed && {dbt} build --exclude tag:audit"]
-    shell_env = {**env, "DBT_PROFILES_DIR": str(project)}
+    shell_env = {**env, "DBT_PROFILES_DIR": str(project), "PEDALSHARE_DUCKDB": "nightly.duckdb"}
     # Warm both paths once (OS caches, dbt's partial parse in each target dir).
     timed([*console, "run", "nightly", "--wait"], home, env)
     timed(shell, project, shell_env)

@@ -53,11 +53,25 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write secret values in clear (they are masked otherwise)")
     delete = jobs_sub.add_parser("delete", help="delete a job (its past runs stay)")
     delete.add_argument("name")
+    pause = jobs_sub.add_parser("pause", help="stop a job's schedule (runs asked for still run)")
+    pause.add_argument("name")
+    resume = jobs_sub.add_parser("resume", help="start a paused job's schedule again")
+    resume.add_argument("name")
 
-    run = sub.add_parser("run", help="run a job now")
+    sub.add_parser("serve", help="run the engine in the foreground: schedules, queue, runs")
+    status = sub.add_parser("status", help="the engine, the queue, runs in flight, next fires")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    run = sub.add_parser("run", help="queue a run of a job now and print its id")
     run.add_argument("job")
     run.add_argument("--wait", action="store_true",
-                     help="run it here, stream the log, exit 0 on success and 1 on failure")
+                     help="stream its log until it ends; exit 0 on success, 1 on failure "
+                          "(runs it here when no engine is alive)")
+    cancel = sub.add_parser("cancel", help="cancel a queued or running run")
+    cancel.add_argument("run_id", type=_run_id, metavar="RUN")
+    retry = sub.add_parser("retry", help="a new run that re-runs only what failed in RUN")
+    retry.add_argument("run_id", type=_run_id, metavar="RUN")
+    retry.add_argument("--wait", action="store_true", help="as for run")
 
     runs = sub.add_parser("runs", help="past and current runs, newest first")
     runs.add_argument("--job", help="only this job's runs")

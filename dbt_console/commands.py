@@ -25,6 +25,7 @@ def dispatch(args: Namespace) -> int:
     paths = resolve_paths()
     handler = {
         "demo": cmd_demo, "jobs": cmd_jobs, "run": cmd_run, "runs": cmd_runs, "logs": cmd_logs,
+        "cancel": cmd_cancel, "retry": cmd_retry, "serve": cmd_serve, "status": cmd_status,
     }[args.command]
     return handler(args, paths)
 
@@ -98,6 +99,10 @@ def cmd_jobs(args: Namespace, paths: Paths) -> int:
             store.delete_job(args.name)
             out(f"deleted job {args.name!r}; its past runs are kept")
             return 0
+        if action in ("pause", "resume"):
+            job = store.set_job_enabled(args.name, action == "resume")
+            out(f"job {job.name!r} {'resumed' if job.enabled else 'paused'}")
+            return 0
     raise AssertionError(action)
 
 
@@ -111,6 +116,8 @@ def _jobs_list(store: Store, as_json: bool) -> int:
         for job in jobs:
             doc = {"id": job.id, **jobspec.public_dict(job)}
             last = latest.get(job.name)
+            doc["next_fire"] = (humanize.iso_utc(_next_fire(job))
+                                if job.enabled and job.schedule else None)
             doc["last_run"] = None if last is None else {
                 "id": last.id, "status": last.status.value,
                 "finished_at": humanize.iso_utc(last.finished_at)}
@@ -121,34 +128,66 @@ def _jobs_list(store: Store, as_json: bool) -> int:
     for job in jobs:
         last = latest.get(job.name)
         schedule = f"{job.schedule.cron} ({job.schedule.timezone})" if job.schedule else "-"
+        nxt = humanize.local_time(_next_fire(job)) if job.enabled and job.schedule else "-"
         project = (f"{job.git.url}#{job.git.branch}" if job.git else job.project_dir) or ""
-        rows.append([job.name, "yes" if job.enabled else "paused", schedule,
+        rows.append([job.name, "yes" if job.enabled else "paused", schedule, nxt,
                      f"#{last.id} {last.status.value}" if last else "-", project])
-    out(humanize.table(["NAME", "ENABLED", "SCHEDULE", "LAST RUN", "PROJECT"], rows))
+    out(humanize.table(["NAME", "ENABLED", "SCHEDULE", "NEXT FIRE", "LAST RUN", "PROJECT"],
+                       rows))
     return 0
 
 
-# --- run, runs, logs ------------------------------------------------------------------
+def _next_fire(job) -> float | None:
+    from dbt_console.engine.scheduler import next_fire
+
+    return next_fire(job.schedule)
+
+
+# --- run, retry, cancel -------------------------------------------------------------
 
 def cmd_run(args: Namespace, paths: Paths) -> int:
     with Store(paths.store) as store:
         job = store.get_job(args.job)
-        run = store.enqueue_run(job, Trigger.MANUAL, actor())
-        out(str(run.id))
-        sys.stdout.flush()
-        if not args.wait:
+        return _start(paths, store, store.enqueue_run(job, Trigger.MANUAL, actor()), args.wait)
+
+
+def _start(paths: Paths, store: Store, run: Run, wait: bool) -> int:
+    """A run is queued: print its id; with wait, see it through to the end."""
+    from dbt_console.engine.lease import EngineBusy, LeaseKeeper, live_holder
+
+    out(str(run.id))
+    sys.stdout.flush()
+    if live_holder(store) is None:
+        if not wait:
             sys.stderr.write(
-                f"dbt-console: run {run.id} of {job.name} is queued; no engine is running to "
-                "start it (use --wait to run it here now)\n")
+                f"dbt-console: run {run.id} of {run.job_name} is queued, but no engine is "
+                "running to start it: start one with 'dbt-console serve', or use --wait to "
+                "run it here\n")
             return 0
-        return _run_here(paths, store, run)
+        keeper = LeaseKeeper("run --wait")
+        try:
+            keeper.acquire(store)
+        except EngineBusy:
+            pass  # an engine started just now: it will run it
+        else:
+            try:
+                return _run_here(paths, store, run, keeper)
+            finally:
+                keeper.release(store)
+    if not wait:
+        return 0
+    _follow_cancellable(store, run.id)
+    return _summary(store, store.get_run(run.id))
 
 
-def _run_here(paths: Paths, store: Store, run: Run) -> int:
+def _run_here(paths: Paths, store: Store, run: Run, keeper) -> int:
+    """No engine is alive: this process holds the lease and runs the run itself."""
     from dbt_console.engine.executor import Executor
     from dbt_console.engine.launcher import restore_default_sigint
+    from dbt_console.engine.lease import recover
 
     restore_default_sigint()
+    recover(store, keeper)
     executor = Executor(paths)
     failure: list[BaseException] = []
 
@@ -160,21 +199,29 @@ def _run_here(paths: Paths, store: Store, run: Run) -> int:
 
     thread = threading.Thread(target=work, name=f"run-{run.id}", daemon=True)
     thread.start()
-    while True:
-        try:
-            _follow(store, run.id)
-            break
-        except KeyboardInterrupt:
-            # Ctrl-C cancels the run cleanly (dbt gets SIGINT) and keeps streaming its end.
-            sys.stderr.write(f"\ndbt-console: cancelling run {run.id}...\n")
-            executor.cancel(run.id)
+    _follow_cancellable(store, run.id, on_poll=lambda: keeper.beat_if_due(store),
+                        cancel=lambda: executor.cancel(run.id))
     thread.join()
     if failure:
         raise failure[0]
     return _summary(store, store.get_run(run.id))
 
 
-def _follow(store: Store, run_id: int) -> Run:
+def _follow_cancellable(store: Store, run_id: int, on_poll=None, cancel=None) -> None:
+    """Stream a run's log to its end; Ctrl-C cancels the run (dbt gets SIGINT and stops
+    cleanly) and the stream goes on until the run has ended."""
+    while True:
+        try:
+            _follow(store, run_id, on_poll)
+            return
+        except KeyboardInterrupt:
+            sys.stderr.write(f"\ndbt-console: cancelling run {run_id}...\n")
+            store.request_cancel(run_id)
+            if cancel is not None:
+                cancel()
+
+
+def _follow(store: Store, run_id: int, on_poll=None) -> Run:
     tail = RunTail(store, run_id)
     while True:
         lines = tail.poll()
@@ -183,8 +230,158 @@ def _follow(store: Store, run_id: int) -> Run:
             sys.stdout.flush()
         if tail.finished:
             return tail.run
+        if on_poll is not None:
+            on_poll()
         time.sleep(FOLLOW_POLL_SECONDS)
 
+
+def cmd_retry(args: Namespace, paths: Paths) -> int:
+    from dataclasses import replace
+
+    with Store(paths.store) as store:
+        failed = store.get_run(args.run_id)
+        if not failed.status.finished:
+            raise UserError(f"run {failed.id} is still {failed.status.value}; "
+                            "only a finished run can be retried")
+        if failed.status is RunStatus.SUCCESS:
+            raise UserError(f"run {failed.id} succeeded; there is nothing to retry")
+        job = store.run_job(failed.id)
+        commands, note = retry_commands(store, failed, job.commands)
+        sys.stderr.write(f"dbt-console: {note}\n")
+        retry_job = replace(job, commands=commands)
+        run = store.enqueue_run(retry_job, f"{Trigger.RETRY}:{failed.id}", actor())
+        return _start(paths, store, run, args.wait)
+
+
+def retry_commands(store: Store, failed: Run, commands: tuple[str, ...]
+                   ) -> tuple[tuple[str, ...], str]:
+    """`dbt retry` against the failed step's results, then the steps that never ran.
+    A run that failed before dbt wrote results (git, deps, a missing dbt) runs again
+    from the start."""
+    import shlex
+
+    steps = [s for s in store.list_steps(failed.id) if s.command != "dbt deps"]
+    state = Path(failed.run_dir or "") / "target"
+    if not steps or not (state / "run_results.json").is_file():
+        return commands, f"run {failed.id} has no dbt results to retry from: running it again"
+    failed_at = len(steps) - 1  # a run stops at its first failed step
+    rest = commands[failed_at + 1:]
+    return ((f"dbt retry --state {shlex.quote(str(state))}", *rest),
+            f"retrying what failed in '{steps[-1].command}' of run {failed.id}"
+            + (f", then {len(rest)} step(s) that did not run" if rest else ""))
+
+
+def cmd_cancel(args: Namespace, paths: Paths) -> int:
+    from dbt_console.engine.lease import live_holder
+
+    with Store(paths.store) as store:
+        run = store.get_run(args.run_id)
+        if run.status.finished:
+            raise UserError(f"run {run.id} already finished: {run.status.value}")
+        run = store.request_cancel(run.id)
+        if run.status is RunStatus.CANCELLED:
+            out(f"run {run.id} cancelled; it had not started")
+            return 0
+        if live_holder(store) is None:
+            raise UserError(f"run {run.id} is {run.status.value} but no engine is alive to "
+                            "stop it; the next engine to start marks it as failed")
+        out(f"cancelling run {run.id}...")
+        deadline = time.monotonic() + 30
+        while not run.status.finished and time.monotonic() < deadline:
+            time.sleep(0.1)
+            run = store.get_run(run.id)
+        out(f"run {run.id}: {run.status.value}")
+        return 0 if run.status.finished else 1
+
+
+# --- the engine ---------------------------------------------------------------------
+
+def cmd_serve(args: Namespace, paths: Paths) -> int:
+    import logging
+    import os
+    import signal
+
+    from dbt_console.config import load_settings
+    from dbt_console.engine.engine import Engine
+    from dbt_console.engine.launcher import restore_default_sigint
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it narrates every fire
+    restore_default_sigint()
+    settings = load_settings(paths)
+    engine = Engine(paths, settings, kind="serve")
+
+    def report(run: Run) -> None:
+        detail = f": {run.error}" if run.error else ""
+        out(f"{humanize.local_time(time.time())} run {run.id} of {run.job_name} "
+            f"({run.trigger}): {run.status.value}{detail}")
+        sys.stdout.flush()
+
+    engine.events.subscribe(report)
+    orphans = engine.start()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    scheduled = engine.next_fires()
+    out(f"dbt-console engine running (pid {os.getpid()}) on {paths.store}: "
+        f"{len(scheduled)} scheduled job(s), up to {settings.max_concurrent_runs} runs at once")
+    if orphans:
+        out(f"runs left running by a stopped engine, now marked error: "
+            f"{', '.join(map(str, orphans))}")
+    sys.stdout.flush()
+    engine.wait(until=stop.is_set)
+    if engine.lost_lease:
+        sys.stderr.write("dbt-console: another engine took over this store; stopping\n")
+    out(f"stopping: runs in flight get up to {settings.stop_grace_seconds}s to finish")
+    sys.stdout.flush()
+    engine.stop()
+    out("engine stopped")
+    return 1 if engine.lost_lease else 0
+
+
+def cmd_status(args: Namespace, paths: Paths) -> int:
+    from dbt_console.engine.lease import describe, live_holder
+    from dbt_console.engine.scheduler import next_fire
+
+    with Store(paths.store) as store:
+        holder = live_holder(store)
+        queued = store.queued_runs()
+        flying = store.runs_in_flight()
+        fires = sorted((next_fire(j.schedule), j.name) for j in store.list_jobs()
+                       if j.enabled and j.schedule)
+        events = store.recent_events(5)
+    if args.json:
+        out(json.dumps({
+            "engine": None if holder is None else {
+                "kind": holder.kind, "host": holder.host, "pid": holder.pid,
+                "since": humanize.iso_utc(holder.started_at),
+                "heartbeat": humanize.iso_utc(holder.heartbeat_at)},
+            "queued": [run_id for run_id, _ in queued],
+            "in_flight": [run_json(r, {}) for r in flying],
+            "next_fires": [{"job": name, "at": humanize.iso_utc(at)} for at, name in fires],
+        }, indent=2))
+        return 0
+    out(f"engine:    {describe(holder) if holder else 'none running (start: dbt-console serve)'}")
+    out(f"queued:    {len(queued)}" + (f" (runs {', '.join(str(i) for i, _ in queued[:10])})"
+                                       if queued else ""))
+    out(f"in flight: {len(flying)}")
+    for run in flying:
+        progress = run.progress
+        done = f", {progress.get('done', 0)}/{progress.get('total', 0)} nodes" if progress else ""
+        out(f"  run {run.id} of {run.job_name}: {run.status.value} for "
+            f"{humanize.duration(time.time() - (run.started_at or run.queued_at))}{done}")
+    out("next fires:")
+    for at, name in fires[:10]:
+        out(f"  {humanize.local_time(at)}  {name}")
+    if events:
+        out("engine events:")
+        for event in events:
+            out(f"  {humanize.local_time(event.at)}  {event.kind}  {event.job_name or ''}  "
+                f"{event.detail}")
+    return 0
+
+
+# --- runs, logs -------------------------------------------------------------------------
 
 def _summary(store: Store, run: Run) -> int:
     counts = store.node_counts([run.id])[run.id]

@@ -37,6 +37,9 @@ def parse_jobs(text: str, source: str, base_dir: Path) -> list[Job]:
     problems: list[str] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(data["jobs"]):
+        if isinstance(raw, dict) and True in raw:
+            # YAML 1.1 (PyYAML) reads a bare `on:` key as the boolean true.
+            raw = {("on" if k is True else k): v for k, v in raw.items()}
         if isinstance(raw, dict) and isinstance(raw.get("project_dir"), str):
             raw = {**raw, "project_dir": _resolve(raw["project_dir"], base_dir)}
         try:

@@ -120,6 +120,8 @@ class Job:
     pull: bool = False
     dbt_path: str | None = None
     description: str = ""
+    after: str | None = None  # run when this job's run finishes...
+    after_statuses: tuple[str, ...] = ("success",)  # ...with one of these statuses
     # Store bookkeeping, not part of the job's definition.
     id: int | None = field(default=None, compare=False)
     version: int = field(default=0, compare=False)
@@ -205,7 +207,9 @@ class LogLine(NamedTuple):
 JOB_FIELDS = {
     "name", "description", "project_dir", "git", "pull", "profiles_dir", "target",
     "commands", "schedule", "env", "timeout_minutes", "enabled", "hooks", "dbt_path",
+    "after", "on",
 }
+CHAIN_STATUSES = ("success", "error", "cancelled")
 GIT_FIELDS = {"url", "branch", "subdirectory"}
 SCHEDULE_FIELDS = {"cron", "timezone"}
 
@@ -363,6 +367,17 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
     for text in ("profiles_dir", "target", "dbt_path", "description"):
         if data.get(text) is not None and not isinstance(data[text], str):
             bad(text, "must be text")
+    after, on = data.get("after"), data.get("on")
+    if after is not None and (not isinstance(after, str) or not NAME_RE.match(after)):
+        bad("after", f"must be the name of another job (got {after!r})")
+    elif after is not None and after == name:
+        bad("after", "a job cannot run after itself")
+    if on is not None:
+        if after is None:
+            bad("on", "only means something with 'after'")
+        elif (not isinstance(on, list) or not on
+              or any(s not in CHAIN_STATUSES for s in on)):
+            bad("on", f"must be a list of statuses from {', '.join(CHAIN_STATUSES)} (got {on!r})")
     if data.get("pull") and git is not None:
         bad("pull", "is for local project_dir checkouts; git jobs are always fetched")
 
@@ -394,6 +409,8 @@ def job_from_spec(data: dict[str, Any]) -> Job:
         pull=data.get("pull", False),
         dbt_path=data.get("dbt_path"),
         description=data.get("description") or "",
+        after=data.get("after"),
+        after_statuses=tuple(data.get("on") or ("success",)),
     )
 
 
@@ -421,6 +438,9 @@ def job_to_dict(job: Job) -> dict[str, Any]:
         out["env"] = dict(job.env)
     if job.timeout_minutes is not None:
         out["timeout_minutes"] = job.timeout_minutes
+    if job.after is not None:
+        out["after"] = job.after
+        out["on"] = list(job.after_statuses)
     out["enabled"] = job.enabled
     out["hooks"] = [{"type": h.type, **h.options} for h in job.hooks]
     return out

@@ -29,6 +29,10 @@ from dbt_console.store import Store
 # exits within a second); SIGTERM kills it with no artifacts; SIGKILL if even that fails.
 SIGTERM_AFTER = 10.0
 SIGKILL_AFTER = 15.0
+# How often a run looks in the store for a cancel asked by another process.
+CANCEL_POLL_SECONDS = 0.5
+# A job's timeout_minutes are minutes of this many seconds (tests shorten it).
+SECONDS_PER_MINUTE = 60.0
 DEPS_MARKER = ".dbt-console-deps"
 
 
@@ -98,7 +102,7 @@ class Executor:
             if not store.claim_run(run_id):
                 return store.get_run(run_id)
             job = store.run_job(run_id)
-            deadline = (time.monotonic() + job.timeout_minutes * 60
+            deadline = (time.monotonic() + job.timeout_minutes * SECONDS_PER_MINUTE
                         if job.timeout_minutes else None)
             flight = _Flight(run_id, deadline)
             with self._lock:
@@ -115,7 +119,10 @@ class Executor:
                     self._flights.pop(run_id, None)
             store.finish_run(run_id, status, reason)
             store.compact_log(run_id)
-            return self._emit(store, run_id)
+            run = self._emit(store, run_id)
+            for downstream in store.enqueue_downstream(run):
+                self.events.emit(downstream)
+            return run
 
     def _emit(self, store: Store, run_id: int) -> Run:
         run = store.get_run(run_id)
@@ -147,11 +154,23 @@ class Executor:
         except SetupError as exc:
             return fail(str(exc))
 
+        last_poll = [0.0]
+
+        def tick() -> None:
+            now = time.monotonic()
+            if now - last_poll[0] >= CANCEL_POLL_SECONDS:
+                last_poll[0] = now
+                if store.cancel_requested(run_id):
+                    flight.cancel_requested.set()
+            flight.tick()
+
         commands = list(job.commands)
         deps_marker = deps_needed(ws.project_dir)
         if deps_marker is not None:
             commands.insert(0, "dbt deps")
         for idx, command in enumerate(commands, start=1):
+            if store.cancel_requested(run_id):
+                flight.cancel_requested.set()
             if flight.cancel_requested.is_set():
                 log.system(idx, "cancelled before this step started", "warn")
                 return RunStatus.CANCELLED, None
@@ -167,7 +186,7 @@ class Executor:
                 return fail(f"could not start {dbt}: {exc.strerror or exc}")
             if idx == 1:
                 self._emit(store, run_id)  # starting -> running
-            code = pump(flight.process, log, idx, flight.tick)
+            code = pump(flight.process, log, idx, tick)
             flight.process = None
             results = artifacts.collect_step(run_dir, idx, started)
             ok = code == 0 and not flight.stopping

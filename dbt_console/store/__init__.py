@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,29 @@ from dbt_console.store.schema import migrate
 # Compaction merges a finished run's small live chunks into chunks of about this many
 # raw bytes: big enough to compress well, small enough to read one page quickly.
 COMPACT_CHUNK_BYTES = 256 * 1024
+
+IN_FLIGHT = (RunStatus.STARTING.value, RunStatus.RUNNING.value)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who runs this store's engine: taken only when the holder's heartbeat expired."""
+
+    host: str
+    pid: int
+    token: str
+    kind: str
+    started_at: float
+    heartbeat_at: float
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    at: float
+    kind: str
+    job_name: str | None
+    detail: str
+
 
 RUN_COLUMNS = ("id, job_id, job_name, status, trigger, actor, queued_at, started_at, "
                "finished_at, git_sha, git_branch, error, run_dir, progress")
@@ -299,6 +323,168 @@ class Store:
             "started_at, finished_at, thread, compiled_path FROM node_results "
             "WHERE run_id = ? ORDER BY step, started_at, unique_id", (run_id,))
         return [NodeResult(*r) for r in rows]
+
+    # --- the engine: lease, queue, cancel, schedules ---------------------------------
+
+    def read_lease(self) -> Lease | None:
+        row = self.conn.execute(
+            "SELECT host, pid, token, kind, started_at, heartbeat_at FROM engine_lease").fetchone()
+        return None if row is None else Lease(*row)
+
+    def acquire_lease(self, lease: Lease, ttl: float,
+                      holder_is_dead: Callable[[Lease], bool]) -> Lease | None:
+        """Take the lease if it is free, expired, or held by a process known dead.
+        Returns None when taken, else the live holder."""
+        with self._tx() as conn:
+            current = self.read_lease()
+            if (current is not None and current.token != lease.token
+                    and time.time() - current.heartbeat_at < ttl
+                    and not holder_is_dead(current)):
+                return current
+            conn.execute("INSERT OR REPLACE INTO engine_lease VALUES (1, ?, ?, ?, ?, ?, ?)",
+                         (lease.host, lease.pid, lease.token, lease.kind, lease.started_at,
+                          time.time()))
+        return None
+
+    def heartbeat(self, token: str) -> bool:
+        """Renew the lease; False when it is no longer ours."""
+        with self._tx() as conn:
+            return conn.execute("UPDATE engine_lease SET heartbeat_at = ? WHERE token = ?",
+                                (time.time(), token)).rowcount == 1
+
+    def release_lease(self, token: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM engine_lease WHERE token = ?", (token,))
+
+    def queued_runs(self) -> list[tuple[int, str]]:
+        """(run id, job name) of every queued run, oldest first."""
+        return self.conn.execute(
+            "SELECT id, job_name FROM runs WHERE status = ? ORDER BY id",
+            (RunStatus.QUEUED.value,)).fetchall()
+
+    def runs_in_flight(self) -> list[Run]:
+        rows = self.conn.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE status IN (?, ?) ORDER BY id", IN_FLIGHT)
+        return [self._run(r) for r in rows]
+
+    def request_cancel(self, run_id: int) -> Run:
+        """A queued run is cancelled at once; a run in flight is asked to stop (whoever
+        executes it sees the request within a second)."""
+        with self._tx() as conn:
+            now = time.time()
+            if conn.execute(
+                    "UPDATE runs SET status = ?, finished_at = ? WHERE id = ? AND status = ?",
+                    (RunStatus.CANCELLED.value, now, run_id, RunStatus.QUEUED.value)).rowcount:
+                self._append_system_line(conn, run_id, "cancelled before it started", "warn")
+            else:
+                conn.execute(
+                    "UPDATE runs SET cancel_requested = 1 WHERE id = ? AND status IN (?, ?)",
+                    (run_id, *IN_FLIGHT))
+        return self.get_run(run_id)
+
+    def cancel_requested(self, run_id: int) -> bool:
+        row = self.conn.execute("SELECT cancel_requested FROM runs WHERE id = ?",
+                                (run_id,)).fetchone()
+        return bool(row and row[0])
+
+    def fail_orphans(self, reason: str) -> list[int]:
+        """Runs left starting/running by an engine that died: error, with the reason in
+        their log. Only the lease holder calls this, so none of them is really running."""
+        with self._tx() as conn:
+            ids = [r[0] for r in conn.execute(
+                "SELECT id FROM runs WHERE status IN (?, ?)", IN_FLIGHT)]
+            for run_id in ids:
+                conn.execute(
+                    "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+                    (RunStatus.ERROR.value, reason, time.time(), run_id))
+                conn.execute("UPDATE steps SET status = ? WHERE run_id = ? AND status = ?",
+                             (RunStatus.ERROR.value, run_id, RunStatus.RUNNING.value))
+                self._append_system_line(conn, run_id, reason, "error")
+        return ids
+
+    def _append_system_line(self, conn: sqlite3.Connection, run_id: int, msg: str,
+                            level: str) -> None:
+        from dbt_console.model import SYSTEM_EVENT
+
+        seq = conn.execute("SELECT log_lines FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000000Z"
+        conn.execute("INSERT INTO log_chunks VALUES (?, ?, 1, ?)",
+                     (run_id, seq, logcodec.encode([(stamp, level, 0, SYSTEM_EVENT, None,
+                                                     None, msg)])))
+        conn.execute("UPDATE runs SET log_lines = ? WHERE id = ?", (seq + 1, run_id))
+
+    def enqueue_fires(self, fires: Sequence[tuple[str, float]], trigger: str,
+                      actor: str) -> list[int]:
+        """Queue scheduled runs, one transaction for a whole batch of fires. A job that
+        already has a run of this trigger waiting gets no second one (an over-scheduled
+        job keeps one waiting run); a job paused or deleted since is skipped."""
+        queued: list[int] = []
+        with self._tx() as conn:
+            for job_name, fire_at in fires:
+                conn.execute(
+                    "INSERT INTO schedule_marks VALUES (?, ?) ON CONFLICT(job_name) DO UPDATE "
+                    "SET last_fire_at = MAX(last_fire_at, excluded.last_fire_at)",
+                    (job_name, fire_at))
+                row = conn.execute("SELECT id, spec FROM jobs WHERE name = ? AND enabled = 1",
+                                   (job_name,)).fetchone()
+                if row is None or conn.execute(
+                        "SELECT 1 FROM runs WHERE job_name = ? AND status = ? AND trigger = ?",
+                        (job_name, RunStatus.QUEUED.value, trigger)).fetchone():
+                    continue
+                cur = conn.execute(
+                    "INSERT INTO runs (job_id, job_name, spec, status, trigger, actor, "
+                    "queued_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (row[0], job_name, row[1], RunStatus.QUEUED.value, trigger, actor,
+                     time.time()))
+                queued.append(cur.lastrowid)
+        return queued
+
+    def schedule_marks(self) -> dict[str, float]:
+        """Per job, the time up to which its schedule has been dealt with: its newest fire,
+        else when the job was last saved (nothing before that was ever due)."""
+        return dict(self.conn.execute(
+            "SELECT j.name, COALESCE(m.last_fire_at, j.updated_at) FROM jobs j "
+            "LEFT JOIN schedule_marks m ON m.job_name = j.name"))
+
+    def mark_schedules(self, marks: dict[str, float]) -> None:
+        with self._tx() as conn:
+            conn.executemany(
+                "INSERT INTO schedule_marks VALUES (?, ?) ON CONFLICT(job_name) DO UPDATE "
+                "SET last_fire_at = MAX(last_fire_at, excluded.last_fire_at)",
+                list(marks.items()))
+
+    def enqueue_downstream(self, run: Run) -> list[Run]:
+        """Queue the jobs that run after this run's job, when its status is one they wait
+        for. The trigger names the upstream run: job:NAME#ID."""
+        queued = []
+        for job in self.list_jobs():
+            if (job.after == run.job_name and job.enabled
+                    and run.status.value in job.after_statuses):
+                queued.append(self.enqueue_run(job, f"job:{run.job_name}#{run.id}", "engine"))
+        return queued
+
+    def set_job_enabled(self, name: str, enabled: bool) -> Job:
+        from dataclasses import replace
+
+        job = self.get_job(name)
+        return self.update_job(replace(job, enabled=enabled), name, job.version)
+
+    def record_event(self, kind: str, job_name: str | None, detail: str) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT INTO engine_events (at, kind, job_name, detail) "
+                         "VALUES (?, ?, ?, ?)", (time.time(), kind, job_name, detail))
+
+    def recent_events(self, limit: int = 10) -> list[EngineEvent]:
+        rows = self.conn.execute(
+            "SELECT at, kind, job_name, detail FROM engine_events ORDER BY id DESC LIMIT ?",
+            (limit,))
+        return [EngineEvent(*r) for r in rows]
+
+    def jobs_fingerprint(self) -> tuple:
+        """Changes whenever a job is created, edited, paused or deleted."""
+        return self.conn.execute(
+            "SELECT COUNT(*), COALESCE(MAX(updated_at), 0), COALESCE(SUM(version), 0) "
+            "FROM jobs").fetchone()
 
     # --- logs ---------------------------------------------------------------------
 

@@ -69,6 +69,30 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, first_seq)
     ) WITHOUT ROWID;
     """,
+    # 2: the engine: its lease, cancel requests, schedule bookkeeping, what it did.
+    """
+    CREATE TABLE engine_lease (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        host         TEXT NOT NULL,
+        pid          INTEGER NOT NULL,
+        token        TEXT NOT NULL,
+        kind         TEXT NOT NULL,           -- serve | run --wait | tui
+        started_at   REAL NOT NULL,
+        heartbeat_at REAL NOT NULL
+    );
+    ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE schedule_marks (
+        job_name     TEXT PRIMARY KEY,
+        last_fire_at REAL NOT NULL            -- the newest fire time dealt with
+    );
+    CREATE TABLE engine_events (
+        id       INTEGER PRIMARY KEY,
+        at       REAL NOT NULL,
+        kind     TEXT NOT NULL,
+        job_name TEXT,
+        detail   TEXT NOT NULL
+    );
+    """,
 ]
 
 

@@ -1,0 +1,191 @@
+"""The engine: holds the store's lease, fires schedules, and runs the queue.
+
+One loop thread owns the engine's store connection: it turns fires into queued runs,
+re-reads jobs when they change, starts queued runs (one per job, a global limit, queue
+order) and renews the lease. Each run executes on its own thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+from dbt_console.config import Paths, Settings
+from dbt_console.engine.events import RunEvents
+from dbt_console.engine.executor import Executor
+from dbt_console.engine.launcher import Launcher
+from dbt_console.engine.lease import LeaseKeeper, recover
+from dbt_console.engine.scheduler import Scheduler, TriggerFor, cron_trigger, next_fire
+from dbt_console.model import Trigger
+from dbt_console.store import Store
+
+log = logging.getLogger(__name__)
+
+# The loop wakes at least this often; a fire, a finished run or a stop wakes it at once.
+# Other processes' changes (a `run`, a job edit) are seen within one tick.
+TICK_SECONDS = 0.25
+# How long a run thread may take to wind down after its cancel on stop.
+CANCEL_WAIT_SECONDS = 20.0
+
+
+class Engine:
+    def __init__(self, paths: Paths, settings: Settings, kind: str = "serve",
+                 launcher: Launcher | None = None, trigger_for: TriggerFor | None = None,
+                 events: RunEvents | None = None):
+        self.paths = paths
+        self.settings = settings
+        self.events = events or RunEvents()
+        self.executor = Executor(paths, launcher, self.events)
+        self.keeper = LeaseKeeper(kind)
+        self.scheduler = Scheduler(self._fired,
+                                   trigger_for or (lambda j: cron_trigger(j.schedule)))
+        self._fires: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._flights: dict[int, tuple[str, threading.Thread]] = {}
+        self._loop: threading.Thread | None = None
+        self.lost_lease = False
+        self.events.subscribe(lambda run: self._wake.set() if run.status.finished else None)
+
+    # --- life cycle -----------------------------------------------------------------
+
+    def start(self) -> list[int]:
+        """Take the lease (or raise EngineBusy), recover what a dead engine left, catch up
+        missed schedules, then start firing and running. Returns the recovered run ids."""
+        with Store(self.paths.store) as store:
+            self.keeper.acquire(store)
+            orphans = recover(store, self.keeper)
+            self._catch_up(store)
+            self.scheduler.sync(store.list_jobs())
+        self.scheduler.start()
+        self._loop = threading.Thread(target=self._run_loop, name="engine", daemon=True)
+        self._loop.start()
+        return orphans
+
+    def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop firing and starting runs; let runs in flight finish for up to the grace
+        period, then cancel the rest; give the lease back. Nothing stays running."""
+        grace = self.settings.stop_grace_seconds if grace_seconds is None else grace_seconds
+        self._stopping.set()
+        self._wake.set()
+        self.scheduler.shutdown()
+        if self._loop is not None:
+            self._loop.join()
+        deadline = time.monotonic() + grace
+        for _, thread in list(self._flights.values()):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        for run_id, (_, thread) in list(self._flights.items()):
+            if thread.is_alive():
+                self.executor.cancel(run_id)
+        for _, thread in list(self._flights.values()):
+            thread.join(CANCEL_WAIT_SECONDS)
+        with Store(self.paths.store) as store:
+            # A run whose thread could not even be cancelled must not look alive.
+            store.fail_orphans("dbt-console stopped and could not cancel this run in time")
+            self.keeper.release(store)
+
+    def wait(self, until: Callable[[], bool]) -> None:
+        """Block the calling thread until `until()` is true or the lease is lost."""
+        while not until() and not self.lost_lease:
+            time.sleep(0.2)
+
+    def next_fires(self) -> dict[str, float]:
+        return self.scheduler.next_fires()
+
+    # --- the loop -------------------------------------------------------------------
+
+    def _fired(self, job_name: str) -> None:
+        self._fires.put((job_name, time.time()))
+        self._wake.set()
+
+    def _run_loop(self) -> None:
+        with Store(self.paths.store) as store:
+            jobs_seen = store.jobs_fingerprint()
+            while not self._stopping.is_set():
+                try:
+                    self._drain_fires(store)
+                    fingerprint = store.jobs_fingerprint()
+                    if fingerprint != jobs_seen:
+                        jobs_seen = fingerprint
+                        self.scheduler.sync(store.list_jobs())
+                    self._dispatch(store)
+                    if not self.keeper.beat_if_due(store):
+                        log.error("the store's lease was taken by another engine; stopping")
+                        self.lost_lease = True
+                        return
+                except Exception:
+                    # A bad moment (a locked store) must not kill the engine; try next tick.
+                    log.exception("engine loop")
+                self._wake.wait(TICK_SECONDS)
+                self._wake.clear()
+
+    def _drain_fires(self, store: Store) -> None:
+        fires = []
+        while True:
+            try:
+                fires.append(self._fires.get_nowait())
+            except queue.Empty:
+                break
+        if fires:
+            store.enqueue_fires(fires, Trigger.SCHEDULE, "scheduler")
+
+    def _dispatch(self, store: Store) -> None:
+        for run_id, (_, thread) in list(self._flights.items()):
+            if not thread.is_alive():
+                del self._flights[run_id]
+        limit = self.settings.max_concurrent_runs
+        if len(self._flights) >= limit:
+            return
+        busy = {name for name, _ in self._flights.values()}
+        busy.update(r.job_name for r in store.runs_in_flight())
+        for run_id, job_name in store.queued_runs():
+            if len(self._flights) >= limit:
+                break
+            if job_name in busy:
+                continue  # one run per job at a time; later ones wait their turn
+            busy.add(job_name)
+            thread = threading.Thread(target=self._execute, args=(run_id,),
+                                      name=f"run-{run_id}", daemon=True)
+            self._flights[run_id] = (job_name, thread)
+            thread.start()
+
+    def _execute(self, run_id: int) -> None:
+        try:
+            self.executor.execute(run_id)
+        except Exception:
+            log.exception("run %s failed inside dbt-console", run_id)
+        finally:
+            self._wake.set()
+
+    # --- catching up ---------------------------------------------------------------
+
+    def _catch_up(self, store: Store) -> None:
+        """Schedules missed while no engine ran: the newest miss inside the grace window
+        is run once (trigger catch-up); older misses are recorded, not run."""
+        now = time.time()
+        grace = self.settings.catch_up_grace_minutes * 60
+        marks = store.schedule_marks()
+        fires: list[tuple[str, float]] = []
+        for job in store.list_jobs():
+            if not job.enabled or job.schedule is None:
+                continue
+            first_missed = next_fire(job.schedule, marks[job.name])
+            if first_missed is None or first_missed > now:
+                continue
+            recent = next_fire(job.schedule, max(marks[job.name], now - grace))
+            if recent is not None and recent <= now:
+                fires.append((job.name, now))
+                store.record_event("catch-up", job.name,
+                                   "missed while no engine ran; running it once now")
+            if first_missed < now - grace:
+                store.record_event(
+                    "missed", job.name,
+                    f"fires from {time.strftime('%Y-%m-%d %H:%M', time.localtime(first_missed))}"
+                    f" were missed while no engine ran and are older than the "
+                    f"{self.settings.catch_up_grace_minutes} min grace window: not run")
+        if fires:
+            store.enqueue_fires(fires, Trigger.CATCH_UP, "engine")
+        store.mark_schedules({j.name: now for j in store.list_jobs() if j.schedule})

@@ -1,0 +1,85 @@
+"""One engine per store: a row naming the holder (host, pid), renewed by heartbeats and
+taken over only once it expired, or at once when its holder is known to be dead."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+
+from dbt_console.errors import UserError
+from dbt_console.humanize import local_time
+from dbt_console.store import Lease, Store
+
+HEARTBEAT_SECONDS = 2.0
+# A holder silent for this long is presumed dead (machine lost, process frozen).
+LEASE_TTL_SECONDS = 10.0
+
+
+class EngineBusy(UserError):
+    def __init__(self, holder: Lease):
+        self.holder = holder
+        super().__init__(f"an engine already runs this store: {describe(holder)}")
+
+
+def describe(lease: Lease) -> str:
+    return (f"{lease.kind} on {lease.host}, pid {lease.pid}, since "
+            f"{local_time(lease.started_at)}")
+
+
+def holder_is_dead(lease: Lease) -> bool:
+    """True only when we can tell: the holder is on this host and its pid is gone."""
+    if lease.host != socket.gethostname():
+        return False
+    try:
+        os.kill(lease.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def live_holder(store: Store) -> Lease | None:
+    lease = store.read_lease()
+    if lease is None or time.time() - lease.heartbeat_at >= LEASE_TTL_SECONDS:
+        return None
+    return None if holder_is_dead(lease) else lease
+
+
+class LeaseKeeper:
+    """Holds this process's lease: take it, renew it, give it back."""
+
+    def __init__(self, kind: str):
+        self.lease = Lease(host=socket.gethostname(), pid=os.getpid(),
+                           token=uuid.uuid4().hex, kind=kind, started_at=time.time(),
+                           heartbeat_at=0.0)
+        self._last_beat = 0.0
+        self.previous: Lease | None = None
+
+    def acquire(self, store: Store) -> None:
+        """Take the lease or raise EngineBusy naming the holder. `previous` is whoever
+        held it before (dead or expired), for the recovery message."""
+        self.previous = store.read_lease()
+        holder = store.acquire_lease(self.lease, LEASE_TTL_SECONDS, holder_is_dead)
+        if holder is not None:
+            raise EngineBusy(holder)
+        self._last_beat = time.monotonic()
+
+    def beat_if_due(self, store: Store) -> bool:
+        """Renew when due; False when the lease was lost to another engine."""
+        if time.monotonic() - self._last_beat < HEARTBEAT_SECONDS:
+            return True
+        self._last_beat = time.monotonic()
+        return store.heartbeat(self.lease.token)
+
+    def release(self, store: Store) -> None:
+        store.release_lease(self.lease.token)
+
+
+def recover(store: Store, keeper: LeaseKeeper) -> list[int]:
+    """Runs a dead engine left starting/running become errors, with the reason."""
+    who = describe(keeper.previous) if keeper.previous else "a previous engine"
+    return store.fail_orphans(
+        f"the engine running this run ({who}) stopped before the run finished")
