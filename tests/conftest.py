@@ -83,3 +83,90 @@ def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def write_jobs(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+SLOW_PROJECT = {
+    "dbt_project.yml": "name: slow\nversion: '1.0.0'\nprofile: slow\nconfig-version: 2\n"
+                       "flags: {send_anonymous_usage_stats: false}\n",
+    "profiles.yml": "slow:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+                    "      path: slow.duckdb\n      threads: 1\n",
+    # A query DuckDB needs minutes for, and stops at once when dbt cancels it.
+    "models/slow.sql": "{{ config(materialized='table') }}\n"
+                       "select count(*) as n from range(1000000000000) a(i) where i % 7 = 3\n",
+}
+
+
+def make_project(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+class Serving:
+    """`dbt-console serve` as a real child process on a store."""
+
+    def __init__(self, home: Path, settings: str = ""):
+        import time
+
+        if settings:
+            home.mkdir(parents=True, exist_ok=True)
+            (home / "settings.toml").write_text(settings)
+        env = {**os.environ, "DBT_CONSOLE_HOME": str(home)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "dbt_console", "serve"], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
+        self.lines: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise AssertionError("serve exited: " + "".join(self.lines))
+            self.lines.append(line)
+            if "engine running" in line:
+                return
+        raise AssertionError("serve did not start: " + "".join(self.lines))
+
+    def stop(self, sig=None, timeout: float = 60) -> str:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig or signal.SIGTERM)
+        rest, _ = self.proc.communicate(timeout=timeout)
+        return "".join(self.lines) + rest
+
+
+@pytest.fixture
+def serving():
+    started: list[Serving] = []
+
+    def start(home: Path, settings: str = "") -> Serving:
+        started.append(Serving(home, settings))
+        return started[-1]
+
+    yield start
+    for serve in started:
+        if serve.proc.poll() is None:
+            serve.proc.kill()
+            serve.proc.wait()
+
+
+def wait_for(predicate, timeout: float = 60, what: str = "condition"):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def runs_json(home: Path) -> list[dict]:
+    import json
+
+    result = binary(home, "runs", "--json", "--limit", "100")
+    assert result.code == 0, result.err
+    return json.loads(result.out)

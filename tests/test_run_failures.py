@@ -11,25 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import binary, write_jobs
-
-SLOW_PROJECT = {
-    "dbt_project.yml": "name: slow\nversion: '1.0.0'\nprofile: slow\nconfig-version: 2\n"
-                       "flags: {send_anonymous_usage_stats: false}\n",
-    "profiles.yml": "slow:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-                    "      path: slow.duckdb\n      threads: 1\n",
-    # A query DuckDB needs minutes for, and stops at once when dbt cancels it.
-    "models/slow.sql": "{{ config(materialized='table') }}\n"
-                       "select count(*) as n from range(1000000000000) a(i) where i % 7 = 3\n",
-}
-
-
-def make_project(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
+from conftest import SLOW_PROJECT, binary, make_project, write_jobs
 
 
 def last_run(home: Path) -> dict:

@@ -184,6 +184,7 @@ class Executor:
             except OSError as exc:
                 store.finish_step(run_id, idx, RunStatus.ERROR, None)
                 return fail(f"could not start {dbt}: {exc.strerror or exc}")
+            store.set_step_pid(run_id, idx, flight.process.pid)
             if idx == 1:
                 self._emit(store, run_id)  # starting -> running
             code = pump(flight.process, log, idx, tick)

@@ -4,6 +4,7 @@ taken over only once it expired, or at once when its holder is known to be dead.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import time
 import uuid
@@ -79,7 +80,24 @@ class LeaseKeeper:
 
 
 def recover(store: Store, keeper: LeaseKeeper) -> list[int]:
-    """Runs a dead engine left starting/running become errors, with the reason."""
-    who = describe(keeper.previous) if keeper.previous else "a previous engine"
+    """Runs a dead engine left starting/running become errors, with the reason; their
+    dbt processes, which outlive the engine in their own sessions, are stopped."""
+    previous = keeper.previous
+    if previous is not None and previous.host == socket.gethostname():
+        for pid in store.orphan_pids():
+            _stop_orphan(pid)
+    who = describe(previous) if previous else "a previous engine"
     return store.fail_orphans(
         f"the engine running this run ({who}) stopped before the run finished")
+
+
+def _stop_orphan(pid: int) -> None:
+    """SIGTERM a dead engine's dbt process group, if that pid is still a dbt process
+    (pids are reused: never signal a stranger)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            if b"dbt" not in fh.read():
+                return
+        os.killpg(pid, signal.SIGTERM)
+    except (OSError, ProcessLookupError):
+        pass

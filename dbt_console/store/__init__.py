@@ -311,6 +311,17 @@ class Store:
                   r.execution_time, r.started_at, r.finished_at, r.thread, r.compiled_path)
                  for r in results])
 
+    def set_step_pid(self, run_id: int, idx: int, pid: int) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE steps SET pid = ? WHERE run_id = ? AND idx = ?",
+                         (pid, run_id, idx))
+
+    def orphan_pids(self) -> list[int]:
+        """Process groups of steps still marked running: what a dead engine left behind."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT pid FROM steps WHERE status = ? AND pid IS NOT NULL",
+            (RunStatus.RUNNING.value,))]
+
     def list_steps(self, run_id: int) -> list[Step]:
         rows = self.conn.execute(
             "SELECT run_id, idx, command, status, exit_code, started_at, finished_at "

@@ -81,6 +81,7 @@ MIGRATIONS: list[str] = [
         heartbeat_at REAL NOT NULL
     );
     ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE steps ADD COLUMN pid INTEGER;  -- the step's process group, while it runs
     CREATE TABLE schedule_marks (
         job_name     TEXT PRIMARY KEY,
         last_fire_at REAL NOT NULL            -- the newest fire time dealt with

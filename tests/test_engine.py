@@ -1,0 +1,182 @@
+"""The engine as a user runs it: `dbt-console serve` as a real process on a temp store,
+real dbt runs, cancel, crash recovery, chaining, retry, graceful stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+from conftest import (
+    SLOW_PROJECT,
+    binary,
+    make_project,
+    runs_json,
+    wait_for,
+    write_jobs,
+)
+
+
+def slow_home(tmp_path: Path, extra_jobs: str = "") -> Path:
+    home = tmp_path / "home"
+    project = make_project(tmp_path / "slow", SLOW_PROJECT)
+    jobs = write_jobs(tmp_path / "jobs.yml", f"""
+jobs:
+  - name: slow
+    project_dir: {project}
+    commands: ["dbt run"]
+  - name: quick
+    project_dir: {project}
+    commands: ["dbt parse"]
+{extra_jobs}""")
+    assert binary(home, "jobs", "import", str(jobs)).code == 0
+    return home
+
+
+def run_status(home: Path, run_id: int) -> str:
+    return next(r for r in runs_json(home) if r["id"] == run_id)["status"]
+
+
+def slow_model_started(home: Path, run_id: int) -> bool:
+    return "START sql table model main.slow" in binary(home, "logs", str(run_id)).out
+
+
+def test_second_serve_on_the_same_store_refuses_naming_the_holder(tmp_path, serving):
+    home = slow_home(tmp_path)
+    first = serving(home)
+    second = binary(home, "serve", timeout=30)
+    assert second.code == 2
+    assert "an engine already runs this store: serve on " in second.err
+    assert f"pid {first.proc.pid}" in second.err
+    status = binary(home, "status").out
+    assert f"pid {first.proc.pid}" in status
+
+
+def test_run_without_engine_warns_and_waits_in_the_queue(tmp_path, serving):
+    home = slow_home(tmp_path)
+    queued = binary(home, "run", "quick")
+    assert queued.code == 0 and queued.out.strip() == "1"
+    assert "no engine is running to start it" in queued.err
+    assert run_status(home, 1) == "queued"
+    serving(home)  # an engine that starts later runs what was queued
+    wait_for(lambda: run_status(home, 1) == "success", what="the queued run to succeed")
+
+
+def test_cancel_stops_a_long_dbt_run_within_seconds(tmp_path, serving):
+    home = slow_home(tmp_path)
+    serving(home)
+    run_id = int(binary(home, "run", "slow").out)
+    wait_for(lambda: slow_model_started(home, run_id), what="the slow model to start")
+    asked = time.monotonic()
+    result = binary(home, "cancel", str(run_id))
+    took = time.monotonic() - asked
+    assert result.code == 0, result.err
+    assert f"run {run_id}: cancelled" in result.out
+    assert took < 5, f"cancel took {took:.1f}s"
+    assert binary(home, "cancel", str(run_id)).code == 2  # already finished
+
+
+def test_cancel_of_a_queued_run_means_it_never_starts(tmp_path):
+    home = slow_home(tmp_path)
+    run_id = int(binary(home, "run", "quick").out)
+    result = binary(home, "cancel", str(run_id))
+    assert "cancelled; it had not started" in result.out
+    assert run_status(home, run_id) == "cancelled"
+
+
+def test_killed_engine_leaves_no_zombie_run_and_queued_runs_survive(tmp_path, serving):
+    home = slow_home(tmp_path)
+    first = serving(home)
+    slow_id = int(binary(home, "run", "slow").out)
+    wait_for(lambda: slow_model_started(home, slow_id), what="the slow model to start")
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait()
+    quick_id = int(binary(home, "run", "quick").out)  # queued while no engine runs
+    assert run_status(home, slow_id) == "running"  # nobody knows yet
+    dbt_pid = sqlite3.connect(home / "dbt-console.db").execute(
+        "SELECT pid FROM steps WHERE run_id = ?", (slow_id,)).fetchone()[0]
+    os.kill(dbt_pid, 0)  # dbt outlived its engine, in its own session
+    serving(home)
+    wait_for(lambda: not _alive(dbt_pid), timeout=15, what="the orphaned dbt to stop")
+    orphan = next(r for r in runs_json(home) if r["id"] == slow_id)
+    assert orphan["status"] == "error"
+    assert orphan["error"].startswith("the engine running this run (serve on ")
+    assert orphan["error"] in binary(home, "logs", str(slow_id)).out
+    wait_for(lambda: run_status(home, quick_id) == "success", what="the queued run")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie is gone for our purposes
+        return fh.read().split(") ")[1][0] != "Z"
+
+
+def test_chained_job_runs_after_its_upstream_succeeds(tmp_path, serving):
+    home = slow_home(tmp_path, extra_jobs="""
+  - name: after-quick
+    project_dir: {p}
+    commands: ["dbt parse"]
+    after: quick
+    on: [success]
+""".replace("{p}", str(tmp_path / "slow")))
+    serving(home)
+    upstream = int(binary(home, "run", "quick").out)
+    downstream = wait_for(lambda: [r for r in runs_json(home) if r["job"] == "after-quick"],
+                          what="the chained run")[0]
+    assert downstream["trigger"] == f"job:quick#{upstream}"
+    wait_for(lambda: run_status(home, downstream["id"]) == "success", what="chained run")
+
+
+def test_retry_reruns_only_what_failed(tmp_path, serving):
+    home = tmp_path / "home"
+    binary(home, "demo", "--no-tui")
+    serving(home)
+    first = binary(home, "run", "ride_audit", "--wait")
+    assert first.code == 1
+    failed_id = int(first.out.splitlines()[0])
+    retry = binary(home, "retry", str(failed_id), "--wait")
+    assert retry.code == 1  # the audit test still fails: the data did not change
+    assert "retrying what failed in 'dbt build --select staging+'" in retry.err
+    retry_id = int(retry.out.splitlines()[0])
+    run = next(r for r in runs_json(home) if r["id"] == retry_id)
+    assert run["trigger"] == f"retry:{failed_id}"
+    original = json.loads((home / "runs" / str(failed_id) / "target" /
+                           "run_results.json").read_text())["results"]
+    again = json.loads((home / "runs" / str(retry_id) / "target" /
+                        "run_results.json").read_text())["results"]
+    not_ok = {r["unique_id"] for r in original if r["status"] in ("fail", "error", "skipped")}
+    assert len(again) == len(not_ok) == 10 < len(original)
+    assert {r["unique_id"] for r in again} == not_ok
+
+
+def test_sigterm_lets_runs_finish_within_grace_then_cancels(tmp_path, serving):
+    home = slow_home(tmp_path)
+    serve = serving(home, settings="stop_grace_seconds = 1\n")
+    run_id = int(binary(home, "run", "slow").out)
+    wait_for(lambda: slow_model_started(home, run_id), what="the slow model to start")
+    output = serve.stop(signal.SIGTERM, timeout=60)
+    assert serve.proc.returncode == 0, output
+    assert "runs in flight get up to 1s to finish" in output
+    assert run_status(home, run_id) == "cancelled"
+    conn = sqlite3.connect(home / "dbt-console.db")
+    assert conn.execute("SELECT COUNT(*) FROM runs WHERE status IN "
+                        "('starting', 'running')").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM engine_lease").fetchone()[0] == 0
+
+
+def test_pause_and_resume_show_in_jobs_list(tmp_path):
+    home = tmp_path / "home"
+    binary(home, "demo", "--no-tui")
+    assert binary(home, "jobs", "pause", "nightly").out.strip() == "job 'nightly' paused"
+    listed = {j["name"]: j for j in json.loads(binary(home, "jobs", "list", "--json").out)}
+    assert listed["nightly"]["enabled"] is False and listed["nightly"]["next_fire"] is None
+    assert listed["docs"]["next_fire"].endswith(":30:00Z")
+    binary(home, "jobs", "resume", "nightly")
+    listed = {j["name"]: j for j in json.loads(binary(home, "jobs", "list", "--json").out)}
+    assert listed["nightly"]["next_fire"].endswith("T02:00:00Z")
