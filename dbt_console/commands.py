@@ -318,7 +318,7 @@ def cmd_serve(args: Namespace, paths: Paths) -> int:
         sys.stdout.flush()
 
     engine.events.subscribe(report)
-    orphans = engine.start()
+    orphans = _start_engine(engine)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -337,6 +337,25 @@ def cmd_serve(args: Namespace, paths: Paths) -> int:
     engine.stop()
     out("engine stopped")
     return 1 if engine.lost_lease else 0
+
+
+def _start_engine(engine) -> list[int]:
+    """Start the engine. Another serve holding the store is refused; a `run --wait`
+    running one job is waited for, so a service restarted meanwhile does not fail."""
+    from dbt_console.engine.lease import EngineBusy, describe
+
+    told = False
+    while True:
+        try:
+            return engine.start()
+        except EngineBusy as busy:
+            if busy.holder.kind == "serve":
+                raise
+            if not told:
+                out(f"waiting for {describe(busy.holder)} to finish its run...")
+                sys.stdout.flush()
+                told = True
+            time.sleep(1)
 
 
 def cmd_status(args: Namespace, paths: Paths) -> int:

@@ -170,3 +170,10 @@ def runs_json(home: Path) -> list[dict]:
     result = binary(home, "runs", "--json", "--limit", "100")
     assert result.code == 0, result.err
     return json.loads(result.out)
+
+
+def import_jobs(home: Path, folder: Path, text: str) -> None:
+    """Write a jobs file in folder and import it into home's store, as a user would."""
+    path = write_jobs(folder / "jobs.yml", text)
+    result = binary(home, "jobs", "import", str(path))
+    assert result.code == 0, result.err

@@ -13,17 +13,17 @@ from pathlib import Path
 from conftest import (
     SLOW_PROJECT,
     binary,
+    import_jobs,
     make_project,
     runs_json,
     wait_for,
-    write_jobs,
 )
 
 
 def slow_home(tmp_path: Path, extra_jobs: str = "") -> Path:
     home = tmp_path / "home"
     project = make_project(tmp_path / "slow", SLOW_PROJECT)
-    jobs = write_jobs(tmp_path / "jobs.yml", f"""
+    import_jobs(home, tmp_path, f"""
 jobs:
   - name: slow
     project_dir: {project}
@@ -32,7 +32,6 @@ jobs:
     project_dir: {project}
     commands: ["dbt parse"]
 {extra_jobs}""")
-    assert binary(home, "jobs", "import", str(jobs)).code == 0
     return home
 
 
@@ -180,3 +179,19 @@ def test_pause_and_resume_show_in_jobs_list(tmp_path):
     binary(home, "jobs", "resume", "nightly")
     listed = {j["name"]: j for j in json.loads(binary(home, "jobs", "list", "--json").out)}
     assert listed["nightly"]["next_fire"].endswith("T02:00:00Z")
+
+
+def test_serve_waits_for_a_run_wait_that_holds_the_store(tmp_path, serving):
+    home = slow_home(tmp_path)
+    env = {**os.environ, "DBT_CONSOLE_HOME": str(home)}
+    import subprocess
+    import sys
+
+    waiting_run = subprocess.Popen([sys.executable, "-m", "dbt_console", "run", "quick",
+                                    "--wait"], env=env, stdout=subprocess.PIPE, text=True)
+    wait_for(lambda: "run --wait on" in binary(home, "status").out, timeout=30,
+             what="run --wait to hold the store")
+    serve = serving(home)  # returns once the engine runs: after the run --wait ended
+    assert "waiting for run --wait on" in "".join(serve.lines)
+    assert waiting_run.wait(timeout=60) == 0
+    assert run_status(home, 1) == "success"

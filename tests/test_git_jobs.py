@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from conftest import binary, write_jobs
+from conftest import binary, import_jobs
 from dbt_console.demo import write_demo
 
 NEW_MODEL = "select plan, count(*) as rides from {{ ref('fct_rides') }} group by plan\n"
@@ -41,13 +41,12 @@ def last_run(home: Path) -> dict:
 def test_git_job_runs_the_branch_head_and_records_its_sha(tmp_path):
     bare, work = make_remote(tmp_path)
     home = tmp_path / "home"
-    jobs = write_jobs(tmp_path / "jobs.yml", f"""
+    import_jobs(home, tmp_path, f"""
 jobs:
   - name: from-git
     git: {{url: {bare}, branch: main, subdirectory: analytics/pedalshare}}
     commands: ["dbt build --exclude tag:audit"]
 """)
-    binary(home, "jobs", "import", str(jobs))
     first = binary(home, "run", "from-git", "--wait")
     assert first.code == 0, first.out + first.err
     run1 = last_run(home)
@@ -71,13 +70,12 @@ jobs:
 
 def test_wrong_git_url_ends_in_error_with_gits_reason(tmp_path):
     home = tmp_path / "home"
-    jobs = write_jobs(tmp_path / "jobs.yml", f"""
+    import_jobs(home, tmp_path, f"""
 jobs:
   - name: nowhere
     git: {{url: {tmp_path / "missing.git"}, branch: main}}
     commands: ["dbt build"]
 """)
-    binary(home, "jobs", "import", str(jobs))
     assert binary(home, "run", "nowhere", "--wait").code == 1
     run = last_run(home)
     assert run["status"] == "error"
@@ -89,13 +87,12 @@ jobs:
 def test_missing_branch_ends_in_error(tmp_path):
     bare, _ = make_remote(tmp_path)
     home = tmp_path / "home"
-    jobs = write_jobs(tmp_path / "jobs.yml", f"""
+    import_jobs(home, tmp_path, f"""
 jobs:
   - name: nobranch
     git: {{url: {bare}, branch: release}}
     commands: ["dbt build"]
 """)
-    binary(home, "jobs", "import", str(jobs))
     assert binary(home, "run", "nobranch", "--wait").code == 1
     assert "release" in last_run(home)["error"]
 
@@ -109,14 +106,13 @@ def test_local_checkout_with_pull_fast_forwards_before_the_run(tmp_path):
     git(work, "commit", "-q", "-m", "upstream change")
     git(work, "push", "-q", "origin", "main")
     home = tmp_path / "home"
-    jobs = write_jobs(tmp_path / "jobs.yml", f"""
+    import_jobs(home, tmp_path, f"""
 jobs:
   - name: pulled
     project_dir: {checkout / "analytics/pedalshare"}
     pull: true
     commands: ["dbt parse"]
 """)
-    binary(home, "jobs", "import", str(jobs))
     result = binary(home, "run", "pulled", "--wait")
     assert result.code == 0, result.out + result.err
     run = last_run(home)

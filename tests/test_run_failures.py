@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import SLOW_PROJECT, binary, make_project, write_jobs
+from conftest import SLOW_PROJECT, binary, import_jobs, make_project
 
 
 def last_run(home: Path) -> dict:
@@ -21,14 +21,13 @@ def last_run(home: Path) -> dict:
 def test_job_whose_dbt_is_missing_ends_in_error_with_the_reason(tmp_path):
     home = tmp_path / "h"
     project = make_project(tmp_path / "p", SLOW_PROJECT)
-    jobs = write_jobs(tmp_path / "jobs.yml", f"""
+    import_jobs(home, tmp_path, f"""
 jobs:
   - name: nodbt
     project_dir: {project}
     dbt_path: /nonexistent/bin/dbt
     commands: ["dbt build"]
 """)
-    binary(home, "jobs", "import", str(jobs))
     result = binary(home, "run", "nodbt", "--wait")
     assert result.code == 1
     run = last_run(home)
@@ -39,13 +38,12 @@ jobs:
 
 def test_missing_project_directory_is_the_reason(tmp_path):
     home = tmp_path / "h"
-    jobs = write_jobs(tmp_path / "jobs.yml", """
+    import_jobs(home, tmp_path, """
 jobs:
   - name: gone
     project_dir: /nonexistent/project
     commands: ["dbt build"]
 """)
-    binary(home, "jobs", "import", str(jobs))
     assert binary(home, "run", "gone", "--wait").code == 1
     assert last_run(home)["error"] == "project directory /nonexistent/project does not exist"
 
@@ -55,13 +53,12 @@ def test_dbt_failing_to_start_its_work_is_reported_as_exit_code_2(tmp_path):
     files = dict(SLOW_PROJECT)
     files["profiles.yml"] = "other:\n  target: dev\n  outputs: {}\n"  # no 'slow' profile
     project = make_project(tmp_path / "p", files)
-    jobs = write_jobs(tmp_path / "jobs.yml", f"""
+    import_jobs(home, tmp_path, f"""
 jobs:
   - name: noprofile
     project_dir: {project}
     commands: ["dbt build"]
 """)
-    binary(home, "jobs", "import", str(jobs))
     assert binary(home, "run", "noprofile", "--wait").code == 1
     run = last_run(home)
     assert run["status"] == "error"
@@ -72,13 +69,12 @@ jobs:
 def test_ctrl_c_on_run_wait_cancels_dbt_cleanly(tmp_path):
     home = tmp_path / "h"
     project = make_project(tmp_path / "p", SLOW_PROJECT)
-    jobs = write_jobs(tmp_path / "jobs.yml", f"""
+    import_jobs(home, tmp_path, f"""
 jobs:
   - name: slow
     project_dir: {project}
     commands: ["dbt run"]
 """)
-    binary(home, "jobs", "import", str(jobs))
     proc = subprocess.Popen(
         [sys.executable, "-m", "dbt_console", "run", "slow", "--wait"],
         env={**os.environ, "DBT_CONSOLE_HOME": str(home)},
