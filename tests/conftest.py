@@ -19,6 +19,27 @@ os.environ["DO_NOT_TRACK"] = "1"
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def reap_stray_dbt(tmp_path_factory: pytest.TempPathFactory):
+    """A failing test can leave a slow dbt running in its own session (a test's process
+    groups are not ours). At the end, stop every dbt whose run directory is under this
+    session's temp dir."""
+    yield
+    import signal
+
+    base = str(tmp_path_factory.getbasetemp()).encode()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            env = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if b"DBT_TARGET_PATH=" + base in env:
+            try:
+                os.kill(int(proc.name), signal.SIGKILL)
+            except OSError:
+                pass
+
+
 @dataclass
 class Result:
     code: int

@@ -102,3 +102,22 @@ def test_node_counts_take_each_nodes_last_step(store):
         NodeResult("seed.p.a", "success", 2), NodeResult("model.p.b", "error", 2),
         NodeResult("model.p.c", "skipped", 2)])
     assert store.node_counts([run.id]) == {run.id: {"success": 1, "error": 1, "skipped": 1}}
+
+
+def test_a_watcher_sees_another_connections_change_on_its_next_poll(paths, store):
+    """The cross-process change signal: an idle poll is one PRAGMA and finds nothing; the
+    poll after another connection commits sees the new status and lines."""
+    from dbt_console.store.tail import RunTail
+
+    store.save_jobs([JOB])
+    run = store.enqueue_run(store.get_job("nightly"), "manual", "me")
+    with Store(paths.store) as watcher_store:
+        tail = RunTail(watcher_store, run.id)
+        assert tail.poll() == []
+        assert tail.poll() == [] and tail.run.status is RunStatus.QUEUED
+        store.claim_run(run.id)
+        store.append_log(run.id, 0, [row(0, "hello")])
+        assert [ln.msg for ln in tail.poll()] == ["hello"]
+        assert tail.run.status is RunStatus.STARTING
+        store.finish_run(run.id, RunStatus.SUCCESS)
+        assert tail.poll() == [] and tail.finished

@@ -27,8 +27,10 @@ from dbt_console.store import Store
 
 # Cancel escalation: SIGINT lets dbt cancel its queries and write run_results.json (it
 # exits within a second); SIGTERM kills it with no artifacts; SIGKILL if even that fails.
-SIGTERM_AFTER = 10.0
-SIGKILL_AFTER = 15.0
+# SIGINT is repeated first: one that lands while a node is between starting and sending
+# its query cancels nothing, and the query then runs to its end.
+CANCEL_SIGNALS = ((0.0, signal.SIGINT), (2.0, signal.SIGINT), (5.0, signal.SIGINT),
+                  (10.0, signal.SIGTERM), (15.0, signal.SIGKILL))
 # How often a run looks in the store for a cancel asked by another process.
 CANCEL_POLL_SECONDS = 0.5
 # A job's timeout_minutes are minutes of this many seconds (tests shorten it).
@@ -64,9 +66,7 @@ class _Flight:
         if proc is None:
             return
         elapsed = now - self.stop_started
-        for i, (after, sig) in enumerate(
-                ((0.0, signal.SIGINT), (SIGTERM_AFTER, signal.SIGTERM),
-                 (SIGKILL_AFTER, signal.SIGKILL))):
+        for i, (after, sig) in enumerate(CANCEL_SIGNALS):
             if self.signals_sent == i and elapsed >= after:
                 proc.signal_group(sig)
                 self.signals_sent += 1
