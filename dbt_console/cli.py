@@ -91,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command is None:
-            build_parser().print_help()
-            return EXIT_OK
+            from dbt_console.config import resolve_paths
+            from dbt_console.tui.app import run_app
+
+            return run_app(resolve_paths())
         return commands.dispatch(args)
     except UserError as exc:
         sys.stderr.write(f"dbt-console: {exc}\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 import threading
@@ -11,7 +10,7 @@ from argparse import Namespace
 from pathlib import Path
 
 from dbt_console import humanize
-from dbt_console.config import Paths, resolve_paths
+from dbt_console.config import Paths, current_user, resolve_paths
 from dbt_console.errors import UserError
 from dbt_console.model import Run, RunStatus, Trigger
 from dbt_console.store import Store
@@ -28,14 +27,6 @@ def dispatch(args: Namespace) -> int:
         "cancel": cmd_cancel, "retry": cmd_retry, "serve": cmd_serve, "status": cmd_status,
     }[args.command]
     return handler(args, paths)
-
-
-def actor() -> str:
-    """Who asked: the unix user, as a production audit trail wants it."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in a bare container
-        return "unknown"
 
 
 def out(text: str = "") -> None:
@@ -56,7 +47,12 @@ def cmd_demo(args: Namespace, paths: Paths) -> int:
     out(f"demo jobs ({', '.join(j.name for j in jobs)}) imported from {jobs_file}")
     out(f"store: {paths.store}")
     out()
-    out("next:  dbt-console run nightly --wait     # a run that succeeds")
+    if not args.no_tui:
+        from dbt_console.tui.app import run_app
+
+        return run_app(paths)
+    out("next:  dbt-console                        # the dashboard")
+    out("       dbt-console run nightly --wait     # a run that succeeds")
     out("       dbt-console run ride_audit --wait  # a run that fails on purpose")
     out("       dbt-console runs")
     return 0
@@ -148,7 +144,8 @@ def _next_fire(job) -> float | None:
 def cmd_run(args: Namespace, paths: Paths) -> int:
     with Store(paths.store) as store:
         job = store.get_job(args.job)
-        return _start(paths, store, store.enqueue_run(job, Trigger.MANUAL, actor()), args.wait)
+        run = store.enqueue_run(job, Trigger.MANUAL, current_user())
+        return _start(paths, store, run, args.wait)
 
 
 def _start(paths: Paths, store: Store, run: Run, wait: bool) -> int:
@@ -249,7 +246,7 @@ def cmd_retry(args: Namespace, paths: Paths) -> int:
         commands, note = retry_commands(store, failed, job.commands)
         sys.stderr.write(f"dbt-console: {note}\n")
         retry_job = replace(job, commands=commands)
-        run = store.enqueue_run(retry_job, f"{Trigger.RETRY}:{failed.id}", actor())
+        run = store.enqueue_run(retry_job, f"{Trigger.RETRY}:{failed.id}", current_user())
         return _start(paths, store, run, args.wait)
 
 
@@ -352,7 +349,7 @@ def _start_engine(engine) -> list[int]:
             if busy.holder.kind == "serve":
                 raise
             if not told:
-                out(f"waiting for {describe(busy.holder)} to finish its run...")
+                out(f"waiting for {describe(busy.holder)} to let go of the store...")
                 sys.stdout.flush()
                 told = True
             time.sleep(1)

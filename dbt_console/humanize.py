@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 
-from dbt_console.model import SYSTEM_EVENT, LogLine
+from dbt_console.model import SYSTEM_EVENT, LogLine, Schedule
 
 
 def local_time(ts: float | None) -> str:
@@ -50,3 +51,30 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines)
+
+
+@lru_cache(maxsize=1024)
+def _cron_words(cron: str) -> str:
+    from cron_descriptor import Options, get_description
+
+    options = Options()
+    options.use_24hour_time_format = True
+    try:
+        return get_description(cron, options)
+    except Exception:  # cron-descriptor rejects a few crons APScheduler accepts
+        return cron
+
+
+def schedule_words(schedule: Schedule | None) -> str:
+    """Cron in words: 'At 02:00, Monday through Friday (Europe/Berlin)'."""
+    if schedule is None:
+        return "manual only"
+    return f"{_cron_words(schedule.cron)} ({schedule.timezone})"
+
+
+STATUS_MARKS = {"success": "✓", "error": "✗", "cancelled": "⊘", "queued": "·",
+                "starting": "…", "running": "▶"}
+
+
+def history_strip(statuses: list) -> str:
+    return "".join(STATUS_MARKS.get(getattr(s, "value", s), "?") for s in statuses)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +37,18 @@ def test_cli_start_imports_no_dbt_git_or_http():
     loaded = loaded_after("import dbt_console.cli, dbt_console.commands")
     for heavy in ("dbt", "git", "httpx", "textual", "apscheduler"):
         assert heavy not in loaded, heavy
+
+
+def test_dashboard_start_imports_no_dbt_git_or_http():
+    loaded = loaded_after("import dbt_console.tui.app, dbt_console.tui.screens.jobs")
+    for heavy in ("dbt", "git", "httpx"):
+        assert heavy not in loaded, heavy
+
+
+def test_tui_never_runs_sql_or_processes_itself():
+    """Screens ask the store and the engine; SQL and subprocesses live below them."""
+    tui = Path(__file__).parent.parent / "dbt_console" / "tui"
+    for source in tui.rglob("*.py"):
+        text = source.read_text()
+        for forbidden in ("sqlite3", "subprocess", "execute(\"", "SELECT "):
+            assert forbidden not in text, f"{source.name} uses {forbidden}"

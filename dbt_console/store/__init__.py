@@ -238,6 +238,17 @@ class Store:
             "(SELECT MAX(id) FROM runs GROUP BY job_name)")
         return {run.job_name: run for run in map(self._run, rows)}
 
+    def recent_statuses(self, per_job: int = 10) -> dict[str, list[RunStatus]]:
+        """Each job's last runs' statuses, oldest first: the history strip."""
+        rows = self.conn.execute(
+            "SELECT job_name, status FROM (SELECT job_name, status, id, ROW_NUMBER() OVER "
+            "(PARTITION BY job_name ORDER BY id DESC) AS n FROM runs) WHERE n <= ? "
+            "ORDER BY id", (per_job,))
+        out: dict[str, list[RunStatus]] = {}
+        for name, status in rows:
+            out.setdefault(name, []).append(RunStatus(status))
+        return out
+
     def claim_run(self, run_id: int) -> bool:
         """queued -> starting, only if still queued: two claimers never both win."""
         with self._tx() as conn:

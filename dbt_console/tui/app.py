@@ -1,0 +1,92 @@
+"""The dashboard app: the jobs screen first, the engine found or embedded, global keys."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.binding import Binding
+
+from dbt_console.config import Paths
+from dbt_console.store import Store
+from dbt_console.tui.screens.jobs import JobsScreen
+
+ENGINE_CHECK_SECONDS = 2.0
+
+
+class DbtConsoleApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "dbt-console"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit_app", "Quit"),
+    ]
+
+    def __init__(self, paths: Paths, embed_engine: bool = True):
+        super().__init__()
+        self.paths = paths
+        self.store = Store(paths.store)
+        self.embed_engine = embed_engine
+        self.engine = None
+
+    def on_mount(self) -> None:
+        self.sub_title = "engine: looking..."
+        self.push_screen(JobsScreen())
+        # After the first frame: finding (or starting) the engine is not start-up's job.
+        self.set_timer(0.05, self.check_engine)
+        self.set_interval(ENGINE_CHECK_SECONDS, self.check_engine)
+
+    def check_engine(self) -> None:
+        """Say which engine runs the store; start one here when none is alive."""
+        from dbt_console.engine.lease import EngineBusy, live_holder
+
+        if self.engine is not None:
+            return
+        holder = live_holder(self.store)
+        if holder is None and self.embed_engine:
+            from dbt_console.config import load_settings
+            from dbt_console.engine.engine import Engine
+
+            engine = Engine(self.paths, load_settings(self.paths), kind="tui")
+            try:
+                engine.start()
+            except EngineBusy as busy:
+                holder = busy.holder
+            else:
+                self.engine = engine
+                self.sub_title = "engine: in this window: scheduled jobs stop when you quit"
+                return
+        if holder is None:
+            self.sub_title = "engine: none running (start one: dbt-console serve)"
+        else:
+            self.sub_title = f"engine: {holder.kind} on {holder.host} (pid {holder.pid})"
+
+    def action_help(self) -> None:
+        from dbt_console.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_quit_app(self) -> None:
+        from dbt_console.tui.screens.confirm import ConfirmScreen
+
+        flying = self.store.runs_in_flight() if self.engine is not None else []
+        if not flying:
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen(
+            f"This window runs the engine and {len(flying)} run(s) are in flight. "
+            "Quitting cancels them and stops scheduled jobs. Quit?"), answered)
+
+    def on_unmount(self) -> None:
+        if self.engine is not None:
+            self.engine.stop(grace_seconds=0)
+        self.store.close()
+
+
+def run_app(paths: Paths) -> int:
+    DbtConsoleApp(paths).run()
+    return 0

@@ -1,0 +1,59 @@
+"""`?`: every key of the screen it was opened from, generated from its bindings."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Label
+
+
+def screen_keys(screen: Screen) -> list[tuple[str, str]]:
+    """(key, what it does) for this app's own bindings active on the screen: the screen's,
+    the focused widget's when it is one of ours, and the app's."""
+    sources = [screen]
+    focused = screen.focused
+    if focused is not None and type(focused).__module__.startswith("dbt_console."):
+        sources.append(focused)
+    sources.append(screen.app)
+    keys, seen = [], set()
+    for source in sources:
+        for binding in source.BINDINGS:
+            if not isinstance(binding, Binding):
+                binding = Binding(*binding)
+            if not binding.description or binding.description in seen:
+                continue
+            seen.add(binding.description)
+            shown = ", ".join(screen.app.get_key_display(Binding(k.strip(), ""))
+                              for k in binding.key.split(","))
+            keys.append((shown, binding.description))
+    return keys
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Vertical {
+        width: 64; height: auto; max-height: 90%; border: thick $primary; background: $panel;
+        padding: 0 1;
+    }
+    HelpScreen DataTable { height: auto; max-height: 20; }
+    """
+
+    def __init__(self, for_screen: Screen):
+        super().__init__()
+        self.keys = screen_keys(for_screen)
+        name = getattr(for_screen, "HELP_TITLE", for_screen.__class__.__name__)
+        self.title_text = f"Keys: {name}"
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text)
+            table = DataTable(show_cursor=False, id="keys")
+            table.add_columns("key", "does")
+            for key, description in self.keys:
+                table.add_row(key, description)
+            yield table
+            yield Label("esc closes", classes="hint")

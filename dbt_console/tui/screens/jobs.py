@@ -1,0 +1,141 @@
+"""The first screen: every job, its schedule in words, next fire, last run and history.
+Refreshed from the store's change signal; rows are updated in place, never rebuilt."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header
+
+from dbt_console import humanize
+from dbt_console.config import current_user
+from dbt_console.model import Job, Run, RunStatus, Trigger
+
+COLUMNS = ("job", "schedule", "next fire", "last run", "took", "history", "state")
+STATUS_STYLE = {"success": "green", "error": "bold red", "cancelled": "yellow",
+                "running": "bold cyan", "starting": "cyan", "queued": "dim"}
+REFRESH_SECONDS = 0.5
+
+
+def status_text(run: Run | None) -> Text:
+    if run is None:
+        return Text("never run", style="dim")
+    return Text(f"#{run.id} {run.status.value}", style=STATUS_STYLE.get(run.status.value, ""))
+
+
+class JobsScreen(Screen):
+    HELP_TITLE = "jobs"
+    BINDINGS = [
+        Binding("enter,l", "open_run", "Open run"),
+        Binding("r", "run_now", "Run now"),
+        Binding("space", "toggle_pause", "Pause/resume"),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        table = DataTable(cursor_type="row", zebra_stripes=True, id="jobs")
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._version: int | None = None
+        self.refresh_jobs()
+        self.set_interval(REFRESH_SECONDS, self.refresh_jobs)
+
+    @property
+    def store(self):
+        return self.app.store
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#jobs", DataTable)
+
+    def refresh_jobs(self, force: bool = False) -> None:
+        version = self.store.data_version()
+        if version == self._version and not force:
+            return
+        self._version = version
+        jobs = self.store.list_jobs()
+        latest = self.store.latest_runs()
+        history = self.store.recent_statuses(10)
+        table = self.table
+        wanted = {job.name: self._row(job, latest.get(job.name), history.get(job.name, []))
+                  for job in jobs}
+        with self.app.batch_update():
+            for key in [k.value for k in table.rows if k.value not in wanted]:
+                table.remove_row(key)
+            for name, cells in wanted.items():
+                if name not in table.rows:
+                    table.add_row(*cells, key=name)
+                    continue
+                for column, value in zip(COLUMNS, cells, strict=True):
+                    if table.get_cell(name, column) != value:
+                        table.update_cell(name, column, value)
+
+    def _row(self, job: Job, last: Run | None, history: list[RunStatus]) -> tuple:
+        from dbt_console.engine.scheduler import next_fire
+
+        nxt = next_fire(job.schedule) if job.enabled and job.schedule else None
+        took = last.duration if last is not None else None
+        if last is not None and last.finished_at is None and last.started_at:
+            took = time.time() - last.started_at
+        return (
+            job.name,
+            humanize.schedule_words(job.schedule),
+            humanize.local_time(nxt)[5:16] if nxt else "-",
+            status_text(last),
+            humanize.duration(took),
+            humanize.history_strip(history),
+            "enabled" if job.enabled else Text("paused", style="yellow"),
+        )
+
+    def selected_job(self) -> str | None:
+        table = self.table
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def action_cursor_down(self) -> None:
+        self.table.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.table.action_cursor_up()
+
+    def action_run_now(self) -> None:
+        name = self.selected_job()
+        if name is None:
+            return
+        run = self.store.enqueue_run(self.store.get_job(name), Trigger.MANUAL, current_user())
+        self.notify(f"run {run.id} of {name} queued")
+        self.refresh_jobs(force=True)
+
+    def action_toggle_pause(self) -> None:
+        name = self.selected_job()
+        if name is None:
+            return
+        job = self.store.set_job_enabled(name, not self.store.get_job(name).enabled)
+        self.notify(f"{name} {'resumed' if job.enabled else 'paused'}")
+        self.refresh_jobs(force=True)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_run()  # enter on a row: the table turns it into this event
+
+    def action_open_run(self) -> None:
+        from dbt_console.tui.screens.run import RunScreen
+
+        name = self.selected_job()
+        if name is None:
+            return
+        runs = self.store.list_runs(name, limit=1)
+        if not runs:
+            self.notify(f"{name} has no runs yet: press r to run it", severity="warning")
+            return
+        self.app.push_screen(RunScreen(runs[0].id))

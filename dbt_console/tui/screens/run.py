@@ -1,0 +1,144 @@
+"""One run, live or past: its log streaming as dbt writes it, progress of nodes done out
+of the total, and the nodes with their status and time. Updates come from the store's
+change signal, so a run executed by a `serve` elsewhere updates as fast as our own."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, ProgressBar
+
+from dbt_console import humanize
+from dbt_console.model import Run
+from dbt_console.tui.screens.jobs import STATUS_STYLE
+from dbt_console.tui.widgets.log_view import LogView
+
+POLL_SECONDS = 0.05  # one PRAGMA when nothing changed
+def node_name(unique_id: str) -> str:
+    """model.pkg.name -> name; test.pkg.name.hash -> name."""
+    parts = unique_id.split(".")
+    return parts[2] if len(parts) > 2 else unique_id
+
+
+def seconds(value: float | None) -> str:
+    return f"{value:.2f}s" if value else ""
+
+
+NODE_STYLE = {"success": "green", "pass": "green", "error": "bold red", "fail": "bold red",
+              "runtime error": "bold red", "skipped": "yellow", "warn": "yellow",
+              "running": "cyan"}
+
+
+class RunScreen(Screen):
+    HELP_TITLE = "run"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("c", "cancel_run", "Cancel run"),
+    ]
+
+    def __init__(self, run_id: int):
+        super().__init__()
+        self.run_id = run_id
+        self._version: int | None = None
+        self._nodes_seen = -1
+
+    @property
+    def store(self):
+        return self.app.store
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="run-head"):
+            yield Label(id="run-title")
+            with Horizontal(id="run-progress"):
+                yield ProgressBar(total=None, show_eta=False, id="nodes-bar")
+                yield Label(id="running-now")
+        with Horizontal(id="run-body"):
+            yield LogView(lambda start, n: self.store.read_log(self.run_id, start, n),
+                          id="log")
+            table = DataTable(cursor_type="row", id="nodes")
+            table.add_columns("node", "status", "time")
+            yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(LogView).focus()
+        self.poll()
+        self.set_interval(POLL_SECONDS, self.poll)
+
+    def poll(self) -> None:
+        version = self.store.data_version()
+        if version == self._version:
+            return
+        self._version = version
+        run = self.store.get_run(self.run_id)
+        self.run = run
+        self.query_one(LogView).set_line_count(self.store.log_line_count(self.run_id),
+                                               run.status.finished)
+        self._show_head(run)
+        self._show_nodes(run)
+
+    def _show_head(self, run: Run) -> None:
+        took = run.duration
+        if took is None and run.started_at:
+            took = time.time() - run.started_at
+        title = Text.assemble(
+            (f"run {run.id} ", "bold"), (run.job_name, "bold"), "  ",
+            (run.status.value, STATUS_STYLE.get(run.status.value, "")),
+            f"  {run.trigger} by {run.actor}  started {humanize.local_time(run.started_at)}"
+            f"  {humanize.duration(took)}",
+            f"  {run.git_branch or ''} {(run.git_sha or '')[:12]}")
+        if run.error:
+            title.append(f"\n{run.error}", style="red")
+        self.query_one("#run-title", Label).update(title)
+        progress = run.progress or {}
+        bar = self.query_one("#nodes-bar", ProgressBar)
+        if progress.get("total"):
+            bar.update(total=progress["total"], progress=progress.get("done", 0))
+        running = progress.get("running") or []
+        failed = progress.get("failed", 0)
+        self.query_one("#running-now", Label).update(
+            (f"{failed} failed  " if failed else "")
+            + ("now: " + ", ".join(node_name(r) for r in running[:3]) if running else ""))
+
+    def _show_nodes(self, run: Run) -> None:
+        results = self.store.node_results(self.run_id)
+        running = (run.progress or {}).get("running") or []
+        key = (len(results), tuple(running), run.status)
+        if key == self._nodes_seen:
+            return
+        self._nodes_seen = key
+        # Failures first: they are what a person opening a finished run looks for.
+        order = {"error": 0, "fail": 0, "runtime error": 0, "skipped": 1, "warn": 2}
+        latest = {r.unique_id: r for r in results}
+        rows = sorted(latest.values(), key=lambda r: (order.get(r.status, 3), r.step,
+                                                      r.started_at or ""))
+        table = self.query_one("#nodes", DataTable)
+        with self.app.batch_update():
+            table.clear()
+            for node_id in running:
+                table.add_row(node_name(node_id), Text("running", style="cyan"), "")
+            for r in rows:
+                table.add_row(node_name(r.unique_id),
+                              Text(r.status, style=NODE_STYLE.get(r.status, "")),
+                              seconds(r.execution_time))
+
+    def action_cancel_run(self) -> None:
+        from dbt_console.tui.screens.confirm import ConfirmScreen
+
+        if self.run.status.finished:
+            self.notify(f"run {self.run_id} already finished", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.store.request_cancel(self.run_id)
+                self.notify(f"cancelling run {self.run_id}")
+
+        self.app.push_screen(ConfirmScreen(f"Cancel run {self.run_id} of {self.run.job_name}?"),
+                             answered)

@@ -1,0 +1,149 @@
+"""A run's log, any length: only the lines on screen are rendered, fetched from the
+store a page at a time and kept in a small LRU cache. A million-line log scrolls as fast
+as a short one and holds only a few pages in memory."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from dbt_console.model import SYSTEM_EVENT, LogLine
+
+PAGE_LINES = 256
+CACHED_PAGES = 64
+TAG_WIDTH = 9
+
+ReadPage = Callable[[int, int], list[LogLine]]  # (start, limit) -> lines
+
+
+class LogView(ScrollView, can_focus=True):
+    BINDINGS = [
+        Binding("f", "toggle_follow", "Follow"),
+        Binding("g", "top", "Top", show=False),
+        Binding("G", "bottom", "Bottom", show=False),
+        Binding("j,down", "scroll_down", "Down", show=False),
+        Binding("k,up", "scroll_up", "Up", show=False),
+    ]
+    COMPONENT_CLASSES = {"log--time", "log--error", "log--warn", "log--console", "log--node"}
+    DEFAULT_CSS = """
+    LogView { background: $surface; }
+    LogView > .log--time { color: $text-muted; }
+    LogView > .log--error { color: $error; text-style: bold; }
+    LogView > .log--warn { color: $warning; }
+    LogView > .log--console { color: $accent; }
+    LogView > .log--node { color: $success; }
+    """
+
+    follow: reactive[bool] = reactive(True)
+
+    def __init__(self, read_page: ReadPage, *, id: str | None = None):
+        super().__init__(id=id)
+        self._read_page = read_page
+        self._count = 0
+        self._final = False
+        self._pages: OrderedDict[int, list[LogLine]] = OrderedDict()
+        self._width = 0
+
+    @property
+    def line_count(self) -> int:
+        return self._count
+
+    def set_line_count(self, count: int, final: bool) -> None:
+        """The store holds `count` lines now; `final` once the run has ended."""
+        if count == self._count and final == self._final:
+            return
+        # The last page may have been cached half full: fetch it again.
+        self._pages.pop(self._count // PAGE_LINES, None)
+        self._count, self._final = count, final
+        self.virtual_size = Size(max(self._width, self.size.width), count)
+        if self.follow:
+            # After layout: before its first one the view has no height to scroll by.
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+        self.refresh()
+
+    def line(self, index: int) -> LogLine | None:
+        if not 0 <= index < self._count:
+            return None
+        page_no = index // PAGE_LINES
+        page = self._pages.get(page_no)
+        if page is None or index - page_no * PAGE_LINES >= len(page):
+            page = self._read_page(page_no * PAGE_LINES, PAGE_LINES)
+            if len(page) == PAGE_LINES or self._final:
+                self._pages[page_no] = page
+                if len(self._pages) > CACHED_PAGES:
+                    self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(page_no)
+        offset = index - page_no * PAGE_LINES
+        return page[offset] if offset < len(page) else None
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        line = self.line(scroll_y + y)
+        width = self.size.width
+        if line is None:
+            return Strip.blank(width, self.rich_style)
+        segments = self._segments(line)
+        strip = Strip(segments)
+        if strip.cell_length > self._width:
+            self._width = strip.cell_length
+            self.virtual_size = Size(self._width, self._count)
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style)
+
+    def _segments(self, line: LogLine) -> list[Segment]:
+        base = self.rich_style
+        if line.event == SYSTEM_EVENT:
+            tag, tag_style = "console", "log--console"
+        elif line.node_status:
+            tag = line.node_status
+            tag_style = ("log--error" if tag in ("error", "fail", "runtime error")
+                         else "log--warn" if tag in ("warn", "skipped") else "log--node")
+        else:
+            tag = "" if line.level in ("info", "debug") else line.level
+            tag_style = "log--error" if line.level == "error" else "log--warn"
+        msg_style: Style = base
+        if line.level == "error":
+            msg_style = base + self.get_component_rich_style("log--error", partial=True)
+        return [
+            Segment(line.ts[11:19] + " ", base + self.get_component_rich_style("log--time",
+                                                                               partial=True)),
+            Segment(f"{tag:<{TAG_WIDTH}}", base + self.get_component_rich_style(tag_style,
+                                                                                partial=True)),
+            # A stored line is one row: dbt's multi-line messages are joined with a mark.
+            Segment(line.msg.replace("\n", " ⏎ "), msg_style),
+        ]
+
+    # Scrolling away from the end stops following; f or G starts it again.
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+
+    def watch_follow(self, follow: bool) -> None:
+        if follow:
+            self.scroll_end(animate=False, immediate=True)
+
+    def action_top(self) -> None:
+        self.follow = False
+        self.scroll_home(animate=False)
+
+    def action_bottom(self) -> None:
+        self.follow = True
+
+    def action_scroll_up(self) -> None:
+        self.follow = False
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self.follow = False
+        super().action_page_up()
+
+    def _on_mouse_scroll_up(self, event) -> None:
+        self.follow = False
+        super()._on_mouse_scroll_up(event)

@@ -1,0 +1,196 @@
+"""The dashboard driven as a person would: the real app through Pilot on a demo store,
+and the real binary in tmux."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import binary
+from dbt_console.config import resolve_paths
+from dbt_console.model import RunStatus
+from dbt_console.store import Store
+from dbt_console.tui.app import DbtConsoleApp
+from dbt_console.tui.screens.help import HelpScreen
+from dbt_console.tui.screens.run import RunScreen
+from dbt_console.tui.widgets.log_view import LogView
+
+
+def demo_copy(demo_runs: Path, tmp_path: Path, monkeypatch) -> Path:
+    """The session's demo store (one good and one failed run), copied to change freely."""
+    home = tmp_path / "home"
+    shutil.copytree(demo_runs, home)
+    monkeypatch.setenv("DBT_CONSOLE_HOME", str(home))
+    return home
+
+
+async def select_job(pilot, name: str) -> None:
+    table = pilot.app.screen.query_one("#jobs")
+    for _ in range(table.row_count):
+        if pilot.app.screen.selected_job() == name:
+            return
+        await pilot.press("down")
+    raise AssertionError(f"no row for {name}")
+
+
+def cell_text(table, row: int, column: int) -> str:
+    return str(table.get_row_at(row)[column])
+
+
+def test_jobs_screen_shows_schedule_in_words_last_run_and_history(
+        demo_runs, tmp_path, monkeypatch):
+    demo_copy(demo_runs, tmp_path, monkeypatch)
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            table = app.screen.query_one("#jobs")
+            rows = {cell_text(table, i, 0): i for i in range(table.row_count)}
+            assert set(rows) == {"docs", "nightly", "ride_audit"}
+            audit = rows["ride_audit"]
+            assert cell_text(table, audit, 1) == "At 06:00, Monday through Friday (UTC)"
+            assert cell_text(table, audit, 3).endswith("error")
+            assert cell_text(table, audit, 5) == "✗"
+            assert "engine: none running" in app.sub_title
+
+    asyncio.run(scenario())
+
+
+def test_failed_run_opens_with_the_failing_test_first(demo_runs, tmp_path, monkeypatch):
+    demo_copy(demo_runs, tmp_path, monkeypatch)
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await select_job(pilot, "ride_audit")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, RunScreen)
+            nodes = app.screen.query_one("#nodes")
+            assert cell_text(nodes, 0, 0) == "assert_rides_end_within_a_day"
+            assert cell_text(nodes, 0, 1) == "fail"
+            assert cell_text(nodes, 1, 1) == "skipped"
+            log = app.screen.query_one(LogView)
+            lines = [log.line(i).msg for i in range(log.line_count)]
+            assert "  Got 3 results, configured to fail if != 0" in lines
+            await pilot.press("escape")
+            assert not isinstance(app.screen, RunScreen)
+
+    asyncio.run(scenario())
+
+
+def test_run_now_streams_the_log_until_success(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("DBT_CONSOLE_HOME", str(home))
+    assert binary(home, "demo", "--no-tui").code == 0
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths())
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause(0.2)
+            assert app.engine is not None, "no engine alive: the app runs its own"
+            assert app.sub_title == (
+                "engine: in this window: scheduled jobs stop when you quit")
+            await select_job(pilot, "nightly")
+            await pilot.press("r")
+            await pilot.press("enter")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, RunScreen)
+            log = screen.query_one(LogView)
+            seen_while_running = 0
+            deadline = time.monotonic() + 120
+            while not screen.run.status.finished:
+                assert time.monotonic() < deadline, "the run did not finish"
+                if screen.run.status is RunStatus.RUNNING:
+                    seen_while_running = max(seen_while_running, log.line_count)
+                await pilot.pause(0.1)
+            await pilot.pause(0.2)
+            assert screen.run.status is RunStatus.SUCCESS
+            assert seen_while_running > 0, "lines appeared while the run was going"
+            assert log.line_count > seen_while_running
+            last = [log.line(i).msg for i in range(log.line_count)]
+            assert any(m.startswith("Done. PASS=23") for m in last)
+            assert log.follow
+            assert log.scroll_offset.y == log.max_scroll_y  # followed to the end
+
+    asyncio.run(scenario())
+
+
+def test_help_lists_every_key_of_the_screen(demo_runs, tmp_path, monkeypatch):
+    demo_copy(demo_runs, tmp_path, monkeypatch)
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            described = {d for _, d in app.screen.keys}
+            assert {"Open run", "Run now", "Pause/resume", "Help", "Quit"} <= described
+            await pilot.press("escape")
+            await select_job(pilot, "ride_audit")
+            await pilot.press("enter", "question_mark")
+            await pilot.pause()
+            described = {d for _, d in app.screen.keys}
+            assert {"Back", "Cancel run", "Follow", "Help", "Quit"} <= described
+
+    asyncio.run(scenario())
+
+
+def test_space_pauses_and_resumes_the_selected_job(demo_runs, tmp_path, monkeypatch):
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await select_job(pilot, "nightly")
+            await pilot.press("space")
+            await pilot.pause()
+            with Store(home / "dbt-console.db") as store:
+                assert store.get_job("nightly").enabled is False
+            table = app.screen.query_one("#jobs")
+            row = [cell_text(table, i, 0) for i in range(table.row_count)].index("nightly")
+            assert cell_text(table, row, 6) == "paused"
+            assert cell_text(table, row, 2) == "-"  # no next fire while paused
+            await pilot.press("space")
+            await pilot.pause()
+            with Store(home / "dbt-console.db") as store:
+                assert store.get_job("nightly").enabled is True
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_binary_in_a_real_terminal(demo_runs, tmp_path, monkeypatch):
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+    session = f"dbt-console-test-{os.getpid()}"
+    exe = Path(sys.executable).parent / "dbt-console"  # the script the package installs
+    assert exe.is_file()
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30",
+                    f"DBT_CONSOLE_HOME={home} {exe}"], check=True)
+    try:
+        def screen() -> str:
+            return subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
+                                  capture_output=True, text=True).stdout
+
+        deadline = time.monotonic() + 20
+        while "ride_audit" not in screen() or "engine: in this window" not in screen():
+            assert time.monotonic() < deadline, screen()
+            time.sleep(0.2)
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
+        deadline = time.monotonic() + 20
+        while subprocess.run(["tmux", "has-session", "-t", session],
+                             capture_output=True).returncode == 0:
+            assert time.monotonic() < deadline, "q did not quit: " + screen()
+            time.sleep(0.2)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
