@@ -1,0 +1,52 @@
+"""Make the README's screenshots: the dashboard on the demo, as SVGs in screenshots/.
+
+    python -m dbt_console.tools.screenshots [OUT_DIR]
+
+Runs the demo's nightly (succeeds) and ride_audit (fails) for real in a temp home, then
+opens the app headless at 100x30 and saves each main screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+async def _shoot(out: Path) -> list[Path]:
+    from dbt_console.config import resolve_paths
+    from dbt_console.tui.app import DbtConsoleApp
+
+    app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+    saved = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.3)
+        saved.append(Path(app.save_screenshot("jobs.svg", path=str(out))))
+        await pilot.press("down", "down", "enter")  # ride_audit, its failed run
+        await pilot.pause(0.5)
+        saved.append(Path(app.save_screenshot("run-failed.svg", path=str(out))))
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+        saved.append(Path(app.save_screenshot("help.svg", path=str(out))))
+    return saved
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["DBT_CONSOLE_HOME"] = tempfile.mkdtemp(prefix="dbt-console-shots-")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    from dbt_console.cli import main as cli
+
+    cli(["demo", "--no-tui"])
+    cli(["run", "nightly", "--wait"])
+    cli(["run", "ride_audit", "--wait"])
+    for path in asyncio.run(_shoot(out)):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
