@@ -9,6 +9,7 @@ import traceback
 
 from dbt_console import __version__
 from dbt_console.errors import UserError
+from dbt_console.model import RunStatus
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -75,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = sub.add_parser("runs", help="past and current runs, newest first")
     runs.add_argument("--job", help="only this job's runs")
+    runs.add_argument("--status", choices=[s.value for s in RunStatus],
+                      help="only runs with this status")
+    runs.add_argument("--trigger", help="only runs whose trigger starts with this "
+                                        "(manual, schedule, catch-up, retry:, job:...)")
+    runs.add_argument("--search", help="text in job, trigger, who asked, branch, sha or error")
     runs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     runs.add_argument("--json", action="store_true", help="machine-readable output")
 

@@ -421,7 +421,8 @@ def cmd_runs(args: Namespace, paths: Paths) -> int:
         if args.job is not None and store.find_job(args.job) is None and not store.list_runs(
                 args.job, limit=1):
             raise UserError(f"no job named {args.job!r} and no runs of one")
-        runs = store.list_runs(args.job, limit=args.limit)
+        runs = store.list_runs(args.job, limit=args.limit, status=args.status,
+                               trigger=args.trigger, text=args.search)
         counts = store.node_counts([r.id for r in runs])
     if args.json:
         out(json.dumps([run_json(r, counts[r.id]) for r in runs], indent=2))

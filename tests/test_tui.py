@@ -194,3 +194,140 @@ def test_binary_in_a_real_terminal(demo_runs, tmp_path, monkeypatch):
             time.sleep(0.2)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_history_filters_by_status_and_opens_a_past_run(demo_runs, tmp_path, monkeypatch):
+    demo_copy(demo_runs, tmp_path, monkeypatch)
+    from dbt_console.tui.screens.history import HistoryScreen
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("H")  # every job's runs
+            await pilot.pause()
+            assert isinstance(app.screen, HistoryScreen)
+            runs = app.screen.query_one("#runs")
+            assert [cell_text(runs, i, 1) for i in range(runs.row_count)] == [
+                "ride_audit", "nightly"]  # newest first
+            await pilot.press("slash")
+            await pilot.press(*"status:error", "enter")
+            await pilot.pause()
+            assert [cell_text(runs, i, 1) for i in range(runs.row_count)] == ["ride_audit"]
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, RunScreen)
+            assert app.screen.run.job_name == "ride_audit"
+
+    asyncio.run(scenario())
+
+
+def test_history_pages_through_many_runs(tmp_path, monkeypatch, paths, store):
+    from dbt_console.model import Job
+    from dbt_console.tui.screens.history import PAGE
+
+    store.save_jobs([Job(name="busy", commands=("dbt run",), project_dir="/srv")])
+    job = store.get_job("busy")
+    for _ in range(PAGE * 2 + 5):
+        store.enqueue_run(job, "manual", "me")
+
+    async def scenario():
+        app = DbtConsoleApp(paths, embed_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("h")
+            await pilot.pause()
+            runs = app.screen.query_one("#runs")
+            assert runs.row_count == PAGE  # one page, not everything
+            await pilot.press("G")
+            await pilot.pause()
+            assert runs.row_count == PAGE * 2
+            await pilot.press("G")
+            await pilot.pause()
+            assert runs.row_count == PAGE * 2 + 5
+
+    asyncio.run(scenario())
+
+
+def test_failed_node_opens_with_its_message_and_compiled_sql(demo_runs, tmp_path,
+                                                             monkeypatch):
+    demo_copy(demo_runs, tmp_path, monkeypatch)
+    from textual.widgets import Static
+
+    from dbt_console.tui.screens.node import NodeScreen
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await select_job(pilot, "ride_audit")
+            await pilot.press("enter")
+            await pilot.pause()
+            app.screen.query_one("#nodes").focus()
+            await pilot.press("enter")  # the first node: the failing test
+            await pilot.pause()
+            assert isinstance(app.screen, NodeScreen)
+            shown = " ".join(str(s.render()) for s in app.screen.query(Static))
+            assert "Got 3 results, configured to fail if != 0" in shown
+            assert "assert_rides_end_within_a_day.sql" in shown  # where the compiled SQL is
+            assert "duration_minutes > 24 * 60" in app.screen.sql  # and the SQL itself
+
+    asyncio.run(scenario())
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    widget = pilot.app.screen.query_one(selector)
+    widget.value = ""
+    widget.focus()
+    await pilot.press(*text)
+
+
+def test_job_form_refuses_a_bad_cron_then_saves_a_good_one(demo_runs, tmp_path, monkeypatch):
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+    from dbt_console.tui.screens.job_form import JobFormScreen
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.press("n")
+            await pilot.pause()
+            form = app.screen
+            assert isinstance(form, JobFormScreen)
+            await type_into(pilot, "#f-name", "weekly")
+            await type_into(pilot, "#f-project_dir", str(home / "demo" / "pedalshare"))
+            await type_into(pilot, "#f-cron", "0 25 * * 1")
+            await pilot.pause(0.3)
+            assert any("schedule: cron '0 25 * * 1' is not valid" in p for p in form.problems)
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert app.screen is form, "an invalid job is not saved"
+            await type_into(pilot, "#f-cron", "0 3 * * 1")
+            await pilot.pause(0.3)
+            assert form.problems == []
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert app.screen is not form
+
+    asyncio.run(scenario())
+    listed = binary(home, "jobs", "list").out
+    assert "weekly" in listed and "0 3 * * 1 (UTC)" in listed
+
+
+def test_second_save_of_the_same_job_is_refused(demo_runs, tmp_path, monkeypatch):
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await select_job(pilot, "nightly")
+            await pilot.press("e")
+            await pilot.pause()
+            form = app.screen
+            # Meanwhile a teammate saves nightly from their own terminal.
+            assert binary(home, "jobs", "pause", "nightly").code == 0
+            await type_into(pilot, "#f-description", "mine")
+            await pilot.pause(0.3)
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert app.screen is form, "the conflicting save was refused"
+
+    asyncio.run(scenario())
+    job = binary(home, "jobs", "show", "nightly").out
+    assert "enabled: false" in job and "mine" not in job  # the teammate's change stands

@@ -123,3 +123,39 @@ def _prepare_local(job: Job, project_dir: Path, say) -> Workspace:
     if sha:
         say(f"{project_dir} is at {sha[:12]}" + (f" on {branch}" if branch else ""))
     return Workspace(project_dir, sha, branch)
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    author: str
+    subject: str
+
+
+def commits_between(job: Job, workspaces: Path, old_sha: str, new_sha: str,
+                    limit: int = 50) -> list[Commit]:
+    """Commits in new_sha that old_sha lacks, newest first: what changed between a green
+    run and a failed one. Read from the job's clone, or its local checkout."""
+    import git
+
+    where = workspaces / job.name if job.git is not None else Path(job.project_dir or ".")
+    try:
+        repo = git.Repo(where, search_parent_directories=job.git is None)
+        out = repo.git.log(f"{old_sha}..{new_sha}", f"--max-count={limit}",
+                           "--format=%H%x1f%an%x1f%s")
+    except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise WorkspaceError(redact(f"cannot read commits in {where}: {exc}")) from None
+    return [Commit(*line.split("\x1f", 2)) for line in out.splitlines() if line]
+
+
+def check_remote(url: str, branch: str) -> str | None:
+    """The problem reaching a git URL's branch (cheap: ls-remote), or None when it is there."""
+    import git
+
+    try:
+        heads = git.cmd.Git().ls_remote("--heads", url, branch)
+    except git.GitCommandError as exc:
+        return str(_git_failure("ls-remote", exc))
+    if not heads.strip():
+        return redact(f"{url} has no branch {branch!r}")
+    return None

@@ -61,6 +61,14 @@ RUN_COLUMNS = ("id, job_id, job_name, status, trigger, actor, queued_at, started
                "finished_at, git_sha, git_branch, error, run_dir, progress")
 
 
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _like_prefix(text: str) -> str:
+    return _like_escape(text) + "%"
+
+
 class Store:
     def __init__(self, path: Path | str):
         self.path = Path(path)
@@ -216,8 +224,11 @@ class Store:
         return job_from_spec(json.loads(row[0])).with_store_ids(row[1], 0)
 
     def list_runs(self, job_name: str | None = None, limit: int = 50,
-                  before_id: int | None = None) -> list[Run]:
-        """Newest first, a page at a time: pass the last id seen as before_id."""
+                  before_id: int | None = None, status: str | None = None,
+                  trigger: str | None = None, text: str | None = None) -> list[Run]:
+        """Newest first, a page at a time: pass the last id seen as before_id. `trigger`
+        matches its start (schedule, job:, retry:...); `text` any of job, trigger, who
+        asked, branch, sha or error."""
         where, args = [], []
         if job_name is not None:
             where.append("job_name = ?")
@@ -225,11 +236,28 @@ class Store:
         if before_id is not None:
             where.append("id < ?")
             args.append(before_id)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        if trigger is not None:
+            where.append("trigger LIKE ? ESCAPE '\\'")
+            args.append(_like_prefix(trigger))
+        if text:
+            where.append("(job_name || ' ' || trigger || ' ' || actor || ' ' || "
+                         "COALESCE(git_branch, '') || ' ' || COALESCE(git_sha, '') || ' ' || "
+                         "COALESCE(error, '')) LIKE ? ESCAPE '\\'")
+            args.append("%" + _like_escape(text) + "%")
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self.conn.execute(
             f"SELECT {RUN_COLUMNS} FROM runs {clause} ORDER BY id DESC LIMIT ?",
             (*args, limit))
         return [self._run(r) for r in rows]
+
+    def last_success_before(self, job_name: str, run_id: int) -> Run | None:
+        row = self.conn.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE job_name = ? AND id < ? AND status = ? "
+            "ORDER BY id DESC LIMIT 1", (job_name, run_id, RunStatus.SUCCESS.value)).fetchone()
+        return None if row is None else self._run(row)
 
     def latest_runs(self) -> dict[str, Run]:
         """The newest run of each job name."""

@@ -33,6 +33,11 @@ class JobsScreen(Screen):
         Binding("enter,l", "open_run", "Open run"),
         Binding("r", "run_now", "Run now"),
         Binding("space", "toggle_pause", "Pause/resume"),
+        Binding("n", "new_job", "New"),
+        Binding("e", "edit_job", "Edit"),
+        Binding("d", "delete_job", "Delete"),
+        Binding("h", "history", "History"),
+        Binding("H", "history_all", "All runs"),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
     ]
@@ -124,6 +129,45 @@ class JobsScreen(Screen):
         job = self.store.set_job_enabled(name, not self.store.get_job(name).enabled)
         self.notify(f"{name} {'resumed' if job.enabled else 'paused'}")
         self.refresh_jobs(force=True)
+
+    def action_new_job(self) -> None:
+        from dbt_console.tui.screens.job_form import JobFormScreen
+
+        self.app.push_screen(JobFormScreen(), lambda _: self.refresh_jobs(force=True))
+
+    def action_edit_job(self) -> None:
+        from dbt_console.tui.screens.job_form import JobFormScreen
+
+        name = self.selected_job()
+        if name is not None:
+            self.app.push_screen(JobFormScreen(self.store.get_job(name)),
+                                 lambda _: self.refresh_jobs(force=True))
+
+    def action_delete_job(self) -> None:
+        from dbt_console.tui.screens.confirm import ConfirmScreen
+
+        name = self.selected_job()
+        if name is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.store.delete_job(name)
+                self.notify(f"deleted {name}; its past runs are kept")
+                self.refresh_jobs(force=True)
+
+        self.app.push_screen(ConfirmScreen(f"Delete job {name}? Its past runs are kept."),
+                             answered)
+
+    def action_history(self) -> None:
+        from dbt_console.tui.screens.history import HistoryScreen
+
+        self.app.push_screen(HistoryScreen(self.selected_job()))
+
+    def action_history_all(self) -> None:
+        from dbt_console.tui.screens.history import HistoryScreen
+
+        self.app.push_screen(HistoryScreen())
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_run()  # enter on a row: the table turns it into this event

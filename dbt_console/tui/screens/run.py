@@ -7,11 +7,12 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, ProgressBar
+from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
 
 from dbt_console import humanize
 from dbt_console.model import Run
@@ -46,6 +47,8 @@ class RunScreen(Screen):
         self.run_id = run_id
         self._version: int | None = None
         self._nodes_seen = -1
+        self._results: dict = {}
+        self._reviewed = False
 
     @property
     def store(self):
@@ -58,6 +61,7 @@ class RunScreen(Screen):
             with Horizontal(id="run-progress"):
                 yield ProgressBar(total=None, show_eta=False, id="nodes-bar")
                 yield Label(id="running-now")
+            yield Static(id="review")
         with Horizontal(id="run-body"):
             yield LogView(lambda start, n: self.store.read_log(self.run_id, start, n),
                           id="log")
@@ -82,6 +86,9 @@ class RunScreen(Screen):
                                                run.status.finished)
         self._show_head(run)
         self._show_nodes(run)
+        if run.status.finished and not self._reviewed:
+            self._reviewed = True
+            self.show_changes(run)
 
     def _show_head(self, run: Run) -> None:
         took = run.duration
@@ -116,17 +123,58 @@ class RunScreen(Screen):
         # Failures first: they are what a person opening a finished run looks for.
         order = {"error": 0, "fail": 0, "runtime error": 0, "skipped": 1, "warn": 2}
         latest = {r.unique_id: r for r in results}
+        self._results = latest
         rows = sorted(latest.values(), key=lambda r: (order.get(r.status, 3), r.step,
                                                       r.started_at or ""))
         table = self.query_one("#nodes", DataTable)
         with self.app.batch_update():
             table.clear()
             for node_id in running:
-                table.add_row(node_name(node_id), Text("running", style="cyan"), "")
+                if node_id not in latest:
+                    table.add_row(node_name(node_id), Text("running", style="cyan"), "",
+                                  key=f"running:{node_id}")
             for r in rows:
                 table.add_row(node_name(r.unique_id),
                               Text(r.status, style=NODE_STYLE.get(r.status, "")),
-                              seconds(r.execution_time))
+                              seconds(r.execution_time), key=r.unique_id)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        from dbt_console.tui.screens.node import NodeScreen
+
+        result = self._results.get(event.row_key.value)
+        if result is not None:
+            self.app.push_screen(NodeScreen(result))
+
+    @work(thread=True, exclusive=True, group="review")
+    def show_changes(self, run: Run) -> None:
+        """For a failed run of a git project: the commits since the job's last green run,
+        so 'what changed' is one glance. Git runs here, off the event loop."""
+        from dbt_console.config import Paths
+        from dbt_console.engine.workspace import WorkspaceError, commits_between
+        from dbt_console.store import Store
+
+        if run.status.value != "error" or not run.git_sha:
+            return
+        paths: Paths = self.app.paths
+        with Store(paths.store) as store:
+            green = store.last_success_before(run.job_name, run.id)
+            job = store.run_job(run.id)
+        if green is None or not green.git_sha:
+            text = Text("no earlier green run of this job to compare with", style="dim")
+        elif green.git_sha == run.git_sha:
+            text = Text(f"same commit as the last green run #{green.id}: the code did not "
+                        "change (data or environment did)", style="dim")
+        else:
+            try:
+                commits = commits_between(job, paths.workspaces, green.git_sha, run.git_sha)
+            except WorkspaceError as exc:
+                text = Text(str(exc), style="dim")
+            else:
+                text = Text(f"changed since the last green run #{green.id} "
+                            f"({green.git_sha[:10]}): {len(commits)} commit(s)\n", style="bold")
+                for c in commits[:5]:
+                    text.append(f"  {c.sha[:10]} {c.author}: {c.subject}\n")
+        self.app.call_from_thread(self.query_one("#review", Static).update, text)
 
     def action_cancel_run(self) -> None:
         from dbt_console.tui.screens.confirm import ConfirmScreen
