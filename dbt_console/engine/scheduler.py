@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dbt_console.model import Job, Schedule
@@ -18,7 +19,9 @@ from dbt_console.model import Job, Schedule
 MISFIRE_GRACE_SECONDS = 60
 
 
+@lru_cache(maxsize=4096)
 def cron_trigger(schedule: Schedule):
+    """A trigger computes fire times without changing: one per distinct schedule."""
     from apscheduler.triggers.cron import CronTrigger
 
     return CronTrigger.from_crontab(schedule.cron, timezone=ZoneInfo(schedule.timezone))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import App
 from textual.binding import Binding
 
@@ -13,7 +15,7 @@ ENGINE_CHECK_SECONDS = 2.0
 
 
 class DbtConsoleApp(App):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live anywhere
     TITLE = "dbt-console"
     BINDINGS = [
         Binding("question_mark", "help", "Help"),
@@ -27,9 +29,11 @@ class DbtConsoleApp(App):
         self.embed_engine = embed_engine
         self.engine = None
 
+    def get_default_screen(self) -> JobsScreen:
+        return JobsScreen()  # the base of the stack: no blank screen composed beneath it
+
     def on_mount(self) -> None:
         self.sub_title = "engine: looking..."
-        self.push_screen(JobsScreen())
         # After the first frame: finding (or starting) the engine is not start-up's job.
         self.set_timer(0.05, self.check_engine)
         self.set_interval(ENGINE_CHECK_SECONDS, self.check_engine)

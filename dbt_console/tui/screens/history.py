@@ -15,7 +15,9 @@ from dbt_console.tui.screens.jobs import STATUS_STYLE
 
 PAGE = 100
 REFRESH_SECONDS = 0.5
-COLUMNS = ("run", "job", "status", "trigger", "by", "started", "took", "sha")
+# Fixed widths: the table need not measure every cell of a page to lay it out.
+COLUMNS = {"run": 7, "job": 18, "status": 9, "trigger": 16, "by": 10, "started": 19,
+           "took": 8, "sha": 10}
 FILTER_KEYS = ("status", "job", "trigger")
 
 
@@ -64,8 +66,8 @@ class HistoryScreen(Screen):
                     placeholder="filter: status:error job:NAME trigger:schedule text")
         yield Label(id="history-count")
         table = DataTable(cursor_type="row", zebra_stripes=True, id="runs")
-        for column in COLUMNS:
-            table.add_column(column, key=column)
+        for column, width in COLUMNS.items():
+            table.add_column(column, key=column, width=width)
         yield table
         yield Footer()
 

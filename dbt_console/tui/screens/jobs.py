@@ -52,8 +52,16 @@ class JobsScreen(Screen):
 
     def on_mount(self) -> None:
         self._version: int | None = None
+        # The first frame shows the jobs at once; schedules in words and next fires (two
+        # libraries to import, a computation per job) follow right after it.
+        self._schedules_ready = False
         self.refresh_jobs()
+        self.call_after_refresh(self._fill_schedules)
         self.set_interval(REFRESH_SECONDS, self.refresh_jobs)
+
+    def _fill_schedules(self) -> None:
+        self._schedules_ready = True
+        self.refresh_jobs(force=True)
 
     @property
     def store(self):
@@ -86,16 +94,22 @@ class JobsScreen(Screen):
                         table.update_cell(name, column, value)
 
     def _row(self, job: Job, last: Run | None, history: list[RunStatus]) -> tuple:
-        from dbt_console.engine.scheduler import next_fire
+        if self._schedules_ready:
+            from dbt_console.engine.scheduler import next_fire
 
-        nxt = next_fire(job.schedule) if job.enabled and job.schedule else None
+            nxt = next_fire(job.schedule) if job.enabled and job.schedule else None
+            words = humanize.schedule_words(job.schedule)
+            fire = humanize.local_time(nxt)[5:16] if nxt else "-"
+        else:
+            words = job.schedule.cron if job.schedule else "manual only"
+            fire = "…" if job.enabled and job.schedule else "-"
         took = last.duration if last is not None else None
         if last is not None and last.finished_at is None and last.started_at:
             took = time.time() - last.started_at
         return (
             job.name,
-            humanize.schedule_words(job.schedule),
-            humanize.local_time(nxt)[5:16] if nxt else "-",
+            words,
+            fire,
             status_text(last),
             humanize.duration(took),
             humanize.history_strip(history),
