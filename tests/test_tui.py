@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import binary
+from conftest import binary, runs_json
 from dbt_console.config import resolve_paths
 from dbt_console.model import RunStatus
 from dbt_console.store import Store
@@ -331,3 +331,22 @@ def test_second_save_of_the_same_job_is_refused(demo_runs, tmp_path, monkeypatch
     asyncio.run(scenario())
     job = binary(home, "jobs", "show", "nightly").out
     assert "enabled: false" in job and "mine" not in job  # the teammate's change stands
+
+
+def test_command_palette_runs_a_job(demo_runs, tmp_path, monkeypatch):
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert "Run nightly now" in titles and "History of ride_audit" in titles
+            await pilot.press("ctrl+p")
+            await pilot.press(*"Run nightly now")
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            await pilot.pause()
+
+    asyncio.run(scenario())
+    queued = [r for r in runs_json(home) if r["status"] == "queued"]
+    assert [(r["job"], r["trigger"]) for r in queued] == [("nightly", "manual")]

@@ -63,6 +63,50 @@ class DbtConsoleApp(App):
         else:
             self.sub_title = f"engine: {holder.kind} on {holder.host} (pid {holder.pid})"
 
+    def get_system_commands(self, screen):
+        """The command palette (ctrl+p): Textual's own commands, then ours for each job."""
+        from functools import partial
+
+        from textual.app import SystemCommand
+
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("New job", "create a job with the job form", self.open_job_form)
+        yield SystemCommand("All runs", "the history of every job",
+                            partial(self.open_history, None))
+        for job in self.store.list_jobs():
+            yield SystemCommand(f"Run {job.name} now", "queue a manual run",
+                                partial(self.run_now, job.name))
+            yield SystemCommand(f"Open latest run of {job.name}", "its log and nodes",
+                                partial(self.open_latest_run, job.name))
+            yield SystemCommand(f"History of {job.name}", "its runs, newest first",
+                                partial(self.open_history, job.name))
+
+    def run_now(self, name: str) -> None:
+        from dbt_console.config import current_user
+        from dbt_console.model import Trigger
+
+        run = self.store.enqueue_run(self.store.get_job(name), Trigger.MANUAL, current_user())
+        self.notify(f"run {run.id} of {name} queued")
+
+    def open_latest_run(self, name: str) -> None:
+        from dbt_console.tui.screens.run import RunScreen
+
+        runs = self.store.list_runs(name, limit=1)
+        if runs:
+            self.push_screen(RunScreen(runs[0].id))
+        else:
+            self.notify(f"{name} has no runs yet", severity="warning")
+
+    def open_history(self, name: str | None) -> None:
+        from dbt_console.tui.screens.history import HistoryScreen
+
+        self.push_screen(HistoryScreen(name))
+
+    def open_job_form(self) -> None:
+        from dbt_console.tui.screens.job_form import JobFormScreen
+
+        self.push_screen(JobFormScreen())
+
     def action_help(self) -> None:
         from dbt_console.tui.screens.help import HelpScreen
 

@@ -12,8 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
 from dbt_console import humanize
-from dbt_console.config import current_user
-from dbt_console.model import Job, Run, RunStatus, Trigger
+from dbt_console.model import Job, Run, RunStatus
 
 COLUMNS = ("job", "schedule", "next fire", "last run", "took", "history", "state")
 STATUS_STYLE = {"success": "green", "error": "bold red", "cancelled": "yellow",
@@ -130,11 +129,9 @@ class JobsScreen(Screen):
 
     def action_run_now(self) -> None:
         name = self.selected_job()
-        if name is None:
-            return
-        run = self.store.enqueue_run(self.store.get_job(name), Trigger.MANUAL, current_user())
-        self.notify(f"run {run.id} of {name} queued")
-        self.refresh_jobs(force=True)
+        if name is not None:
+            self.app.run_now(name)
+            self.refresh_jobs(force=True)
 
     def action_toggle_pause(self) -> None:
         name = self.selected_job()
@@ -145,9 +142,7 @@ class JobsScreen(Screen):
         self.refresh_jobs(force=True)
 
     def action_new_job(self) -> None:
-        from dbt_console.tui.screens.job_form import JobFormScreen
-
-        self.app.push_screen(JobFormScreen(), lambda _: self.refresh_jobs(force=True))
+        self.app.open_job_form()
 
     def action_edit_job(self) -> None:
         from dbt_console.tui.screens.job_form import JobFormScreen
@@ -174,26 +169,16 @@ class JobsScreen(Screen):
                              answered)
 
     def action_history(self) -> None:
-        from dbt_console.tui.screens.history import HistoryScreen
-
-        self.app.push_screen(HistoryScreen(self.selected_job()))
+        self.app.open_history(self.selected_job())
 
     def action_history_all(self) -> None:
-        from dbt_console.tui.screens.history import HistoryScreen
-
-        self.app.push_screen(HistoryScreen())
+        self.app.open_history(None)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_run()  # enter on a row: the table turns it into this event
 
     def action_open_run(self) -> None:
-        from dbt_console.tui.screens.run import RunScreen
 
         name = self.selected_job()
-        if name is None:
-            return
-        runs = self.store.list_runs(name, limit=1)
-        if not runs:
-            self.notify(f"{name} has no runs yet: press r to run it", severity="warning")
-            return
-        self.app.push_screen(RunScreen(runs[0].id))
+        if name is not None:
+            self.app.open_latest_run(name)
