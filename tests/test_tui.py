@@ -350,3 +350,25 @@ def test_command_palette_runs_a_job(demo_runs, tmp_path, monkeypatch):
     asyncio.run(scenario())
     queued = [r for r in runs_json(home) if r["status"] == "queued"]
     assert [(r["job"], r["trigger"]) for r in queued] == [("nightly", "manual")]
+
+
+def test_timing_shows_each_node_on_the_time_axis_and_the_trend(demo_runs, tmp_path,
+                                                               monkeypatch):
+    demo_copy(demo_runs, tmp_path, monkeypatch)
+    from textual.widgets import Sparkline, Static
+
+    from dbt_console.tui.screens.timing import TimingScreen
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await select_job(pilot, "nightly")
+            await pilot.press("enter", "t")
+            await pilot.pause()
+            assert isinstance(app.screen, TimingScreen)
+            chart = str(app.screen.query_one("#gantt", Static).render())
+            lines = [ln for ln in chart.splitlines() if ln.startswith("fct_rides")]
+            assert lines and "█" in lines[0] and lines[0].split()[1].startswith("T")
+            assert len(app.screen.query_one(Sparkline).data) >= 1
+
+    asyncio.run(scenario())

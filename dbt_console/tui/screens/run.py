@@ -40,6 +40,7 @@ class RunScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("c", "cancel_run", "Cancel run"),
+        Binding("t", "timing", "Timing"),
     ]
 
     def __init__(self, run_id: int):
@@ -175,6 +176,11 @@ class RunScreen(Screen):
                 for c in commits[:5]:
                     text.append(f"  {c.sha[:10]} {c.author}: {c.subject}\n")
         self.app.call_from_thread(self.query_one("#review", Static).update, text)
+
+    def action_timing(self) -> None:
+        from dbt_console.tui.screens.timing import TimingScreen
+
+        self.app.push_screen(TimingScreen(self.run_id))
 
     def action_cancel_run(self) -> None:
         from dbt_console.tui.screens.confirm import ConfirmScreen

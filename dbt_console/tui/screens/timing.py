@@ -1,0 +1,44 @@
+"""`t` on a run: its nodes on a time axis, and the job's duration over its last runs."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, Sparkline, Static
+
+from dbt_console import humanize
+from dbt_console.tui.widgets.timing_chart import gantt
+
+TREND_RUNS = 30
+
+
+class TimingScreen(Screen):
+    HELP_TITLE = "timing"
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, run_id: int):
+        super().__init__()
+        self.run_id = run_id
+
+    def compose(self) -> ComposeResult:
+        store = self.app.store
+        run = store.get_run(self.run_id)
+        finished = [r for r in store.list_runs(run.job_name, limit=TREND_RUNS)
+                    if r.duration is not None][::-1]
+        durations = [r.duration for r in finished]
+        yield Header()
+        yield Label(f"run {run.id} of {run.job_name}: nodes by start time; bars are to scale",
+                    classes="form-title")
+        if durations:
+            ordered = sorted(durations)
+            yield Label(f"duration of the last {len(durations)} finished runs: "
+                        f"min {humanize.duration(ordered[0])}, "
+                        f"median {humanize.duration(ordered[len(ordered) // 2])}, "
+                        f"max {humanize.duration(ordered[-1])}")
+            yield Sparkline(durations, id="trend")
+        with VerticalScroll():
+            yield Static(gantt(store.node_results(self.run_id), self.app.size.width),
+                         id="gantt")
+        yield Footer()
