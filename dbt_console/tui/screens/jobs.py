@@ -14,7 +14,8 @@ from textual.widgets import DataTable, Footer, Header
 from dbt_console import humanize
 from dbt_console.model import Job, Run, RunStatus
 
-COLUMNS = ("job", "schedule", "next fire", "last run", "took", "history", "state")
+# The schedule in words is long: it goes last, so a narrow terminal loses only its end.
+COLUMNS = ("job", "state", "last run", "took", "history", "next fire", "schedule")
 STATUS_STYLE = {"success": "green", "error": "bold red", "cancelled": "yellow",
                 "running": "bold cyan", "starting": "cyan", "queued": "dim"}
 REFRESH_SECONDS = 0.5
@@ -34,9 +35,9 @@ class JobsScreen(Screen):
         Binding("space", "toggle_pause", "Pause/resume"),
         Binding("n", "new_job", "New"),
         Binding("e", "edit_job", "Edit"),
-        Binding("d", "delete_job", "Delete"),
+        Binding("d", "delete_job", "Delete", show=False),
         Binding("h", "history", "History"),
-        Binding("H", "history_all", "All runs"),
+        Binding("H", "history_all", "All runs", show=False),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
     ]
@@ -90,7 +91,7 @@ class JobsScreen(Screen):
                     continue
                 for column, value in zip(COLUMNS, cells, strict=True):
                     if table.get_cell(name, column) != value:
-                        table.update_cell(name, column, value)
+                        table.update_cell(name, column, value, update_width=True)
 
     def _row(self, job: Job, last: Run | None, history: list[RunStatus]) -> tuple:
         if self._schedules_ready:
@@ -107,12 +108,12 @@ class JobsScreen(Screen):
             took = time.time() - last.started_at
         return (
             job.name,
-            words,
-            fire,
+            "enabled" if job.enabled else Text("paused", style="yellow"),
             status_text(last),
             humanize.duration(took),
             humanize.history_strip(history),
-            "enabled" if job.enabled else Text("paused", style="yellow"),
+            fire,
+            words,
         )
 
     def selected_job(self) -> str | None:
