@@ -7,17 +7,16 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label
+from textual.widgets import Footer, Header, Input, Label
 
 from dbt_console import humanize
 from dbt_console.model import RunStatus
 from dbt_console.tui.screens.jobs import STATUS_STYLE
+from dbt_console.tui.widgets.row_list import RowList
 
 PAGE = 100
 REFRESH_SECONDS = 0.5
-# Fixed widths: the table need not measure every cell of a page to lay it out.
-COLUMNS = {"run": 7, "job": 18, "status": 9, "trigger": 16, "by": 10, "started": 19,
-           "took": 8, "sha": 10}
+COLUMNS = ("run", "job", "status", "trigger", "by", "started", "took", "sha")
 FILTER_KEYS = ("status", "job", "trigger")
 
 
@@ -42,10 +41,6 @@ class HistoryScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("slash", "filter", "Filter"),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "top", "Top", show=False),
-        Binding("G", "bottom", "Bottom", show=False),
     ]
 
     def __init__(self, job_name: str | None = None):
@@ -65,15 +60,12 @@ class HistoryScreen(Screen):
         yield Input(value=self.base_filter, id="filter",
                     placeholder="filter: status:error job:NAME trigger:schedule text")
         yield Label(id="history-count")
-        table = DataTable(cursor_type="row", zebra_stripes=True, id="runs")
-        for column, width in COLUMNS.items():
-            table.add_column(column, key=column, width=width)
-        yield table
+        yield RowList(list(COLUMNS), id="runs")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = bool(self.base_filter)
-        self.query_one("#runs", DataTable).focus()
+        self.query_one("#runs", RowList).focus()
         self.reload()
         self.set_interval(REFRESH_SECONDS, self.refresh_runs)
 
@@ -90,8 +82,7 @@ class HistoryScreen(Screen):
                 humanize.duration(run.duration), (run.git_sha or "")[:10])
 
     def reload(self) -> None:
-        table = self.query_one("#runs", DataTable)
-        table.clear()
+        self.query_one("#runs", RowList).clear()
         self._oldest, self._exhausted = None, False
         self._version = self.store.data_version()
         self.load_more()
@@ -100,10 +91,8 @@ class HistoryScreen(Screen):
         if self._exhausted:
             return
         runs = self._query(self._oldest)
-        table = self.query_one("#runs", DataTable)
-        with self.app.batch_update():
-            for run in runs:
-                table.add_row(*self._cells(run), key=str(run.id))
+        table = self.query_one("#runs", RowList)
+        table.append_rows([(str(run.id), self._cells(run)) for run in runs])
         if runs:
             self._oldest = runs[-1].id
         self._exhausted = len(runs) < PAGE
@@ -119,30 +108,23 @@ class HistoryScreen(Screen):
         if version == self._version:
             return
         self._version = version
-        table = self.query_one("#runs", DataTable)
-        newest = int(table.coordinate_to_cell_key((0, 0)).row_key.value) if table.row_count \
-            else 0
-        fresh = [r for r in self._query(None, PAGE) if r.id > newest]
-        if fresh:
-            self.reload()  # a page from the top, keyed: cheap and keeps the order simple
+        table = self.query_one("#runs", RowList)
+        newest = int(table.key_at(0) or 0)
+        if any(r.id > newest for r in self._query(None, 1)):
+            self.reload()  # new runs: a page from the top again keeps the order simple
             return
-        visible = self._query(None, min(table.row_count, PAGE) or PAGE)
-        for run in visible:
-            key = str(run.id)
-            if key in table.rows:
-                for column, value in zip(COLUMNS, self._cells(run), strict=True):
-                    if str(table.get_cell(key, column)) != str(value):
-                        table.update_cell(key, column, value)
+        for run in self._query(None, min(table.row_count, PAGE) or PAGE):
+            if str(run.id) in table.rows:
+                table.update_row(str(run.id), self._cells(run))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        table = event.data_table
-        if event.cursor_row >= table.row_count - 10:
+    def on_row_list_highlighted(self, event: RowList.Highlighted) -> None:
+        if event.index >= event.row_list.row_count - 10:
             self.load_more()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_row_list_selected(self, event: RowList.Selected) -> None:
         from dbt_console.tui.screens.run import RunScreen
 
-        self.app.push_screen(RunScreen(int(event.row_key.value)))
+        self.app.push_screen(RunScreen(int(event.key)))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -158,24 +140,11 @@ class HistoryScreen(Screen):
             return
         self.filters = filters
         self.reload()
-        self.query_one("#runs", DataTable).focus()
+        self.query_one("#runs", RowList).focus()
 
     def action_back(self) -> None:
         box = self.query_one("#filter", Input)
         if box.has_focus:
-            self.query_one("#runs", DataTable).focus()
+            self.query_one("#runs", RowList).focus()
             return
         self.app.pop_screen()
-
-    def action_cursor_down(self) -> None:
-        self.query_one("#runs", DataTable).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one("#runs", DataTable).action_cursor_up()
-
-    def action_top(self) -> None:
-        self.query_one("#runs", DataTable).action_scroll_top()
-
-    def action_bottom(self) -> None:
-        """The last run loaded; the next page loads as the cursor gets there."""
-        self.query_one("#runs", DataTable).action_scroll_bottom()

@@ -9,10 +9,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import Footer, Header
 
 from dbt_console import humanize
 from dbt_console.model import Job, Run, RunStatus
+from dbt_console.tui.widgets.row_list import RowList
 
 # The schedule in words is long: it goes last, so a narrow terminal loses only its end.
 COLUMNS = ("job", "state", "last run", "took", "history", "next fire", "schedule")
@@ -38,16 +39,11 @@ class JobsScreen(Screen):
         Binding("d", "delete_job", "Delete", show=False),
         Binding("h", "history", "History"),
         Binding("H", "history_all", "All runs", show=False),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
     ]
 
     def compose(self) -> ComposeResult:
         yield Header()
-        table = DataTable(cursor_type="row", zebra_stripes=True, id="jobs")
-        for column in COLUMNS:
-            table.add_column(column, key=column)
-        yield table
+        yield RowList(list(COLUMNS), id="jobs")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -55,6 +51,7 @@ class JobsScreen(Screen):
         # The first frame shows the jobs at once; schedules in words and next fires (two
         # libraries to import, a computation per job) follow right after it.
         self._schedules_ready = False
+        self.table.focus()
         self.refresh_jobs()
         self.call_after_refresh(self._fill_schedules)
         self.set_interval(REFRESH_SECONDS, self.refresh_jobs)
@@ -68,8 +65,8 @@ class JobsScreen(Screen):
         return self.app.store
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#jobs", DataTable)
+    def table(self) -> RowList:
+        return self.query_one("#jobs", RowList)
 
     def refresh_jobs(self, force: bool = False) -> None:
         version = self.store.data_version()
@@ -79,19 +76,9 @@ class JobsScreen(Screen):
         jobs = self.store.list_jobs()
         latest = self.store.latest_runs()
         history = self.store.recent_statuses(10)
-        table = self.table
-        wanted = {job.name: self._row(job, latest.get(job.name), history.get(job.name, []))
-                  for job in jobs}
-        with self.app.batch_update():
-            for key in [k.value for k in table.rows if k.value not in wanted]:
-                table.remove_row(key)
-            for name, cells in wanted.items():
-                if name not in table.rows:
-                    table.add_row(*cells, key=name)
-                    continue
-                for column, value in zip(COLUMNS, cells, strict=True):
-                    if table.get_cell(name, column) != value:
-                        table.update_cell(name, column, value, update_width=True)
+        self.table.set_rows([(job.name, self._row(job, latest.get(job.name),
+                                                  history.get(job.name, [])))
+                             for job in jobs])
 
     def _row(self, job: Job, last: Run | None, history: list[RunStatus]) -> tuple:
         if self._schedules_ready:
@@ -117,16 +104,7 @@ class JobsScreen(Screen):
         )
 
     def selected_job(self) -> str | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-
-    def action_cursor_down(self) -> None:
-        self.table.action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.table.action_cursor_up()
+        return self.table.cursor_key
 
     def action_run_now(self) -> None:
         name = self.selected_job()
@@ -175,8 +153,8 @@ class JobsScreen(Screen):
     def action_history_all(self) -> None:
         self.app.open_history(None)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_open_run()  # enter on a row: the table turns it into this event
+    def on_row_list_selected(self, event: RowList.Selected) -> None:
+        self.app.open_latest_run(event.key)
 
     def action_open_run(self) -> None:
 

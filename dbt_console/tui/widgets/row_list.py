@@ -1,0 +1,201 @@
+"""A table drawn line by line: each visible row is one strip of pre-styled cells, so a
+screen of rows costs a few milliseconds (a DataTable renders every cell through Rich,
+about 0.4 ms a cell here). A header line, a cursor row, keyed rows updated in place."""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+Cell = str | Text
+GAP = 2
+
+
+class RowList(ScrollView, can_focus=True):
+    BINDINGS = [
+        Binding("enter", "select", "Open", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("home,g", "first", "First", show=False),
+        Binding("end,G", "last", "Last", show=False),
+    ]
+    COMPONENT_CLASSES = {"row-list--header", "row-list--cursor"}
+    DEFAULT_CSS = """
+    RowList { background: $surface; }
+    RowList > .row-list--header { text-style: bold; color: $text-muted; }
+    RowList > .row-list--cursor { background: $accent 40%; }
+    RowList:focus > .row-list--cursor { background: $accent 70%; }
+    """
+
+    cursor: reactive[int] = reactive(0)
+
+    class Highlighted(Message):
+        def __init__(self, row_list: RowList, index: int):
+            super().__init__()
+            self.row_list = row_list
+            self.index = index
+
+    class Selected(Message):
+        def __init__(self, row_list: RowList, key: str):
+            super().__init__()
+            self.row_list = row_list
+            self.key = key
+
+    def __init__(self, columns: list[str], *, id: str | None = None):
+        super().__init__(id=id)
+        self.columns = columns
+        self._keys: list[str] = []
+        self._cells: dict[str, tuple[Cell, ...]] = {}
+        self._widths = [len(c) for c in columns]
+        self._styles: dict[str, Style] = {}
+
+    # --- data -----------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._keys)
+
+    @property
+    def rows(self) -> dict[str, tuple[Cell, ...]]:
+        return self._cells
+
+    def get_row_at(self, index: int) -> tuple[Cell, ...]:
+        return self._cells[self._keys[index]]
+
+    def key_at(self, index: int) -> str | None:
+        return self._keys[index] if 0 <= index < len(self._keys) else None
+
+    @property
+    def cursor_key(self) -> str | None:
+        return self.key_at(self.cursor)
+
+    def set_rows(self, rows: list[tuple[str, tuple[Cell, ...]]]) -> None:
+        """Show exactly these rows, in this order; the cursor stays on its row's key."""
+        keep = self.cursor_key
+        self._keys = [key for key, _ in rows]
+        self._cells = dict(rows)
+        self._measure(self._cells.values(), reset=True)
+        self._resize()
+        if keep in self._cells:
+            self.cursor = self._keys.index(keep)
+        self.cursor = min(self.cursor, max(0, len(self._keys) - 1))
+        self.refresh()
+
+    def append_rows(self, rows: list[tuple[str, tuple[Cell, ...]]]) -> None:
+        for key, cells in rows:
+            if key not in self._cells:
+                self._keys.append(key)
+            self._cells[key] = cells
+        self._measure([cells for _, cells in rows])
+        self._resize()
+        self.refresh()
+
+    def update_row(self, key: str, cells: tuple[Cell, ...]) -> None:
+        if self._cells.get(key) == cells:
+            return
+        self._cells[key] = cells
+        self._measure([cells])
+        self.refresh()
+
+    def clear(self) -> None:
+        self.set_rows([])
+
+    def _measure(self, rows, reset: bool = False) -> None:
+        if reset:
+            self._widths = [len(c) for c in self.columns]
+        for cells in rows:
+            for i, cell in enumerate(cells):
+                width = len(cell.plain if isinstance(cell, Text) else cell)
+                if width > self._widths[i]:
+                    self._widths[i] = width
+
+    def _resize(self) -> None:
+        width = sum(self._widths) + GAP * len(self._widths)
+        self.virtual_size = Size(width, len(self._keys) + 1)
+
+    # --- drawing --------------------------------------------------------------------
+
+    def _style(self, spec: str | Style | None) -> Style:
+        if isinstance(spec, Style):
+            return spec
+        if not spec:
+            return Style()
+        style = self._styles.get(spec)
+        if style is None:
+            style = self._styles[spec] = Style.parse(spec)
+        return style
+
+    def _line(self, cells, base: Style) -> list[Segment]:
+        segments = []
+        for cell, width in zip(cells, self._widths, strict=False):
+            if isinstance(cell, Text):
+                text, style = cell.plain, base + self._style(cell.style)
+            else:
+                text, style = cell, base
+            segments.append(Segment(text.ljust(width + GAP), style))
+        return segments
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        base = self.rich_style
+        if y == 0:  # the header stays put while the rows scroll
+            header = base + self.get_component_rich_style("row-list--header", partial=True)
+            strip = Strip(self._line(self.columns, header))
+            return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, base)
+        index = scroll_y + y - 1
+        key = self.key_at(index)
+        if key is None:
+            return Strip.blank(width, base)
+        if index == self.cursor:
+            base = base + self.get_component_rich_style("row-list--cursor", partial=True)
+        strip = Strip(self._line(self._cells[key], base))
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, base)
+
+    # --- the cursor -----------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        rows_visible = max(1, self.size.height - 1)
+        if new < self.scroll_offset.y:
+            self.scroll_to(y=new, animate=False)
+        elif new >= self.scroll_offset.y + rows_visible:
+            self.scroll_to(y=new - rows_visible + 1, animate=False)
+        self.refresh()
+        if self._keys:
+            self.post_message(self.Highlighted(self, new))
+
+    def _move(self, to: int) -> None:
+        if self._keys:
+            self.cursor = max(0, min(len(self._keys) - 1, to))
+
+    def action_cursor_down(self) -> None:
+        self._move(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self._move(self.cursor - 1)
+
+    def action_page_down(self) -> None:
+        self._move(self.cursor + max(1, self.size.height - 2))
+
+    def action_page_up(self) -> None:
+        self._move(self.cursor - max(1, self.size.height - 2))
+
+    def action_first(self) -> None:
+        self._move(0)
+
+    def action_last(self) -> None:
+        self._move(len(self._keys) - 1)
+
+    def action_select(self) -> None:
+        key = self.cursor_key
+        if key is not None:
+            self.post_message(self.Selected(self, key))
