@@ -11,7 +11,7 @@ from textual.widgets import Footer, Header, Input, Label
 
 from dbt_console import humanize
 from dbt_console.model import RunStatus
-from dbt_console.tui.screens.jobs import STATUS_STYLE
+from dbt_console.tui import status_styles
 from dbt_console.tui.widgets.row_list import RowList
 
 PAGE = 100
@@ -77,7 +77,7 @@ class HistoryScreen(Screen):
 
     def _cells(self, run) -> tuple:
         return (str(run.id), run.job_name,
-                Text(run.status.value, style=STATUS_STYLE.get(run.status.value, "")),
+                Text(run.status.value, style=status_styles.RUN.get(run.status.value, "")),
                 run.trigger, run.actor, humanize.local_time(run.started_at or run.queued_at),
                 humanize.duration(run.duration), (run.git_sha or "")[:10])
 

@@ -13,19 +13,18 @@ from textual.widgets import Footer, Header
 
 from dbt_console import humanize
 from dbt_console.model import Job, Run, RunStatus
+from dbt_console.tui import status_styles
 from dbt_console.tui.widgets.row_list import RowList
 
 # The schedule in words is long: it goes last, so a narrow terminal loses only its end.
 COLUMNS = ("job", "state", "last run", "took", "history", "next fire", "schedule")
-STATUS_STYLE = {"success": "green", "error": "bold red", "cancelled": "yellow",
-                "running": "bold cyan", "starting": "cyan", "queued": "dim"}
 REFRESH_SECONDS = 0.5
 
 
 def status_text(run: Run | None) -> Text:
     if run is None:
         return Text("never run", style="dim")
-    return Text(f"#{run.id} {run.status.value}", style=STATUS_STYLE.get(run.status.value, ""))
+    return Text(f"#{run.id} {run.status.value}", style=status_styles.RUN.get(run.status.value, ""))
 
 
 class JobsScreen(Screen):

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from dbt_console.model import NodeResult
+from dbt_console.tui.status_styles import FAILED_NODE
 
 MAX_SQL_BYTES = 200_000
 
@@ -39,8 +40,7 @@ class NodeScreen(ModalScreen[None]):
                                       f"  step {r.step}",
                                       f"  {r.execution_time:.2f}s" if r.execution_time else ""))
             if r.message:
-                yield Static(Text(r.message, style="red" if r.status in (
-                    "error", "fail", "runtime error") else ""))
+                yield Static(Text(r.message, style="red" if r.status in FAILED_NODE else ""))
             if r.failures:
                 yield Label(f"{r.failures} failing row(s)")
             if r.compiled_path:

@@ -16,10 +16,10 @@ from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Stati
 
 from dbt_console import humanize
 from dbt_console.model import Run
-from dbt_console.tui.screens.jobs import STATUS_STYLE
+from dbt_console.tui import status_styles
 from dbt_console.tui.widgets.log_view import LogView
 
-POLL_SECONDS = 0.05  # one PRAGMA when nothing changed
+POLL_SECONDS = 0.02  # one PRAGMA when nothing changed: cheap enough to ask often
 def node_name(unique_id: str) -> str:
     """model.pkg.name -> name; test.pkg.name.hash -> name."""
     parts = unique_id.split(".")
@@ -30,9 +30,6 @@ def seconds(value: float | None) -> str:
     return f"{value:.2f}s" if value else ""
 
 
-NODE_STYLE = {"success": "green", "pass": "green", "error": "bold red", "fail": "bold red",
-              "runtime error": "bold red", "skipped": "yellow", "warn": "yellow",
-              "running": "cyan"}
 
 
 class RunScreen(Screen):
@@ -97,7 +94,7 @@ class RunScreen(Screen):
             took = time.time() - run.started_at
         title = Text.assemble(
             (f"run {run.id} ", "bold"), (run.job_name, "bold"), "  ",
-            (run.status.value, STATUS_STYLE.get(run.status.value, "")),
+            (run.status.value, status_styles.RUN.get(run.status.value, "")),
             f"  {run.trigger} by {run.actor}  started {humanize.local_time(run.started_at)}"
             f"  {humanize.duration(took)}",
             f"  {run.git_branch or ''} {(run.git_sha or '')[:12]}")
@@ -136,7 +133,7 @@ class RunScreen(Screen):
                                   key=f"running:{node_id}")
             for r in rows:
                 table.add_row(node_name(r.unique_id),
-                              Text(r.status, style=NODE_STYLE.get(r.status, "")),
+                              Text(r.status, style=status_styles.NODE.get(r.status, "")),
                               seconds(r.execution_time), key=r.unique_id)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

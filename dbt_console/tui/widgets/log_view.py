@@ -16,6 +16,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from dbt_console.model import SYSTEM_EVENT, LogLine
+from dbt_console.tui.status_styles import FAILED_NODE
 
 PAGE_LINES = 256
 CACHED_PAGES = 64
@@ -65,8 +66,10 @@ class LogView(ScrollView, can_focus=True):
         self._count, self._final = count, final
         self.virtual_size = Size(max(self._width, self.size.width), count)
         if self.follow:
-            # After layout: before its first one the view has no height to scroll by.
-            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+            if self.size.height:
+                self.scroll_end(animate=False, immediate=True)
+            else:  # before its first layout the view has no height to scroll by
+                self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         self.refresh()
 
     def line(self, index: int) -> LogLine | None:
@@ -104,7 +107,7 @@ class LogView(ScrollView, can_focus=True):
             tag, tag_style = "console", "log--console"
         elif line.node_status:
             tag = line.node_status
-            tag_style = ("log--error" if tag in ("error", "fail", "runtime error")
+            tag_style = ("log--error" if tag in FAILED_NODE
                          else "log--warn" if tag in ("warn", "skipped") else "log--node")
         else:
             tag = "" if line.level in ("info", "debug") else line.level

@@ -8,11 +8,10 @@ from datetime import datetime
 from rich.text import Text
 
 from dbt_console.model import NodeResult
+from dbt_console.tui import status_styles
 
 BAR = "█"
 NAME_WIDTH = 30
-STATUS_STYLE = {"error": "red", "fail": "red", "runtime error": "red", "skipped": "yellow",
-                "warn": "yellow"}
 
 
 def _epoch(iso: str | None) -> float | None:
@@ -51,7 +50,7 @@ def gantt(results: list[NodeResult], width: int) -> Text:
         name = r.unique_id.split(".")[2] if r.unique_id.count(".") >= 2 else r.unique_id
         out.append(f"{name[:NAME_WIDTH - 1]:<{NAME_WIDTH}}{_thread(r.thread):<4} ")
         out.append(" " * first)
-        out.append(BAR * min(length, bar_width - first), style=STATUS_STYLE.get(r.status,
-                                                                                "green"))
+        style = status_styles.NODE.get(r.status, "green")
+        out.append(BAR * min(length, bar_width - first), style=style)
         out.append(f" {e - s:.2f}s\n")
     return out
