@@ -101,6 +101,16 @@ def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+def copy_home(home: Path, tmp_path: Path) -> Path:
+    """A copy of a dbt-console home (store, runs, demo project) to change freely: the
+    session's demo home is shared, so a test that runs or edits something uses a copy."""
+    import shutil
+
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+    return copy
+
+
 def write_jobs(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path

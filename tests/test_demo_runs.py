@@ -5,13 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import binary
-
-
-def runs_json(home: Path) -> list[dict]:
-    result = binary(home, "runs", "--json")
-    assert result.code == 0, result.err
-    return json.loads(result.out)
+from conftest import binary, copy_home, runs_json
 
 
 def test_successful_run_is_recorded_with_its_nodes(demo_runs):
@@ -74,17 +68,19 @@ def test_failed_node_result_points_at_its_compiled_sql(demo_runs):
     assert "duration_minutes > 24 * 60" in Path(path).read_text()
 
 
-def test_second_run_reuses_the_previous_parse(demo_runs):
+def test_second_run_reuses_the_previous_parse(demo_runs, tmp_path):
     """The partial_parse.msgpack of the job's previous run is copied in."""
-    result = binary(demo_runs, "run", "nightly", "--wait")
+    home = copy_home(demo_runs, tmp_path)
+    result = binary(home, "run", "nightly", "--wait")
     assert result.code == 0
     assert "reusing the previous run's parse" in result.out
     assert "Unable to do partial parsing" not in result.out
 
 
-def test_demo_is_idempotent(demo_runs):
-    again = binary(demo_runs, "demo", "--no-tui")
+def test_demo_is_idempotent(demo_runs, tmp_path):
+    home = copy_home(demo_runs, tmp_path)
+    again = binary(home, "demo", "--no-tui")
     assert again.code == 0
-    names = json.loads(binary(demo_runs, "jobs", "list", "--json").out)
+    names = json.loads(binary(home, "jobs", "list", "--json").out)
     assert [j["name"] for j in names] == ["docs", "nightly", "ride_audit"]
     assert names[1]["last_run"]["status"] == "success"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import binary, runs_json
+from conftest import binary, copy_home, runs_json
 from dbt_console.config import resolve_paths
 from dbt_console.model import RunStatus
 from dbt_console.store import Store
@@ -25,8 +25,7 @@ from dbt_console.tui.widgets.log_view import LogView
 
 def demo_copy(demo_runs: Path, tmp_path: Path, monkeypatch) -> Path:
     """The session's demo store (one good and one failed run), copied to change freely."""
-    home = tmp_path / "home"
-    shutil.copytree(demo_runs, home)
+    home = copy_home(demo_runs, tmp_path)
     monkeypatch.setenv("DBT_CONSOLE_HOME", str(home))
     return home
 
@@ -57,7 +56,8 @@ def test_jobs_screen_shows_schedule_in_words_last_run_and_history(
             assert set(rows) == {"docs", "nightly", "ride_audit"}
             audit = rows["ride_audit"]
             await pilot.pause(0.2)  # schedules fill in right after the first frame
-            assert cell_text(table, audit, 6) == "At 06:00, Monday through Friday (UTC)"
+            assert cell_text(table, audit, 6) == "0 6 * * 1-5"
+            assert cell_text(table, audit, 7) == "At 06:00, Monday through Friday (UTC)"
             assert cell_text(table, audit, 2).endswith("error")
             assert cell_text(table, audit, 4) == "✗"
             assert "engine: none running" in app.sub_title
@@ -79,6 +79,10 @@ def test_failed_run_opens_with_the_failing_test_first(demo_runs, tmp_path, monke
             assert cell_text(nodes, 0, 0) == "assert_rides_end_within_a_day"
             assert cell_text(nodes, 0, 1) == "fail"
             assert cell_text(nodes, 1, 1) == "skipped"
+            review = str(app.screen.query_one("#review").render())
+            assert ("✗ assert_rides_end_within_a_day: Got 3 results, configured to fail if "
+                    "!= 0") in review
+            assert "9 node(s) skipped because of these" in review
             log = app.screen.query_one(LogView)
             lines = [log.line(i).msg for i in range(log.line_count)]
             assert "  Got 3 results, configured to fail if != 0" in lines

@@ -17,7 +17,7 @@ from dbt_console.tui import status_styles
 from dbt_console.tui.widgets.row_list import RowList
 
 # The schedule in words is long: it goes last, so a narrow terminal loses only its end.
-COLUMNS = ("job", "state", "last run", "took", "history", "next fire", "schedule")
+COLUMNS = ("job", "state", "last run", "took", "history", "next fire", "cron", "schedule")
 REFRESH_SECONDS = 0.5
 
 
@@ -87,7 +87,7 @@ class JobsScreen(Screen):
             words = humanize.schedule_words(job.schedule)
             fire = humanize.local_time(nxt)[5:16] if nxt else "-"
         else:
-            words = job.schedule.cron if job.schedule else "manual only"
+            words = "…" if job.schedule else "manual only"
             fire = "…" if job.enabled and job.schedule else "-"
         took = last.duration if last is not None else None
         if last is not None and last.finished_at is None and last.started_at:
@@ -99,6 +99,7 @@ class JobsScreen(Screen):
             humanize.duration(took),
             humanize.history_strip(history),
             fire,
+            job.schedule.cron if job.schedule else "-",
             words,
         )
 

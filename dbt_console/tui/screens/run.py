@@ -47,6 +47,7 @@ class RunScreen(Screen):
         self._nodes_seen = -1
         self._results: dict = {}
         self._reviewed = False
+        self._failures = Text()
 
     @property
     def store(self):
@@ -86,6 +87,8 @@ class RunScreen(Screen):
         self._show_nodes(run)
         if run.status.finished and not self._reviewed:
             self._reviewed = True
+            self._failures = self._failure_summary()
+            self.query_one("#review", Static).update(self._failures)
             self.show_changes(run)
 
     def _show_head(self, run: Run) -> None:
@@ -143,6 +146,21 @@ class RunScreen(Screen):
         if result is not None:
             self.app.push_screen(NodeScreen(result))
 
+    def _failure_summary(self) -> Text:
+        """Each failed node with the first line of dbt's message: the review at a glance."""
+        failed = [r for r in self._results.values() if r.status in status_styles.FAILED_NODE]
+        skipped = sum(r.status == "skipped" for r in self._results.values())
+        text = Text()
+        for r in failed[:4]:
+            first = (r.message or "").strip().splitlines()[:1]
+            text.append(f"✗ {node_name(r.unique_id)}", style="bold red")
+            text.append(f": {''.join(first)}\n")
+        if len(failed) > 4:
+            text.append(f"  and {len(failed) - 4} more failed\n", style="red")
+        if skipped:
+            text.append(f"{skipped} node(s) skipped because of these\n", style="yellow")
+        return text
+
     @work(thread=True, exclusive=True, group="review")
     def show_changes(self, run: Run) -> None:
         """For a failed run of a git project: the commits since the job's last green run,
@@ -153,6 +171,7 @@ class RunScreen(Screen):
 
         if run.status.value != "error" or not run.git_sha:
             return
+        failures = self._failures
         paths: Paths = self.app.paths
         with Store(paths.store) as store:
             green = store.last_success_before(run.job_name, run.id)
@@ -172,7 +191,8 @@ class RunScreen(Screen):
                             f"({green.git_sha[:10]}): {len(commits)} commit(s)\n", style="bold")
                 for c in commits[:5]:
                     text.append(f"  {c.sha[:10]} {c.author}: {c.subject}\n")
-        self.app.call_from_thread(self.query_one("#review", Static).update, text)
+        self.app.call_from_thread(self.query_one("#review", Static).update,
+                                  Text.assemble(failures, text))
 
     def action_timing(self) -> None:
         from dbt_console.tui.screens.timing import TimingScreen
