@@ -121,3 +121,13 @@ def test_a_watcher_sees_another_connections_change_on_its_next_poll(paths, store
         assert tail.run.status is RunStatus.STARTING
         store.finish_run(run.id, RunStatus.SUCCESS)
         assert tail.poll() == [] and tail.finished
+
+
+def test_renamed_job_keeps_its_runs(store):
+    store.save_jobs([JOB])
+    job = store.get_job("nightly")
+    run = store.enqueue_run(job, "manual", "me")
+    store.update_job(Job(name="nightly-v2", commands=("dbt build",), project_dir="/srv/a"),
+                     "nightly", job.version)
+    assert [r.id for r in store.list_runs("nightly-v2")] == [run.id]
+    assert store.latest_runs()["nightly-v2"].id == run.id

@@ -377,3 +377,28 @@ def test_timing_shows_each_node_on_the_time_axis_and_the_trend(demo_runs, tmp_pa
             assert len(app.screen.query_one(Sparkline).data) >= 1
 
     asyncio.run(scenario())
+
+
+def test_history_keeps_the_cursor_on_its_run_when_new_runs_arrive(tmp_path, monkeypatch,
+                                                                   paths, store):
+    from dbt_console.model import Job
+
+    store.save_jobs([Job(name="busy", commands=("dbt run",), project_dir="/srv")])
+    job = store.get_job("busy")
+    for _ in range(5):
+        store.enqueue_run(job, "manual", "me")
+
+    async def scenario():
+        app = DbtConsoleApp(paths, embed_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("h", "down", "down")
+            await pilot.pause()
+            runs = app.screen.query_one("#runs")
+            assert runs.cursor_key == "3"
+            with Store(paths.store) as other:  # another process queues a run
+                other.enqueue_run(job, "manual", "teammate")
+            await pilot.pause(0.8)
+            assert runs.row_count == 6 and runs.key_at(0) == "6"
+            assert runs.cursor_key == "3"
+
+    asyncio.run(scenario())

@@ -177,6 +177,9 @@ class Store:
                 "UPDATE jobs SET name = ?, spec = ?, enabled = ?, version = version + 1, "
                 "updated_at = ? WHERE id = ?",
                 (job.name, spec, int(job.enabled), time.time(), row[0]))
+            if job.name != previous_name:  # a job's runs follow it when it is renamed
+                conn.execute("UPDATE runs SET job_name = ? WHERE job_id = ?",
+                             (job.name, row[0]))
         return self.get_job(job.name)
 
     def delete_job(self, name: str) -> None:

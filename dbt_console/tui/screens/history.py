@@ -82,10 +82,14 @@ class HistoryScreen(Screen):
                 humanize.duration(run.duration), (run.git_sha or "")[:10])
 
     def reload(self) -> None:
-        self.query_one("#runs", RowList).clear()
+        table = self.query_one("#runs", RowList)
+        keep = table.cursor_key
+        table.clear()
         self._oldest, self._exhausted = None, False
         self._version = self.store.data_version()
         self.load_more()
+        if keep in table.rows:  # new runs arrived: stay on the run the user was on
+            table.cursor = list(table.rows).index(keep)
 
     def load_more(self) -> None:
         if self._exhausted:
