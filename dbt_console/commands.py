@@ -47,7 +47,7 @@ def cmd_demo(args: Namespace, paths: Paths) -> int:
     out(f"demo jobs ({', '.join(j.name for j in jobs)}) imported from {jobs_file}")
     out(f"store: {paths.store}")
     out()
-    if not args.no_tui:
+    if not args.no_tui and sys.stdin.isatty() and sys.stdout.isatty():
         from dbt_console.tui.app import run_app
 
         return run_app(paths)

@@ -402,3 +402,30 @@ def test_history_keeps_the_cursor_on_its_run_when_new_runs_arrive(tmp_path, monk
             assert runs.cursor_key == "3"
 
     asyncio.run(scenario())
+
+
+def test_acting_on_a_job_a_teammate_just_deleted_shows_a_message(demo_runs, tmp_path,
+                                                                  monkeypatch):
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await select_job(pilot, "nightly")
+            assert binary(home, "jobs", "delete", "nightly").code == 0
+            await pilot.press("space")
+            await pilot.pause()
+            messages = [n.message for n in app._notifications]
+            assert messages == ["no job named 'nightly' (jobs: docs, ride_audit)"]
+            assert app.is_running
+            table = app.screen.query_one("#jobs")
+            assert "nightly" not in table.rows  # the table shows the store as it is now
+
+    asyncio.run(scenario())
+
+
+def test_dashboard_without_a_terminal_says_so(tmp_path):
+    result = binary(tmp_path / "home", stdin=subprocess.DEVNULL)
+    assert result.code == 2
+    assert "the dashboard needs a terminal" in result.err
+    assert "Traceback" not in result.err

@@ -8,6 +8,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from dbt_console.config import Paths
+from dbt_console.errors import UserError
 from dbt_console.store import Store
 from dbt_console.tui.screens.jobs import JobsScreen
 
@@ -81,12 +82,23 @@ class DbtConsoleApp(App):
             yield SystemCommand(f"History of {job.name}", "its runs, newest first",
                                 partial(self.open_history, job.name))
 
+    def attempt(self, action, *args):
+        """Do a store action; a refusal (someone deleted or changed it meanwhile) becomes a
+        visible message, never a crash. Returns the action's result, or None if refused."""
+        try:
+            return action(*args)
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return None
+
     def run_now(self, name: str) -> None:
         from dbt_console.config import current_user
         from dbt_console.model import Trigger
 
-        run = self.store.enqueue_run(self.store.get_job(name), Trigger.MANUAL, current_user())
-        self.notify(f"run {run.id} of {name} queued")
+        job = self.attempt(self.store.get_job, name)
+        if job is not None:
+            run = self.store.enqueue_run(job, Trigger.MANUAL, current_user())
+            self.notify(f"run {run.id} of {name} queued")
 
     def open_latest_run(self, name: str) -> None:
         from dbt_console.tui.screens.run import RunScreen
@@ -136,5 +148,10 @@ class DbtConsoleApp(App):
 
 
 def run_app(paths: Paths) -> int:
+    import sys
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UserError("the dashboard needs a terminal; for scripts use the commands "
+                        "(dbt-console --help)")
     DbtConsoleApp(paths).run()
     return 0

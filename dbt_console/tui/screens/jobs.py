@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from dbt_console import humanize
+from dbt_console.errors import UserError
 from dbt_console.model import Job, Run, RunStatus
 from dbt_console.tui import status_styles
 from dbt_console.tui.widgets.row_list import RowList
@@ -114,10 +115,10 @@ class JobsScreen(Screen):
 
     def action_toggle_pause(self) -> None:
         name = self.selected_job()
-        if name is None:
-            return
-        job = self.store.set_job_enabled(name, not self.store.get_job(name).enabled)
-        self.notify(f"{name} {'resumed' if job.enabled else 'paused'}")
+        job = self.app.attempt(self.store.get_job, name) if name else None
+        job = job and self.app.attempt(self.store.set_job_enabled, name, not job.enabled)
+        if job is not None:
+            self.notify(f"{name} {'resumed' if job.enabled else 'paused'}")
         self.refresh_jobs(force=True)
 
     def action_new_job(self) -> None:
@@ -127,9 +128,9 @@ class JobsScreen(Screen):
         from dbt_console.tui.screens.job_form import JobFormScreen
 
         name = self.selected_job()
-        if name is not None:
-            self.app.push_screen(JobFormScreen(self.store.get_job(name)),
-                                 lambda _: self.refresh_jobs(force=True))
+        job = self.app.attempt(self.store.get_job, name) if name else None
+        if job is not None:
+            self.app.push_screen(JobFormScreen(job), lambda _: self.refresh_jobs(force=True))
 
     def action_delete_job(self) -> None:
         from dbt_console.tui.screens.confirm import ConfirmScreen
@@ -139,10 +140,15 @@ class JobsScreen(Screen):
             return
 
         def answered(yes: bool | None) -> None:
-            if yes:
+            if not yes:
+                return
+            try:
                 self.store.delete_job(name)
+            except UserError as exc:  # deleted by someone else meanwhile
+                self.notify(str(exc), severity="error")
+            else:
                 self.notify(f"deleted {name}; its past runs are kept")
-                self.refresh_jobs(force=True)
+            self.refresh_jobs(force=True)
 
         self.app.push_screen(ConfirmScreen(f"Delete job {name}? Its past runs are kept."),
                              answered)
