@@ -12,7 +12,7 @@ from pathlib import Path
 from dbt_console import humanize
 from dbt_console.config import Paths, current_user, resolve_paths
 from dbt_console.errors import UserError
-from dbt_console.model import Run, RunStatus, Trigger
+from dbt_console.model import Run, RunStatus, Trigger, redact
 from dbt_console.store import Store
 from dbt_console.store.tail import RunTail
 
@@ -125,7 +125,8 @@ def _jobs_list(store: Store, as_json: bool) -> int:
         last = latest.get(job.name)
         schedule = f"{job.schedule.cron} ({job.schedule.timezone})" if job.schedule else "-"
         nxt = humanize.local_time(_next_fire(job)) if job.enabled and job.schedule else "-"
-        project = (f"{job.git.url}#{job.git.branch}" if job.git else job.project_dir) or ""
+        project = (f"{redact(job.git.url)}#{job.git.branch}" if job.git else job.project_dir) \
+            or ""
         rows.append([job.name, "yes" if job.enabled else "paused", schedule, nxt,
                      f"#{last.id} {last.status.value}" if last else "-", project])
     out(humanize.table(["NAME", "ENABLED", "SCHEDULE", "NEXT FIRE", "LAST RUN", "PROJECT"],

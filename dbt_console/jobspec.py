@@ -12,7 +12,14 @@ from typing import Any
 import yaml
 
 from dbt_console.errors import UserError, ValidationError
-from dbt_console.model import SECRET_MASK, Job, is_secret_env, job_from_dict, job_to_dict
+from dbt_console.model import (
+    SECRET_MASK,
+    Job,
+    is_secret_env,
+    job_from_dict,
+    job_to_dict,
+    redact,
+)
 
 TOP_LEVEL = {"jobs"}
 
@@ -70,6 +77,8 @@ def load_jobs_file(path: Path) -> list[Job]:
 def public_dict(job: Job) -> dict[str, Any]:
     """A job's plain data with its secret values masked: safe to print or show."""
     data = job_to_dict(job)
+    if "git" in data:
+        data["git"] = {**data["git"], "url": redact(data["git"]["url"])}
     if "env" in data:
         data["env"] = {k: SECRET_MASK if is_secret_env(k, v) else v
                        for k, v in data["env"].items()}

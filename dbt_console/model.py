@@ -83,6 +83,14 @@ def is_secret_env(key: str, value: str) -> bool:
     return key.startswith(SECRET_ENV_PREFIX) and not ENV_REF_RE.match(value)
 
 
+_URL_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """Drop user:token@ from any URL in text: clone URLs may carry credentials."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
+
+
 @dataclass(frozen=True)
 class GitSource:
     url: str
@@ -307,6 +315,9 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
         subdirectory = git_map.get("subdirectory", "") or ""
         if not isinstance(url, str) or not url:
             bad("git.url", "is required: a URL or path git can clone")
+        elif "://***@" in url:
+            bad("git.url", "holds the mask of an export made without --include-secrets; "
+                "write the URL with its credentials, or keep them in git's credential helper")
         if not isinstance(branch, str) or not branch:
             bad("git.branch", "must be a branch name")
         if not isinstance(subdirectory, str) or subdirectory.startswith("/") or ".." in (

@@ -76,3 +76,27 @@ def test_export_to_a_file_then_delete_and_reimport(cli, tmp_path):
     assert "nightly" not in cli("jobs", "list").out
     assert cli("jobs", "delete", "nightly").code == 2
     assert "created: nightly" in cli("jobs", "import", str(out)).out
+
+
+def test_credentials_in_a_git_url_are_masked_like_secrets(cli, tmp_path):
+    token_url = "https://ci-bot:ghp_s3cr3tT0ken@git.example.org/acme/analytics.git"
+    cli("jobs", "import", str(write_jobs(tmp_path / "a.yml", f"""
+jobs:
+  - name: from-git
+    git: {{url: "{token_url}", branch: main}}
+    commands: ["dbt build"]
+""")))
+    for args in (("jobs", "list"), ("jobs", "list", "--json"), ("jobs", "show", "from-git"),
+                 ("jobs", "export")):
+        shown = cli(*args).out
+        assert "ghp_s3cr3tT0ken" not in shown, args
+        assert "https://***@git.example.org/acme/analytics.git" in shown, args
+    assert token_url in cli("jobs", "export", "--include-secrets").out
+    masked = write_jobs(tmp_path / "masked.yml", cli("jobs", "export").out)
+    refused = cli("jobs", "import", str(masked))
+    assert refused.code == 2 and "git.url: holds the mask of an export" in refused.err
+
+
+def test_the_store_is_not_readable_by_everyone(cli, paths):
+    cli("jobs", "list")
+    assert paths.store.stat().st_mode & 0o777 == 0o660

@@ -3,11 +3,10 @@ fetched and checked out to the branch head before every run. The sha is recorded
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbt_console.model import Job
+from dbt_console.model import Job, redact
 
 
 class WorkspaceError(Exception):
@@ -19,14 +18,6 @@ class Workspace:
     project_dir: Path
     git_sha: str | None
     git_branch: str | None
-
-
-_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
-
-
-def redact(text: str) -> str:
-    """Drop user:token@ from any URL in text: clone URLs may carry credentials."""
-    return _CREDENTIALS.sub(r"\1***@", text)
 
 
 def _git_failure(action: str, exc: Exception) -> WorkspaceError:

@@ -73,8 +73,14 @@ class Store:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        new = not self.path.exists()
         try:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+            if new:
+                # Job specs can hold secret values: the store is for its owner and their
+                # group (teammates), never for everyone on the machine. SQLite gives its
+                # -wal and -shm files the same mode.
+                self.path.chmod(0o660)
             self.conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL is durable across a crash of the process; only a power loss can undo
             # the last commits. One fsync per commit would cap log batches needlessly.
