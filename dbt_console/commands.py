@@ -451,8 +451,13 @@ def run_json(run: Run, nodes: dict[str, int]) -> dict:
 
 def cmd_logs(args: Namespace, paths: Paths) -> int:
     with Store(paths.store) as store:
-        store.get_run(args.run_id)
+        run = store.get_run(args.run_id)
         if args.follow:
+            from dbt_console.engine.lease import live_holder
+
+            if not run.status.finished and live_holder(store) is None:
+                sys.stderr.write(f"dbt-console: run {run.id} is {run.status.value} and no "
+                                 "engine is running; following until one runs it\n")
             _follow(store, args.run_id)
             return 0
         batch: list[str] = []

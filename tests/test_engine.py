@@ -195,3 +195,39 @@ def test_serve_waits_for_a_run_wait_that_holds_the_store(tmp_path, serving):
     assert "waiting for run --wait on" in "".join(serve.lines)
     assert waiting_run.wait(timeout=60) == 0
     assert run_status(home, 1) == "success"
+
+
+def test_bad_settings_file_stops_serve_with_the_key_named(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.toml").write_text("max_concurent_runs = 4\n")
+    result = binary(home, "serve", timeout=30)
+    assert result.code == 2
+    assert "unknown setting 'max_concurent_runs'" in result.err
+    (home / "settings.toml").write_text("max_concurrent_runs = 0\n")
+    result = binary(home, "serve", timeout=30)
+    assert result.code == 2 and "max_concurrent_runs must be a whole number >= 1" in result.err
+    (home / "settings.toml").write_text("max_concurrent_runs = [\n")
+    result = binary(home, "serve", timeout=30)
+    assert result.code == 2 and "not valid TOML" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_follow_a_queued_run_with_no_engine_says_so(tmp_path):
+    home = slow_home(tmp_path)
+    run_id = binary(home, "run", "quick").out.strip()
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DBT_CONSOLE_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "dbt_console", "logs", run_id, "--follow"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        proc.wait(timeout=2)
+        raise AssertionError("follow of a queued run ended by itself")
+    except subprocess.TimeoutExpired:
+        pass
+    assert binary(home, "cancel", run_id).code == 0  # the run ends: the follow ends too
+    out, err = proc.communicate(timeout=10)
+    assert "no engine is running; following until one runs it" in err
+    assert "cancelled before it started" in out
