@@ -60,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("name")
 
     sub.add_parser("serve", help="run the engine in the foreground: schedules, queue, runs")
+    hooks = sub.add_parser("hooks", help="notification hooks")
+    hooks_sub = hooks.add_subparsers(dest="hooks_command", metavar="ACTION", required=True,
+                                     parser_class=_Parser)
+    hooks_test = hooks_sub.add_parser("test", help="send a test event to every hook of a job")
+    hooks_test.add_argument("job")
+    deliveries = sub.add_parser("deliveries", help="notification deliveries, newest first")
+    deliveries.add_argument("--failed", action="store_true", help="only those given up on")
+    deliveries.add_argument("--run", type=_run_id, help="only this run's")
+    deliveries.add_argument("--json", action="store_true", help="machine-readable output")
     status = sub.add_parser("status", help="the engine, the queue, runs in flight, next fires")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 

@@ -13,6 +13,7 @@ import yaml
 
 from dbt_console.errors import UserError, ValidationError
 from dbt_console.model import (
+    ENV_REF_RE,
     SECRET_MASK,
     Job,
     is_secret_env,
@@ -22,6 +23,8 @@ from dbt_console.model import (
 )
 
 TOP_LEVEL = {"jobs"}
+# Hook fields that are secrets: a Slack or webhook URL is itself a credential.
+HOOK_SECRETS = ("url", "secret", "routing_key")
 
 
 def parse_jobs(text: str, source: str, base_dir: Path) -> list[Job]:
@@ -82,6 +85,8 @@ def public_dict(job: Job) -> dict[str, Any]:
     if "env" in data:
         data["env"] = {k: SECRET_MASK if is_secret_env(k, v) else v
                        for k, v in data["env"].items()}
+    data["hooks"] = [{k: SECRET_MASK if k in HOOK_SECRETS and not ENV_REF_RE.match(v) else v
+                      for k, v in hook.items()} for hook in data["hooks"]]
     return data
 
 

@@ -222,6 +222,45 @@ GIT_FIELDS = {"url", "branch", "subdirectory"}
 SCHEDULE_FIELDS = {"cron", "timezone"}
 
 
+HOOK_EVENTS = ("started", "succeeded", "errored", "cancelled", "warned")
+HOOK_FIELDS = {
+    "webhook": ({"url"}, {"secret", "header", "events", "name"}),
+    "slack": ({"url"}, {"events", "name"}),
+    "pagerduty": ({"routing_key"}, {"events", "name", "url"}),
+    "command": ({"argv"}, {"events", "name"}),
+}
+
+
+def check_hook(hook: Any) -> list[str]:
+    """Problems with one notification hook (empty when it is fine)."""
+    if not isinstance(hook, dict) or hook.get("type") not in HOOK_FIELDS:
+        return [f"must be a mapping with a type: one of {', '.join(HOOK_FIELDS)}"]
+    required, optional = HOOK_FIELDS[hook["type"]]
+    problems = [f"{hook['type']} needs '{key}'" for key in sorted(required - set(hook))]
+    for key in sorted(set(hook) - required - optional - {"type"}):
+        problems.append(f"unknown field {key!r} for a {hook['type']} hook (known: "
+                        f"{', '.join(sorted(required | optional))})")
+    for key in ("url", "secret", "header", "routing_key", "name"):
+        if key in hook and (not isinstance(hook[key], str) or not hook[key]):
+            problems.append(f"{key} must be text")
+        elif hook.get(key) == SECRET_MASK:
+            problems.append(f"{key} holds the mask of an export made without "
+                            "--include-secrets; write the value, or ${VAR}")
+    url = hook.get("url")
+    if isinstance(url, str) and url != SECRET_MASK and not (url.startswith(("http://", "https://"))
+                                     or ENV_REF_RE.match(url)):
+        problems.append(f"url must be http(s):// or ${{VAR}}, got {redact(url)!r}")
+    argv = hook.get("argv")
+    if "argv" in hook and (not isinstance(argv, list) or not argv
+                           or not all(isinstance(a, str) for a in argv)):
+        problems.append("argv must be a list of text: the program and its arguments "
+                        "(no shell)")
+    events = hook.get("events", ["errored"])
+    if not isinstance(events, list) or not events or any(e not in HOOK_EVENTS for e in events):
+        problems.append(f"events must be a list from {', '.join(HOOK_EVENTS)}, got {events!r}")
+    return problems
+
+
 def command_argv(command: str) -> list[str]:
     return shlex.split(command)
 
@@ -369,8 +408,8 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
         bad("hooks", "must be a list")
         raw_hooks = []
     for i, hook in enumerate(raw_hooks):
-        if not isinstance(hook, dict) or not isinstance(hook.get("type"), str):
-            bad(f"hooks[{i}]", "must be a mapping with a 'type'")
+        for problem in check_hook(hook):
+            bad(f"hooks[{i}]", problem)
 
     for flag in ("enabled", "pull"):
         if flag in data and not isinstance(data[flag], bool):

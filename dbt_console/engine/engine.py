@@ -18,6 +18,7 @@ from dbt_console.engine.events import RunEvents
 from dbt_console.engine.executor import Executor
 from dbt_console.engine.launcher import Launcher
 from dbt_console.engine.lease import LeaseKeeper, recover
+from dbt_console.engine.notify.notifier import Notifier
 from dbt_console.engine.scheduler import Scheduler, TriggerFor, cron_trigger, next_fire
 from dbt_console.model import Trigger
 from dbt_console.store import Store
@@ -48,6 +49,7 @@ class Engine:
         self._flights: dict[int, tuple[str, threading.Thread]] = {}
         self._loop: threading.Thread | None = None
         self.lost_lease = False
+        self.notifier = Notifier(paths.store)
         self.events.subscribe(lambda run: self._wake.set() if run.status.finished else None)
 
     # --- life cycle -----------------------------------------------------------------
@@ -61,6 +63,7 @@ class Engine:
             self._catch_up(store)
             self.scheduler.sync(store.list_jobs())
         self.scheduler.start()
+        self.notifier.start()
         self._loop = threading.Thread(target=self._run_loop, name="engine", daemon=True)
         self._loop.start()
         return orphans
@@ -82,6 +85,7 @@ class Engine:
                 self.executor.cancel(run_id)
         for _, thread in list(self._flights.values()):
             thread.join(CANCEL_WAIT_SECONDS)
+        self.notifier.stop()
         with Store(self.paths.store) as store:
             # A run whose thread could not even be cancelled must not look alive.
             store.fail_orphans("dbt-console stopped and could not cancel this run in time")

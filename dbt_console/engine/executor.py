@@ -125,7 +125,11 @@ class Executor:
             return run
 
     def _emit(self, store: Store, run_id: int) -> Run:
+        from dbt_console.engine.notify.notifier import queue_for
+
         run = store.get_run(run_id)
+        if run.status is RunStatus.RUNNING or run.status.finished:
+            queue_for(store, run)  # rows only: sending never holds up the run
         self.events.emit(run)
         return run
 

@@ -94,6 +94,29 @@ MIGRATIONS: list[str] = [
         detail   TEXT NOT NULL
     );
     """,
+    # 3: notification deliveries: each is a row until delivered or given up on.
+    """
+    CREATE TABLE deliveries (
+        id              INTEGER PRIMARY KEY,
+        run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        job_name        TEXT NOT NULL,
+        hook_index      INTEGER NOT NULL,
+        hook_type       TEXT NOT NULL,
+        target          TEXT NOT NULL,       -- where it goes, secrets masked
+        event           TEXT NOT NULL,
+        status          TEXT NOT NULL,       -- pending | delivered | failed
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL,
+        last_status_code INTEGER,
+        last_error      TEXT,
+        request_body    TEXT NOT NULL,       -- the exact bytes signed and sent
+        response_body   TEXT,
+        created_at      REAL NOT NULL,
+        finished_at     REAL
+    );
+    CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+    CREATE INDEX deliveries_by_run ON deliveries(run_id);
+    """,
 ]
 
 

@@ -1,0 +1,112 @@
+"""Run state changes into delivery rows, and delivery rows out over the wire.
+
+Queuing happens on the run's thread in one insert, so a run never waits on a receiver;
+sending happens on the engine's notifier thread, with retries (exponential backoff with
+jitter) that survive an engine restart because the rows are the queue."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+
+from dbt_console.engine.notify import payloads
+from dbt_console.engine.notify.send import attempt, masked_target
+from dbt_console.model import Hook, Run, RunStatus
+from dbt_console.store import Store
+
+log = logging.getLogger(__name__)
+
+# Waits after failed attempts 1-4; a 5th failure is final (about 7.5 min in all, +-20 %).
+BACKOFF_SECONDS = (30.0, 60.0, 120.0, 240.0)
+JITTER = 0.2
+FAILED = ("error", "fail", "runtime error")
+# The routing key is put in when sent, so a literal key is never stored in a body.
+KEY_PLACEHOLDER = "(added when sent)"
+
+
+def _wanted(hook: Hook, event: str, store: Store, run: Run) -> bool:
+    events = hook.options.get("events", ["errored"])
+    if event in events:
+        return True
+    # PagerDuty: the job's next success resolves the incident its failure opened.
+    if hook.type == "pagerduty" and event in ("succeeded", "warned"):
+        earlier = [r for r in store.list_runs(run.job_name, limit=5, before_id=run.id)
+                   if r.status.finished]
+        return bool(earlier) and earlier[0].status in (RunStatus.ERROR, RunStatus.CANCELLED)
+    return False
+
+
+def queue_for(store: Store, run: Run) -> int:
+    """Queue a delivery for every hook of the run's job that wants this state change."""
+    job = store.run_job(run.id)
+    if not job.hooks:
+        return 0
+    counts = store.node_counts([run.id])[run.id]
+    event = payloads.event_of(run, counts)
+    if event is None:
+        return 0
+    failed = [(r.unique_id, r.status, r.message) for r in store.node_results(run.id)
+              if r.status in FAILED]
+    rows = []
+    for index, hook in enumerate(job.hooks):
+        if not _wanted(hook, event, store, run):
+            continue
+        if hook.type == "slack":
+            body = payloads.slack(run, event, counts, failed)
+        elif hook.type == "pagerduty":
+            body = payloads.pagerduty(KEY_PLACEHOLDER, run, event, failed)
+        else:  # webhook and command both carry the dbt Cloud webhook body
+            body = payloads.webhook(hook, index, run, event, counts, failed)
+        rows.append((run.id, run.job_name, index, hook.type, masked_target(hook), event,
+                     json.dumps(body)))
+    store.add_deliveries(rows)
+    return len(rows)
+
+
+def send_due(store: Store, run_id: int | None = None) -> int:
+    """Make one attempt at every delivery that is due; returns how many were tried."""
+    due = store.due_deliveries(run_id)
+    for delivery in due:
+        hook = store.run_job(delivery.run_id).hooks[delivery.hook_index]
+        result = attempt(hook, delivery.request_body)
+        retry_at = None
+        tries = delivery.attempts + 1
+        if not result.delivered and tries <= len(BACKOFF_SECONDS):
+            wait = BACKOFF_SECONDS[tries - 1]
+            retry_at = time.time() + wait * random.uniform(1 - JITTER, 1 + JITTER)
+        store.record_attempt(delivery.id, result.delivered, result.status_code, result.error,
+                             result.response, retry_at)
+        if not result.delivered:
+            log.warning("delivery %s (run %s, %s): %s%s", delivery.id, delivery.run_id,
+                        delivery.event, result.error,
+                        "; will retry" if retry_at else "; gave up")
+    return len(due)
+
+
+class Notifier:
+    """The engine's sender: a thread that delivers whatever is due, about once a second."""
+
+    def __init__(self, store_path, interval: float = 1.0):
+        self.store_path = store_path
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="notifier", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _loop(self) -> None:
+        with Store(self.store_path) as store:
+            while not self._stop.is_set():
+                try:
+                    send_due(store)
+                except Exception:
+                    log.exception("notifier")
+                self._stop.wait(self.interval)

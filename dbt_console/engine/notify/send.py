@@ -1,0 +1,98 @@
+"""One delivery attempt: resolve the hook's secrets, sign, send, report what happened.
+Secrets are read at send time (${VAR} from the environment) and never written back."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from dbt_console.model import ENV_REF_RE, Hook
+
+TIMEOUT_SECONDS = 10.0
+PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
+RESPONSE_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Attempt:
+    delivered: bool
+    status_code: int | None
+    error: str | None
+    response: str | None
+
+
+class MissingSecret(Exception):
+    pass
+
+
+def resolve(value: str) -> str:
+    ref = ENV_REF_RE.match(value)
+    if not ref:
+        return value
+    if ref[1] not in os.environ:
+        raise MissingSecret(f"${{{ref[1]}}} is not set in the engine's environment")
+    return os.environ[ref[1]]
+
+
+def masked_target(hook: Hook) -> str:
+    """Where a hook sends, safe to show: scheme and host, never the path or a key."""
+    if hook.type == "command":
+        return "command " + os.path.basename(str((hook.options.get("argv") or ["?"])[0]))
+    url = hook.options.get("url") or (PAGERDUTY_URL if hook.type == "pagerduty" else "")
+    if ENV_REF_RE.match(url):
+        return url  # a reference, not the secret
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "…"
+
+
+def sign(body: bytes, secret: str) -> str:
+    """dbt Cloud's signature: hex HMAC-SHA256 of the exact body, no prefix."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def attempt(hook: Hook, body: str) -> Attempt:
+    target = masked_target(hook)
+    try:
+        if hook.type == "command":
+            return _command(hook, body)
+        url = resolve(hook.options.get("url") or PAGERDUTY_URL)
+        headers = {"Content-Type": "application/json"}
+        if hook.type == "webhook" and hook.options.get("secret"):
+            header = hook.options.get("header") or "Authorization"
+            headers[header] = sign(body.encode(), resolve(hook.options["secret"]))
+        if hook.type == "pagerduty":
+            data = json.loads(body)
+            data["routing_key"] = resolve(hook.options["routing_key"])
+            body = json.dumps(data)
+        import httpx
+
+        response = httpx.post(url, content=body.encode(), headers=headers,
+                              timeout=TIMEOUT_SECONDS)
+    except MissingSecret as exc:
+        return Attempt(False, None, f"{hook.type} {target}: {exc}", None)
+    except Exception as exc:  # network errors: name the kind, never the URL's secret
+        return Attempt(False, None, f"POST {target} failed: {type(exc).__name__}", None)
+    text = response.text[:RESPONSE_CHARS]
+    if 200 <= response.status_code < 300:
+        return Attempt(True, response.status_code, None, text)
+    return Attempt(False, response.status_code,
+                   f"POST {target} → {response.status_code}", text)
+
+
+def _command(hook: Hook, body: str) -> Attempt:
+    argv = [resolve(a) for a in hook.options["argv"]]
+    try:
+        done = subprocess.run(argv, input=body, capture_output=True, text=True,
+                              timeout=TIMEOUT_SECONDS * 3)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Attempt(False, None, f"{masked_target(hook)} failed: {type(exc).__name__}", None)
+    output = (done.stdout + done.stderr)[:RESPONSE_CHARS]
+    if done.returncode == 0:
+        return Attempt(True, 0, None, output)
+    return Attempt(False, done.returncode,
+                   f"{masked_target(hook)} exited with code {done.returncode}", output)

@@ -1,0 +1,250 @@
+"""Notification hooks over real HTTP: a receiver on 127.0.0.1 in this process records
+every request. Real dbt runs, the real engine, real retries (with the backoff shortened)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import SLOW_PROJECT, binary, copy_home, import_jobs, make_project, wait_for
+from dbt_console.config import Settings
+from dbt_console.engine.engine import Engine
+from dbt_console.engine.notify import notifier
+
+SECRET = "whsec-7c1f0e9b-never-print-me"
+
+
+class Receiver:
+    """An HTTP server that records requests and answers with scripted status codes."""
+
+    def __init__(self, port: int = 0, statuses: list[int] | None = None):
+        self.requests: list[dict] = []
+        self.statuses = list(statuses or [])
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append({"path": self.path, "headers": dict(self.headers),
+                                          "body": body})
+                code = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(code)
+                self.end_headers()
+                self.wfile.write(b"ok" if code == 200 else b"nope")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    started = []
+
+    def start(port: int = 0, statuses=None) -> Receiver:
+        started.append(Receiver(port, statuses))
+        return started[-1]
+
+    yield start
+    for r in started:
+        r.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    monkeypatch.setattr(notifier, "BACKOFF_SECONDS", (0.2, 0.2, 0.2, 0.2))
+    monkeypatch.setattr(notifier, "JITTER", 0.0)
+
+
+def test_failing_demo_run_posts_one_signed_webhook_naming_the_failed_test(
+        demo_runs, tmp_path, receiver, monkeypatch):
+    home = copy_home(demo_runs, tmp_path)
+    server = receiver()
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: audit-hooked
+    project_dir: {home / "demo" / "pedalshare"}
+    commands: ["dbt seed", "dbt build --select staging+"]
+    env: {{PEDALSHARE_DUCKDB: hooked.duckdb}}
+    hooks:
+      - type: webhook
+        url: {server.url}/dbt-events
+        secret: ${{DBT_HOOK_SECRET}}
+        events: [errored]
+""")
+    monkeypatch.setenv("DBT_HOOK_SECRET", SECRET)
+    result = binary(home, "run", "audit-hooked", "--wait")
+    assert result.code == 1
+    assert len(server.requests) == 1
+    request = server.requests[0]
+    expected = hmac.new(SECRET.encode(), request["body"], hashlib.sha256).hexdigest()
+    assert request["headers"]["Authorization"] == expected  # hex, no prefix
+    payload = json.loads(request["body"])
+    assert payload["eventType"] == "job.run.errored"
+    assert {"accountId", "webhooksID", "eventId", "timestamp", "webhookName"} <= set(payload)
+    data = payload["data"]
+    assert data["runStatus"] == "Errored" and data["runStatusCode"] == 20
+    assert data["jobName"] == "audit-hooked" and isinstance(data["runId"], str)
+    assert [n["uniqueId"] for n in data["failedNodes"]] == [
+        "test.pedalshare.assert_rides_end_within_a_day"]
+    assert data["failedNodes"][0]["message"] == "Got 3 results, configured to fail if != 0"
+    deliveries = json.loads(binary(home, "deliveries", "--json").out)
+    assert [(d["status"], d["attempts"], d["event"]) for d in deliveries] == [
+        ("delivered", 1, "errored")]
+    # The secret is nowhere a user looks.
+    for args in (("logs", data["runId"]), ("runs", "--json"), ("jobs", "list", "--json"),
+                 ("jobs", "export"), ("deliveries", "--json"), ("jobs", "show", "audit-hooked")):
+        shown = binary(home, *args)
+        assert SECRET not in shown.out + shown.err, args
+    assert SECRET.encode() not in (home / "dbt-console.db").read_bytes()
+
+
+def run_quick_job(paths, store, tmp_path, hooks_yaml: str, events="[succeeded]") -> None:
+    project = make_project(tmp_path / "p", SLOW_PROJECT)
+    from dbt_console.jobspec import parse_jobs
+
+    store.save_jobs(parse_jobs(f"""
+jobs:
+  - name: quick
+    project_dir: {project}
+    commands: ["dbt parse"]
+    hooks:
+{hooks_yaml}
+""", "test", tmp_path))
+
+
+def test_receiver_failing_twice_gets_three_attempts_and_never_slows_the_run(
+        paths, store, tmp_path, receiver, fast_retries):
+    server = receiver(statuses=[500, 500, 200])
+    run_quick_job(paths, store, tmp_path, f"""
+      - {{type: webhook, url: "{server.url}/hook", events: [succeeded]}}""")
+    engine = Engine(paths, Settings())
+    engine.start()
+    try:
+        run = store.enqueue_run(store.get_job("quick"), "manual", "test")
+        wait_for(lambda: store.get_run(run.id).status.finished, timeout=60, what="the run")
+        delivered = wait_for(lambda: [d for d in store.list_deliveries(run.id)
+                                      if d.status == "delivered"], timeout=30,
+                             what="the delivery")[0]
+    finally:
+        engine.stop(grace_seconds=0)
+    assert delivered.attempts == 3 and len(server.requests) == 3
+    assert delivered.finished_at > store.get_run(run.id).finished_at  # the run did not wait
+
+
+def test_delivery_survives_a_receiver_down_and_an_engine_restart(
+        paths, store, tmp_path, receiver, fast_retries):
+    port = free_port()  # nothing listens here yet
+    run_quick_job(paths, store, tmp_path, f"""
+      - {{type: webhook, url: "http://127.0.0.1:{port}/hook", events: [succeeded]}}""")
+    first = Engine(paths, Settings())
+    first.start()
+    run = store.enqueue_run(store.get_job("quick"), "manual", "test")
+    wait_for(lambda: any(d.attempts >= 1 for d in store.list_deliveries(run.id)),
+             timeout=60, what="a first, failed attempt")
+    first.stop(grace_seconds=0)
+    pending = store.list_deliveries(run.id)[0]
+    assert pending.status == "pending"
+    assert pending.last_error == "POST http://127.0.0.1/… failed: ConnectError"
+    server = receiver(port=port)
+    second = Engine(paths, Settings())
+    second.start()
+    try:
+        wait_for(lambda: store.list_deliveries(run.id)[0].status == "delivered", timeout=30,
+                 what="delivery after the restart")
+    finally:
+        second.stop(grace_seconds=0)
+    assert len(server.requests) == 1
+
+
+def test_slack_and_pagerduty_bodies_have_what_their_apis_require(
+        paths, store, tmp_path, receiver, monkeypatch):
+    slack, pd = receiver(), receiver()
+    monkeypatch.setenv("PD_KEY", "R0UTINGKEY0000000000000000000000")
+    run_quick_job(paths, store, tmp_path, f"""
+      - {{type: slack, url: "{slack.url}/services/T/B/x", events: [errored, succeeded]}}
+      - {{type: pagerduty, routing_key: "${{PD_KEY}}", url: "{pd.url}/v2/enqueue"}}""")
+    from dbt_console.engine.executor import Executor
+    from dbt_console.model import RunStatus
+
+    job = store.get_job("quick")
+    failing = store.enqueue_run(job, "manual", "test")
+    store.claim_run(failing.id)
+    store.finish_run(failing.id, RunStatus.ERROR, "a test failure")
+    notifier.queue_for(store, store.get_run(failing.id))
+    notifier.send_due(store)
+    ok = store.enqueue_run(job, "manual", "test")
+    assert Executor(paths).execute(ok.id).status is RunStatus.SUCCESS
+    notifier.send_due(store)
+
+    first = json.loads(slack.requests[0]["body"])
+    assert first["text"] and first["blocks"][0]["type"] == "header"
+    assert first["blocks"][0]["text"]["type"] == "plain_text"
+    assert all(b["type"] in ("header", "section", "context") for b in first["blocks"])
+    trigger, resolve = (json.loads(r["body"]) for r in pd.requests)
+    assert trigger["routing_key"] == "R0UTINGKEY0000000000000000000000"
+    assert trigger["event_action"] == "trigger"
+    assert {"summary", "source", "severity"} <= set(trigger["payload"])
+    assert trigger["payload"]["severity"] in ("critical", "error", "warning", "info")
+    assert resolve["event_action"] == "resolve"
+    assert resolve["dedup_key"] == trigger["dedup_key"] == "dbt-console/quick"
+    for d in store.list_deliveries():
+        assert "R0UTINGKEY" not in d.request_body  # the key is added only when sent
+
+
+def test_command_hook_gets_the_payload_on_stdin(paths, store, tmp_path):
+    out = tmp_path / "payload.json"
+    script = f"import sys; open({str(out)!r}, 'w').write(sys.stdin.read())"
+    run_quick_job(paths, store, tmp_path, f"""
+      - {{type: command, argv: ["{sys.executable}", "-c", "{script}"], events: [succeeded]}}""")
+    from dbt_console.engine.executor import Executor
+
+    run = store.enqueue_run(store.get_job("quick"), "manual", "test")
+    Executor(paths).execute(run.id)
+    notifier.send_due(store)
+    assert json.loads(out.read_text())["data"]["runId"] == str(run.id)
+    assert store.list_deliveries(run.id)[0].status == "delivered"
+
+
+def test_hooks_test_sends_to_every_hook_and_prints_each_result(tmp_path, receiver):
+    server = receiver(statuses=[200, 500])
+    home = tmp_path / "home"
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: hooked
+    project_dir: /srv/a
+    commands: ["dbt build"]
+    hooks:
+      - {{type: webhook, url: "{server.url}/a", secret: "{SECRET}"}}
+      - {{type: slack, url: "{server.url}/services/T000/B000/XXXX"}}
+""")
+    result = binary(home, "hooks", "test", "hooked")
+    assert result.code == 1  # one of them failed
+    lines = result.out.splitlines()
+    assert lines[0] == "hooks[0] webhook http://127.0.0.1/…: delivered (200)"
+    assert lines[1] == ("hooks[1] slack http://127.0.0.1/…: FAILED: "
+                        "POST http://127.0.0.1/… → 500 (500)")
+    assert SECRET not in result.out + binary(home, "jobs", "export").out
+    assert "XXXX" not in result.out
+    assert len(server.requests) == 2
