@@ -429,3 +429,70 @@ def test_dashboard_without_a_terminal_says_so(tmp_path):
     assert result.code == 2
     assert "the dashboard needs a terminal" in result.err
     assert "Traceback" not in result.err
+
+
+def test_editing_a_job_with_a_secret_hook_keeps_the_secret_and_never_shows_it(
+        demo_runs, tmp_path, monkeypatch):
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+    secret_url = "https://hooks.slack.com/services/T0/B0/s3cretPath"
+    from dbt_console.jobspec import parse_jobs
+    from dbt_console.tui.screens.job_form import JobFormScreen
+
+    with Store(home / "dbt-console.db") as store:
+        job = store.get_job("nightly")
+        edited = parse_jobs(f"""
+jobs:
+  - name: nightly
+    project_dir: {job.project_dir}
+    commands: ["dbt seed", "dbt build --exclude tag:audit"]
+    hooks:
+      - {{type: slack, url: "{secret_url}", events: [errored]}}
+""", "t", tmp_path)[0]
+        store.update_job(edited, "nightly", job.version)
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await select_job(pilot, "nightly")
+            await pilot.press("e")
+            await pilot.pause()
+            form = app.screen
+            assert isinstance(form, JobFormScreen)
+            hooks_text = form.query_one("#f-hooks").text
+            assert "s3cretPath" not in hooks_text and "********" in hooks_text
+            await type_into(pilot, "#f-description", "edited")
+            await pilot.pause(0.3)
+            assert form.problems == []
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert app.screen is not form
+
+    asyncio.run(scenario())
+    with Store(home / "dbt-console.db") as store:
+        job = store.get_job("nightly")
+        assert job.description == "edited"
+        assert job.hooks[0].options["url"] == secret_url
+
+
+def test_run_screen_lists_the_runs_deliveries(demo_runs, tmp_path, monkeypatch):
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+    with Store(home / "dbt-console.db") as store:
+        audit = store.list_runs("ride_audit", limit=1)[0]
+        store.add_deliveries([(audit.id, "ride_audit", 0, "slack", "https://hooks.slack.com/…",
+                               "errored", "{}")])
+        delivery = store.list_deliveries(audit.id)[0]
+        store.record_attempt(delivery.id, False, 500, "POST https://hooks.slack.com/… → 500",
+                             "nope", time.time() + 60)
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await select_job(pilot, "ride_audit")
+            await pilot.press("enter")
+            await pilot.pause()
+            shown = str(app.screen.query_one("#deliveries").render())
+            assert "→ slack https://hooks.slack.com/… (errored): pending after 1 attempt(s)" \
+                in shown
+            assert "POST https://hooks.slack.com/… → 500" in shown
+
+    asyncio.run(scenario())

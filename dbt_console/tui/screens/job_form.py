@@ -55,7 +55,18 @@ def form_values(job: Job | None) -> dict[str, str]:
         "after": job.after or "", "on": ", ".join(job.after_statuses) if job.after else "",
         "commands": "\n".join(job.commands),
         "env": "\n".join(f"{k}={v}" for k, v in job.env.items()),
+        "hooks": _hooks_yaml(job),
     }
+
+
+def _hooks_yaml(job: Job) -> str:
+    """The job's hooks as YAML, secrets masked: the form never shows one."""
+    import yaml
+
+    from dbt_console.jobspec import public_dict
+
+    hooks = public_dict(job)["hooks"]
+    return yaml.safe_dump(hooks, sort_keys=False, default_flow_style=False) if hooks else ""
 
 
 def form_to_dict(values: dict[str, str], original: Job | None) -> tuple[dict[str, Any], list[str]]:
@@ -92,14 +103,40 @@ def form_to_dict(values: dict[str, str], original: Job | None) -> tuple[dict[str
             env[key.strip()] = value
     if env:
         data["env"] = env
+    hooks_text = values.get("hooks", "")
+    if hooks_text.strip():
+        import yaml
+
+        try:
+            hooks = yaml.safe_load(hooks_text)
+        except yaml.YAMLError as exc:
+            problems.append(f"hooks: not valid YAML: {getattr(exc, 'problem', exc)}")
+            hooks = []
+        if isinstance(hooks, list):
+            data["hooks"] = [_keep_secrets(h, i, original) for i, h in enumerate(hooks)]
+        else:
+            problems.append("hooks: a YAML list of hooks, e.g. - {type: slack, url: ...}")
     if original is not None:  # what the form does not edit is kept as it was
         data["enabled"] = original.enabled
-        data["hooks"] = [{"type": h.type, **h.options} for h in original.hooks]
         if original.pull:
             data["pull"] = True
         if original.dbt_path:
             data["dbt_path"] = original.dbt_path
     return data, problems
+
+
+def _keep_secrets(hook: Any, index: int, original: Job | None) -> Any:
+    """A secret left masked in the form keeps the value the job already has."""
+    from dbt_console.jobspec import HOOK_SECRETS
+    from dbt_console.model import SECRET_MASK
+
+    if not isinstance(hook, dict) or original is None or index >= len(original.hooks):
+        return hook
+    before = original.hooks[index]
+    if before.type != hook.get("type"):
+        return hook
+    return {k: before.options.get(k, v) if k in HOOK_SECRETS and v == SECRET_MASK else v
+            for k, v in hook.items()}
 
 
 class JobFormScreen(Screen[bool]):
@@ -136,6 +173,9 @@ class JobFormScreen(Screen[bool]):
             yield Label("environment, NAME=value a line (${VAR} reads the engine's "
                         "environment)", classes="field-label")
             yield TextArea(values.get("env", ""), id="f-env", classes="small-area")
+            yield Label("notification hooks, a YAML list (secrets stay masked: leave ******** "
+                        "to keep one)", classes="field-label")
+            yield TextArea(values.get("hooks", ""), id="f-hooks", classes="small-area")
         yield Static(id="feedback")
         yield Footer()
 
@@ -147,6 +187,7 @@ class JobFormScreen(Screen[bool]):
         out = {f: self.query_one(f"#f-{f}", Input).value for f, _, _ in FIELDS}
         out["commands"] = self.query_one("#f-commands", TextArea).text
         out["env"] = self.query_one("#f-env", TextArea).text
+        out["hooks"] = self.query_one("#f-hooks", TextArea).text
         return out
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -61,6 +61,7 @@ class RunScreen(Screen):
                 yield ProgressBar(total=None, show_eta=False, id="nodes-bar")
                 yield Label(id="running-now")
             yield Static(id="review")
+            yield Static(id="deliveries")
         with Horizontal(id="run-body"):
             yield LogView(lambda start, n: self.store.read_log(self.run_id, start, n),
                           id="log")
@@ -85,6 +86,7 @@ class RunScreen(Screen):
                                                run.status.finished)
         self._show_head(run)
         self._show_nodes(run)
+        self._show_deliveries()
         if run.status.finished and not self._reviewed:
             self._reviewed = True
             self._failures = self._failure_summary()
@@ -113,6 +115,24 @@ class RunScreen(Screen):
         self.query_one("#running-now", Label).update(
             (f"{failed} failed  " if failed else "")
             + ("now: " + ", ".join(node_name(r) for r in running[:3]) if running else ""))
+
+    def _show_deliveries(self) -> None:
+        """Where this run's notifications went, and how that went."""
+        text = Text()
+        for d in reversed(self.store.list_deliveries(self.run_id)):
+            style = {"delivered": "green", "failed": "bold red"}.get(d.status, "yellow")
+            text.append(f"→ {d.hook_type} {d.target} ({d.event}): ")
+            text.append(d.status, style=style)
+            if d.attempts:
+                text.append(f" after {d.attempts} attempt(s)")
+            if d.status == "pending" and d.next_attempt_at:
+                text.append(f", next {humanize.local_time(d.next_attempt_at)[11:]}")
+            if d.last_error and d.status != "delivered":
+                text.append(f": {d.last_error}", style="dim")
+            text.append("\n")
+        widget = self.query_one("#deliveries", Static)
+        widget.display = bool(text.plain)  # no row spent on a run that notified no one
+        widget.update(text)
 
     def _show_nodes(self, run: Run) -> None:
         results = self.store.node_results(self.run_id)
