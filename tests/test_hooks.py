@@ -248,3 +248,39 @@ jobs:
     assert SECRET not in result.out + binary(home, "jobs", "export").out
     assert "XXXX" not in result.out
     assert len(server.requests) == 2
+
+
+WARN_PROJECT = {
+    "dbt_project.yml": "name: warny\nversion: '1.0.0'\nprofile: warny\nconfig-version: 2\n"
+                       "flags: {send_anonymous_usage_stats: false}\n",
+    "profiles.yml": "warny:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+                    "      path: warny.duckdb\n      threads: 1\n",
+    "models/rides.sql": "select 1 as ride_id union all select 1\n",
+    "models/schema.yml": "version: 2\nmodels:\n  - name: rides\n    columns:\n"
+                         "      - name: ride_id\n        data_tests:\n          - unique:\n"
+                         "              config: {severity: warn}\n",
+}
+
+
+def test_a_run_with_dbt_warnings_sends_the_warned_event(paths, store, tmp_path, receiver):
+    server = receiver()
+    project = make_project(tmp_path / "warny", WARN_PROJECT)
+    from dbt_console.engine.executor import Executor
+    from dbt_console.jobspec import parse_jobs
+    from dbt_console.model import RunStatus
+
+    store.save_jobs(parse_jobs(f"""
+jobs:
+  - name: warny
+    project_dir: {project}
+    commands: ["dbt build"]
+    hooks:
+      - {{type: webhook, url: "{server.url}/w", events: [warned]}}
+      - {{type: webhook, url: "{server.url}/s", events: [succeeded]}}
+""", "test", tmp_path))
+    run = store.enqueue_run(store.get_job("warny"), "manual", "test")
+    assert Executor(paths).execute(run.id).status is RunStatus.SUCCESS
+    notifier.send_due(store)
+    assert [r["path"] for r in server.requests] == ["/w"]  # warned, not plain succeeded
+    body = json.loads(server.requests[0]["body"])
+    assert body["eventType"] == "job.run.completed" and body["data"]["warnings"] == 1
