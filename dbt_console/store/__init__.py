@@ -539,12 +539,12 @@ class Store:
     def enqueue_downstream(self, run: Run) -> list[Run]:
         """Queue the jobs that run after this run's job, when its status is one they wait
         for. The trigger names the upstream run: job:NAME#ID."""
-        queued = []
-        for job in self.list_jobs():
-            if (job.after == run.job_name and job.enabled
-                    and run.status.value in job.after_statuses):
-                queued.append(self.enqueue_run(job, f"job:{run.job_name}#{run.id}", "engine"))
-        return queued
+        rows = self.conn.execute(  # only the jobs chained to this one, not every spec
+            "SELECT id, spec, version FROM jobs WHERE enabled = 1 AND "
+            "json_extract(spec, '$.after') = ?", (run.job_name,))
+        return [self.enqueue_run(job, f"job:{run.job_name}#{run.id}", "engine")
+                for job in map(self._job, rows.fetchall())
+                if run.status.value in job.after_statuses]
 
     def set_job_enabled(self, name: str, enabled: bool) -> Job:
         from dataclasses import replace
