@@ -421,8 +421,11 @@ def _start_engine(engine) -> list[int]:
 
 
 def cmd_status(args: Namespace, paths: Paths) -> int:
+    import socket
+
     from dbt_console.engine.lease import describe, live_holder
     from dbt_console.engine.scheduler import next_fire
+    from dbt_console.engine.warm.launcher import rss_bytes
 
     with Store(paths.store) as store:
         holder = live_holder(store)
@@ -431,6 +434,9 @@ def cmd_status(args: Namespace, paths: Paths) -> int:
         fires = sorted((next_fire(j.schedule), j.name) for j in store.list_jobs()
                        if j.enabled and j.schedule)
         events = store.recent_events(5)
+        helpers = [] if holder is None else store.warm_helpers(holder.token)
+    local = holder is not None and holder.host == socket.gethostname()
+    rss = {h.pid: rss_bytes(h.pid) if local else None for h in helpers}
     if args.json:
         out(json.dumps({
             "engine": None if holder is None else {
@@ -440,6 +446,9 @@ def cmd_status(args: Namespace, paths: Paths) -> int:
             "queued": [run_id for run_id, _ in queued],
             "in_flight": [run_json(r, {}) for r in flying],
             "next_fires": [{"job": name, "at": humanize.iso_utc(at)} for at, name in fires],
+            "warm_helpers": [{"python": h.python, "pid": h.pid, "state": h.state,
+                              "dbt_version": h.dbt_version or None, "rss_bytes": rss[h.pid],
+                              "detail": h.detail or None} for h in helpers],
         }, indent=2))
         return 0
     out(f"engine:    {describe(holder) if holder else 'none running (start: dbt-console serve)'}")
@@ -451,6 +460,14 @@ def cmd_status(args: Namespace, paths: Paths) -> int:
         done = f", {progress.get('done', 0)}/{progress.get('total', 0)} nodes" if progress else ""
         out(f"  run {run.id} of {run.job_name}: {run.status.value} for "
             f"{humanize.duration(time.time() - (run.started_at or run.queued_at))}{done}")
+    if holder is not None:
+        out(f"warm dbt:  {len(helpers) or 'no'} helper(s)" + (
+            "" if helpers else " (none started yet, or warm_starts is off)"))
+    for h in helpers:
+        memory = f", {humanize.size(rss[h.pid])}" if rss[h.pid] else ""
+        version = f"dbt {h.dbt_version}, " if h.dbt_version else ""
+        detail = f": {h.detail}" if h.detail else ""
+        out(f"  {h.state}: {version}pid {h.pid}{memory}, {h.python}{detail}")
     out("next fires:")
     for at, name in fires[:10]:
         out(f"  {humanize.local_time(at)}  {name}")

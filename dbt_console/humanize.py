@@ -32,6 +32,15 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
+def size(n: int) -> str:
+    """Bytes as people read them: 312 MB."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" or n >= 10 else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
 def log_line(line: LogLine) -> str:
     """`HH:MM:SS tag     message`: the tag is the node's status when the line has one,
     'console' for dbt-console's own lines, else the level when it is not plain info.

@@ -127,6 +127,9 @@ class Job:
     hooks: tuple[Hook, ...] = ()
     pull: bool = False
     dbt_path: str | None = None
+    # Steps fork from a helper that has already imported dbt (engine/warm); false runs each
+    # step as a plain `dbt` process, for a dbt that must not share an interpreter's state.
+    warm: bool = True
     description: str = ""
     after: str | None = None  # run when this job's run finishes...
     after_statuses: tuple[str, ...] = ("success",)  # ...with one of these statuses
@@ -215,7 +218,7 @@ class LogLine(NamedTuple):
 JOB_FIELDS = {
     "name", "description", "project_dir", "git", "pull", "profiles_dir", "target",
     "commands", "schedule", "env", "timeout_minutes", "enabled", "hooks", "dbt_path",
-    "after", "on",
+    "after", "on", "warm",
 }
 CHAIN_STATUSES = ("success", "error", "cancelled")
 GIT_FIELDS = {"url", "branch", "subdirectory"}
@@ -411,7 +414,7 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
         for problem in check_hook(hook):
             bad(f"hooks[{i}]", problem)
 
-    for flag in ("enabled", "pull"):
+    for flag in ("enabled", "pull", "warm"):
         if flag in data and not isinstance(data[flag], bool):
             bad(flag, f"must be true or false (got {data[flag]!r})")
     for text in ("profiles_dir", "target", "dbt_path", "description"):
@@ -458,6 +461,7 @@ def job_from_spec(data: dict[str, Any]) -> Job:
                     for h in data.get("hooks") or []),
         pull=data.get("pull", False),
         dbt_path=data.get("dbt_path"),
+        warm=data.get("warm", True),
         description=data.get("description") or "",
         after=data.get("after"),
         after_statuses=tuple(data.get("on") or ("success",)),
@@ -481,6 +485,8 @@ def job_to_dict(job: Job) -> dict[str, Any]:
     for key in ("profiles_dir", "target", "dbt_path"):
         if getattr(job, key) is not None:
             out[key] = getattr(job, key)
+    if not job.warm:
+        out["warm"] = False
     out["commands"] = list(job.commands)
     if job.schedule is not None:
         out["schedule"] = {"cron": job.schedule.cron, "timezone": job.schedule.timezone}

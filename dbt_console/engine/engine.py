@@ -15,12 +15,13 @@ from collections.abc import Callable
 
 from dbt_console.config import Paths, Settings
 from dbt_console.engine.events import RunEvents
-from dbt_console.engine.executor import Executor
+from dbt_console.engine.executor import Executor, SetupError, find_dbt
 from dbt_console.engine.launcher import Launcher
 from dbt_console.engine.lease import LeaseKeeper, recover
 from dbt_console.engine.notify.notifier import Notifier
 from dbt_console.engine.scheduler import Scheduler, TriggerFor, cron_trigger, next_fire
-from dbt_console.model import Trigger
+from dbt_console.engine.warm.launcher import Helper, WarmLauncher
+from dbt_console.model import Job, Trigger
 from dbt_console.store import Store
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.25
 # How long a run thread may take to wind down after its cancel on stop.
 CANCEL_WAIT_SECONDS = 20.0
+# How often dead or outdated warm helpers are replaced.
+HELPER_CHECK_SECONDS = 2.0
 
 
 class Engine:
@@ -39,8 +42,11 @@ class Engine:
         self.paths = paths
         self.settings = settings
         self.events = events or RunEvents()
-        self.executor = Executor(paths, launcher, self.events)
         self.keeper = LeaseKeeper(kind)
+        self.warm: WarmLauncher | None = None
+        if launcher is None and settings.warm_starts:
+            launcher = self.warm = WarmLauncher(paths.helper_log, self._helper_changed)
+        self.executor = Executor(paths, launcher, self.events)
         self.scheduler = Scheduler(self._fired,
                                    trigger_for or (lambda j: cron_trigger(j.schedule)))
         self._fires: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
@@ -61,7 +67,9 @@ class Engine:
             self.keeper.acquire(store)
             orphans = recover(store, self.keeper)
             self._catch_up(store)
-            self.scheduler.sync(store.list_jobs())
+            jobs = store.list_jobs()
+            self.scheduler.sync(jobs)
+        self._prewarm(jobs)
         self.scheduler.start()
         self.notifier.start()
         self._loop = threading.Thread(target=self._run_loop, name="engine", daemon=True)
@@ -86,6 +94,8 @@ class Engine:
         for _, thread in list(self._flights.values()):
             thread.join(CANCEL_WAIT_SECONDS)
         self.notifier.stop()
+        if self.warm is not None:
+            self.warm.close()
         with Store(self.paths.store) as store:
             # A run whose thread could not even be cancelled must not look alive.
             store.fail_orphans("dbt-console stopped and could not cancel this run in time")
@@ -108,14 +118,20 @@ class Engine:
     def _run_loop(self) -> None:
         with Store(self.paths.store) as store:
             jobs_seen = store.jobs_fingerprint()
+            helpers_checked = time.monotonic()
             while not self._stopping.is_set():
                 try:
                     self._drain_fires(store)
                     fingerprint = store.jobs_fingerprint()
                     if fingerprint != jobs_seen:
                         jobs_seen = fingerprint
-                        self.scheduler.sync(store.list_jobs())
+                        jobs = store.list_jobs()
+                        self.scheduler.sync(jobs)
+                        self._prewarm(jobs)
                     self._dispatch(store)
+                    if self.warm and time.monotonic() - helpers_checked > HELPER_CHECK_SECONDS:
+                        helpers_checked = time.monotonic()
+                        self.warm.maintain()
                     if not self.keeper.beat_if_due(store):
                         log.error("the store's lease was taken by another engine; stopping")
                         self.lost_lease = True
@@ -163,6 +179,29 @@ class Engine:
             log.exception("run %s failed inside dbt-console", run_id)
         finally:
             self._wake.set()
+
+    # --- warm helpers ----------------------------------------------------------------
+
+    def _prewarm(self, jobs: list[Job]) -> None:
+        """Start a helper for each dbt the enabled jobs use, so their first run is warm."""
+        if self.warm is None:
+            return
+        dbts = set()
+        for job in jobs:
+            if job.enabled and job.warm:
+                try:
+                    dbts.add(find_dbt(job))
+                except SetupError:
+                    pass  # the run will say so
+        self.warm.prewarm(sorted(dbts))
+
+    def _helper_changed(self, helper: Helper) -> None:
+        try:
+            with Store(self.paths.store) as store:
+                store.record_helper(self.keeper.lease.token, helper.python, helper.pid,
+                                    helper.state, helper.dbt_version, helper.detail)
+        except Exception:
+            log.exception("recording the warm helper for %s", helper.python)
 
     # --- catching up ---------------------------------------------------------------
 

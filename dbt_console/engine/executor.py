@@ -81,6 +81,7 @@ class Executor:
                  events: RunEvents | None = None):
         self.paths = paths
         self.launcher = launcher or SubprocessLauncher()
+        self.cold = SubprocessLauncher()  # for jobs with warm: false
         self.events = events or RunEvents()
         self._flights: dict[int, _Flight] = {}
         self._lock = threading.Lock()
@@ -183,16 +184,19 @@ class Executor:
             log.progress.start_step(idx)
             log.system(idx, f"$ {command}")
             started = time.time()
+            launcher = self.launcher if job.warm else self.cold
             try:
-                flight.process = self.launcher.start(argv, ws.project_dir, env)
+                flight.process = launcher.start(argv, ws.project_dir, env)
             except OSError as exc:
                 store.finish_step(run_id, idx, RunStatus.ERROR, None)
                 return fail(f"could not start {dbt}: {exc.strerror or exc}")
+            if flight.process.note:
+                log.system(idx, flight.process.note)
             store.set_step_pid(run_id, idx, flight.process.pid)
             if idx == 1:
                 self._emit(store, run_id)  # starting -> running
             code = pump(flight.process, log, idx, tick)
-            flight.process = None
+            lost, flight.process = flight.process.lost, None
             results = artifacts.collect_step(run_dir, idx, started)
             ok = code == 0 and not flight.stopping
             step_status = (RunStatus.SUCCESS if ok else RunStatus.CANCELLED
@@ -200,6 +204,8 @@ class Executor:
             store.finish_step(run_id, idx, step_status, code, results)
             log.system(idx, f"{command} exited with code {code}",
                        "info" if code == 0 else "error")
+            if lost:
+                return fail(lost)
             if flight.timed_out:
                 return fail(f"timed out after {job.timeout_minutes} min")
             if flight.cancel_requested.is_set():

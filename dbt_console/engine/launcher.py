@@ -16,6 +16,10 @@ from typing import Protocol
 
 class Process(Protocol):
     pid: int
+    # A line for the run's log about how the step was started (warm, or why it was not).
+    note: str | None
+    # Set when the step was lost with whatever started it; the run's failure reason.
+    lost: str | None
 
     def stdout_fd(self) -> int: ...
     def stderr_fd(self) -> int: ...
@@ -34,6 +38,8 @@ class _Popen:
     def __init__(self, popen: subprocess.Popen):
         self._p = popen
         self.pid = popen.pid
+        self.note: str | None = None
+        self.lost: str | None = None
 
     def stdout_fd(self) -> int:
         return self._p.stdout.fileno()

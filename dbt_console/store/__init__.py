@@ -50,6 +50,16 @@ class Lease:
 
 
 @dataclass(frozen=True)
+class WarmHelperRow:
+    python: str
+    pid: int
+    state: str
+    dbt_version: str
+    detail: str
+    changed_at: float
+
+
+@dataclass(frozen=True)
 class EngineEvent:
     at: float
     kind: str
@@ -438,6 +448,22 @@ class Store:
     def release_lease(self, token: str) -> None:
         with self._tx() as conn:
             conn.execute("DELETE FROM engine_lease WHERE token = ?", (token,))
+            conn.execute("DELETE FROM warm_helpers")
+
+    def record_helper(self, token: str, python: str, pid: int, state: str, dbt_version: str,
+                      detail: str) -> None:
+        """What the engine holding `token` knows of its warm helper for `python`. Rows of
+        any earlier engine go: there is one engine per store."""
+        with self._tx() as conn:
+            conn.execute("DELETE FROM warm_helpers WHERE engine_token != ?", (token,))
+            conn.execute("INSERT OR REPLACE INTO warm_helpers VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (python, token, pid, state, dbt_version, detail, time.time()))
+
+    def warm_helpers(self, token: str) -> list[WarmHelperRow]:
+        rows = self.conn.execute(
+            "SELECT python, pid, state, dbt_version, detail, changed_at FROM warm_helpers "
+            "WHERE engine_token = ? ORDER BY python", (token,))
+        return [WarmHelperRow(*r) for r in rows]
 
     def queued_runs(self) -> list[tuple[int, str]]:
         """(run id, job name) of every queued run, oldest first."""

@@ -117,6 +117,18 @@ MIGRATIONS: list[str] = [
     CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
     CREATE INDEX deliveries_by_run ON deliveries(run_id);
     """,
+    # 4: the engine's warm dbt helpers, for `status` (rows of the lease holder only).
+    """
+    CREATE TABLE warm_helpers (
+        python       TEXT PRIMARY KEY,        -- the interpreter that owns the jobs' dbt
+        engine_token TEXT NOT NULL,           -- the lease of the engine that started it
+        pid          INTEGER NOT NULL,
+        state        TEXT NOT NULL,           -- warming | ready | failed
+        dbt_version  TEXT NOT NULL,
+        detail       TEXT NOT NULL,           -- why it failed
+        changed_at   REAL NOT NULL
+    );
+    """,
 ]
 
 

@@ -122,6 +122,8 @@ def form_to_dict(values: dict[str, str], original: Job | None) -> tuple[dict[str
             data["pull"] = True
         if original.dbt_path:
             data["dbt_path"] = original.dbt_path
+        if not original.warm:
+            data["warm"] = False
     return data, problems
 
 

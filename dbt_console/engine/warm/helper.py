@@ -1,0 +1,334 @@
+"""The warm dbt helper: a process that has already imported dbt and forks a child per step.
+
+Every dbt process spends about two seconds importing dbt and its adapter before it reads a
+file. This helper pays that once: it imports dbt, runs one real build of a throwaway
+project (so every module a build touches is loaded), releases what that build held, and
+then waits on a Unix socket. For each step the engine sends the argv, working directory,
+environment and the step's stdout/stderr file descriptors; the helper forks a child that
+becomes the step, calls dbt's programmatic entry point and exits with the code the `dbt`
+command would have. The child's pid goes back at once and its exit code when it ends.
+
+It runs under the interpreter that owns a job's dbt, which need not have dbt-console
+installed: standard library only, started as a script. Single-threaded by design: forking
+a process that has other threads can leave the child holding a lock nobody will release,
+so the helper refuses to serve (and says why) when the warm-up left a thread behind.
+
+Protocol: one connection per step. The engine sends one JSON object with the two fds
+attached (SCM_RIGHTS); the helper answers `{"pid": N}` then `{"exit": CODE}`, one JSON line
+each, or `{"error": "..."}`. On start it prints one JSON line on stdout: `{"ready": ...}` or
+`{"error": ...}`. It exits when its stdin (a pipe from the engine) closes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import selectors
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+# The request is small: argv, cwd and an environment. A larger one is refused.
+MAX_REQUEST = 4 * 1024 * 1024
+WARMUP_PROJECT = {
+    "dbt_project.yml": "name: warmup\nversion: '1.0'\nprofile: warmup\nconfig-version: 2\n",
+    "models/warm.sql": "select a from {{ ref('seed') }}",
+    "models/warm.yml": "models:\n  - name: warm\n    columns:\n      - name: a\n"
+                       "        data_tests: [not_null]\n",
+    "seeds/seed.csv": "a\n1\n",
+}
+
+
+def say(**message) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def exit_code(result) -> int:
+    """The `dbt` command's exit code for a dbtRunnerResult: 0 success, 1 a node failed,
+    2 dbt itself failed (as dbt.cli.main's click wrappers map ResultExit/ExceptionExit)."""
+    if result.success:
+        return 0
+    return 1 if result.exception is None else 2
+
+
+def installed_adapters() -> list[str]:
+    """Adapter plugins installed beside dbt-core: each ships its macros in dbt/include/."""
+    import dbt.include
+
+    skip = {"global_project", "starter_project"}
+    names = set()
+    for base in dbt.include.__path__:
+        for entry in Path(base).iterdir():
+            if entry.is_dir() and entry.name not in skip and not entry.name.startswith("_"):
+                names.add(entry.name)
+    return sorted(names)
+
+
+def warm_up(adapters: list[str]) -> str:
+    """Import every adapter and run one build through DuckDB when it is installed. Returns
+    what was warmed, for the ready line."""
+    import importlib
+
+    from dbt.cli.main import dbtRunner
+
+    for name in adapters:
+        try:
+            importlib.import_module(f"dbt.adapters.{name}")
+            importlib.import_module(f"dbt.adapters.{name}.impl")
+        except Exception:  # noqa: BLE001 - a broken adapter is that job's problem, at run time
+            pass
+    if "duckdb" not in adapters:
+        return "imports"
+    workdir = Path(tempfile.mkdtemp(prefix="dbt-console-warmup-"))
+    saved_env = dict(os.environ)
+    saved_cwd = os.getcwd()
+    try:
+        for rel, text in WARMUP_PROJECT.items():
+            (workdir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (workdir / rel).write_text(text)
+        (workdir / "profiles.yml").write_text(
+            "warmup:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+            f"      path: '{workdir / 'warmup.duckdb'}'\n      threads: 1\n")
+        os.environ.update({"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+                           "DBT_LOG_LEVEL_FILE": "none", "DBT_PARTIAL_PARSE": "false",
+                           # dbt's static parser (Rust) starts a thread pool that lives
+                           # for the process; a child forked from us would wait forever
+                           # on threads it does not have. Left unused, each child starts
+                           # its own.
+                           "DBT_STATIC_PARSER": "false"})
+        os.chdir(workdir)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        saved_out = os.dup(1)
+        os.dup2(devnull, 1)  # dbt's output of the warm-up is of no use to anyone
+        try:
+            dbtRunner().invoke(["build", "--project-dir", str(workdir), "--profiles-dir",
+                                str(workdir), "--quiet"])
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved_out, 1)
+            os.close(saved_out)
+            os.close(devnull)
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        release()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return "build"
+
+
+def release() -> None:
+    """Close what the warm-up build left open: adapter connections (dbt-duckdb keeps the
+    database file open and locked in a class attribute) and the event loggers' streams."""
+    from dbt.adapters.factory import reset_adapters
+    from dbt_common.events.event_manager_client import cleanup_event_logger
+
+    reset_adapters()
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        pass
+    else:
+        DuckDBConnectionManager.close_all_connections()
+    cleanup_event_logger()
+    import gc
+
+    gc.collect()
+
+
+def thread_count() -> int:
+    """Threads of this process, native ones included: Python's threading module does not
+    see threads a C or Rust extension started, and those are what a fork would strand."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def watched_paths() -> list[str]:
+    """Paths whose change means the dbt installation changed: the site-packages directories
+    holding dbt (an install or upgrade adds and removes dist-info entries there) and the
+    dbt package directories themselves."""
+    import dbt
+    import dbt.adapters
+
+    paths = set()
+    for pkg in (*dbt.__path__, *dbt.adapters.__path__):
+        paths.add(str(Path(pkg)))
+        paths.add(str(Path(pkg).parent))
+    return sorted(paths)
+
+
+def run_child(request: dict, out_fd: int, err_fd: int, keep_closed: list[int]) -> None:
+    """In the forked child: become the step, run dbt, exit with its code. Never returns."""
+    code = 2
+    try:
+        os.setsid()  # its own process group: the engine signals the group to cancel
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.set_wakeup_fd(-1)
+        for fd in keep_closed:
+            os.close(fd)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        for fd in (devnull, out_fd, err_fd):
+            os.close(fd)
+        # Line by line, as an unbuffered `dbt` would write them: the engine shows them live.
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
+                                      errors="backslashreplace", line_buffering=True)
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
+                                      errors="backslashreplace", line_buffering=True)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.argv = ["dbt", *request["args"]]
+        from dbt.cli.main import dbtRunner
+
+        code = exit_code(dbtRunner().invoke(list(request["args"])))
+    except BaseException as exc:  # noqa: BLE001 - the child must always exit, never return
+        try:
+            sys.stderr.write(f"dbt-console warm helper: {exc!r}\n")
+        except Exception:  # noqa: BLE001
+            pass
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+class Helper:
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.sel = selectors.DefaultSelector()
+        self.children: dict[int, socket.socket] = {}
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
+        os.set_blocking(self.wake_r, False)
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # wake the loop through the fd
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine stops us by closing stdin
+        self.sel.register(sock, selectors.EVENT_READ, "accept")
+        self.sel.register(self.wake_r, selectors.EVENT_READ, "wake")
+        self.sel.register(0, selectors.EVENT_READ, "stdin")
+
+    def serve(self) -> None:
+        while True:
+            for key, _ in self.sel.select():
+                if key.data == "accept":
+                    conn, _ = self.sock.accept()
+                    self.start_step(conn)
+                elif key.data == "wake":
+                    try:
+                        while os.read(self.wake_r, 512):
+                            pass
+                    except BlockingIOError:
+                        pass
+                elif key.data == "stdin":
+                    if not os.read(0, 512):
+                        return
+            self.reap()
+
+    def start_step(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        fds: list[int] = []
+        try:
+            data, fds, _, _ = socket.recv_fds(conn, MAX_REQUEST, 2)
+            request = json.loads(data)
+            if len(fds) != 2:
+                raise ValueError(f"expected 2 file descriptors, got {len(fds)}")
+            if thread_count() != 1:
+                raise RuntimeError("the helper has other threads; it cannot fork safely")
+        except (OSError, ValueError) as exc:
+            self.answer(conn, error=f"bad request: {exc}")
+            conn.close()
+            for fd in fds:
+                os.close(fd)
+            return
+        except RuntimeError as exc:
+            self.answer(conn, error=str(exc))
+            conn.close()
+            for fd in fds:
+                os.close(fd)
+            return
+        keep_closed = [self.sock.fileno(), self.wake_r, self.wake_w, conn.fileno(),
+                       *(c.fileno() for c in self.children.values())]
+        pid = os.fork()
+        if pid == 0:
+            run_child(request, fds[0], fds[1], keep_closed)
+        for fd in fds:
+            os.close(fd)
+        self.children[pid] = conn
+        self.answer(conn, pid=pid)
+
+    def reap(self) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            conn = self.children.pop(pid, None)
+            if conn is not None:
+                self.answer(conn, exit=os.waitstatus_to_exitcode(status))
+                conn.close()
+
+    @staticmethod
+    def answer(conn: socket.socket, **message) -> None:
+        try:
+            conn.send((json.dumps(message) + "\n").encode())
+        except OSError:
+            pass  # the engine hung up; the child still runs to its end and is reaped
+
+
+def main() -> int:
+    socket_path = sys.argv[1]
+    try:
+        import dbt.version
+        from dbt.cli.main import dbtRunner  # noqa: F401 - the entry point this needs
+    except Exception as exc:  # noqa: BLE001 - any import failure means: not here
+        say(error=f"dbt cannot be imported by {sys.executable}: {exc}")
+        return 3
+    try:
+        warmed = warm_up(installed_adapters())
+    except Exception as exc:  # noqa: BLE001 - report it; the engine falls back
+        say(error=f"warm-up failed in {sys.executable}: {exc!r}")
+        return 3
+    if thread_count() != 1:
+        say(error=f"the warm-up left {thread_count() - 1} other threads running; "
+                  "forking is not safe")
+        return 3
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        os.unlink(socket_path)
+    except FileNotFoundError:
+        pass
+    sock.bind(socket_path)
+    os.chmod(socket_path, 0o600)  # steps carry a job's secrets in their environment
+    sock.listen(64)
+    say(ready=True, pid=os.getpid(), dbt_version=dbt.version.__version__, warmed=warmed,
+        python=sys.executable, watch=watched_paths())
+    try:
+        Helper(sock).serve()
+    finally:
+        sock.close()
+        try:
+            os.unlink(socket_path)
+        except OSError:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
