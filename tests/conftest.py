@@ -23,7 +23,7 @@ os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
 def reap_stray_dbt(tmp_path_factory: pytest.TempPathFactory):
     """A failing test can leave a slow dbt running in its own session (a test's process
     groups are not ours). At the end, stop every dbt whose run directory is under this
-    session's temp dir."""
+    session's temp dir, and warm steps whose helper died."""
     yield
     import signal
 
@@ -31,9 +31,14 @@ def reap_stray_dbt(tmp_path_factory: pytest.TempPathFactory):
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             env = (proc / "environ").read_bytes()
+            cmdline = (proc / "cmdline").read_bytes()
+            parent = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
         except OSError:
             continue
-        if b"DBT_TARGET_PATH=" + base in env:
+        # A warm step keeps its helper's environment in /proc; once its helper is gone it
+        # is a stray whatever it ran.
+        orphaned_warm_step = b"engine/warm/helper.py" in cmdline and parent == "1"
+        if b"DBT_TARGET_PATH=" + base in env or orphaned_warm_step:
             try:
                 os.kill(int(proc.name), signal.SIGKILL)
             except OSError:

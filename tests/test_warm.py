@@ -1,0 +1,327 @@
+"""Warm starts: steps forked from a helper that has imported dbt must behave exactly like
+plain `dbt` processes. Real dbt and DuckDB throughout; the helpers are real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SLOW_PROJECT, binary, import_jobs, make_project, wait_for, write_jobs
+from dbt_console.config import Paths
+from dbt_console.engine.executor import Executor, find_dbt
+from dbt_console.engine.launcher import SubprocessLauncher
+from dbt_console.engine.warm.launcher import WarmLauncher, interpreter_of
+from dbt_console.model import Job, RunStatus
+from dbt_console.store import Store
+
+DBT = find_dbt(Job(name="any", commands=("dbt parse",)))
+
+
+def ready_launcher(log_file: Path, dbt: str = DBT) -> WarmLauncher:
+    launcher = WarmLauncher(log_file)
+    launcher.prewarm([dbt])
+    helper = launcher.helper_for(interpreter_of(dbt))
+    assert helper.ready.wait(180), "the helper never became ready"
+    return launcher
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory: pytest.TempPathFactory):
+    """One ready helper shared by the tests that do not break it."""
+    launcher = ready_launcher(tmp_path_factory.mktemp("warm") / "helpers.log")
+    assert launcher.helpers()[0].state == "ready", launcher.helpers()[0].detail
+    yield launcher
+    launcher.close()
+
+
+def import_file(cli, tmp_path: Path, text: str) -> None:
+    result = cli("jobs", "import", str(write_jobs(tmp_path / "jobs.yml", text)))
+    assert result.code == 0, result.err
+
+
+def run_job(paths: Paths, job_name: str, launcher) -> int:
+    with Store(paths.store) as store:
+        run = store.enqueue_run(store.get_job(job_name), "manual", "test")
+    Executor(paths, launcher).execute(run.id)
+    return run.id
+
+
+def step_pid(store: Store, run_id: int) -> int:
+    return store.conn.execute("SELECT pid FROM steps WHERE run_id = ?", (run_id,)).fetchone()[0]
+
+
+def gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie nobody reaped (the helper that forked it died,
+    and a container's pid 1 need not reap orphans)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def log_text(store: Store, run_id: int) -> str:
+    return "\n".join(line.msg for line in store.read_log(run_id))
+
+
+def outcome(store: Store, run_id: int) -> dict:
+    """What must not depend on how dbt was started."""
+    run = store.get_run(run_id)
+    lines = store.read_log(run_id)
+    return {
+        "status": run.status,
+        "error": run.error,
+        "exit_codes": [(s.idx, s.command, s.exit_code) for s in store.list_steps(run_id)],
+        "nodes": {(r.step, r.unique_id): r.status for r in store.node_results(run_id)},
+        # Timing-dependent events (a slow-query notice) aside, dbt says the same things.
+        "events": {line.event for line in lines if line.event},
+    }
+
+
+def test_the_demo_jobs_give_the_same_results_warm_and_cold(cli, paths, warm):
+    assert cli("demo", "--no-tui").code == 0
+    cold = SubprocessLauncher()
+    for job in ("nightly", "ride_audit"):
+        # First runs parse from scratch; compare the next ones, which both reuse a parse.
+        run_job(paths, job, cold)
+        warm_run = run_job(paths, job, warm)
+        cold_run = run_job(paths, job, cold)
+        with Store(paths.store) as store:
+            warm_result, cold_result = outcome(store, warm_run), outcome(store, cold_run)
+            assert warm_result == cold_result
+            assert "warm start (helper pid" in log_text(store, warm_run)
+            assert "warm start" not in log_text(store, cold_run)
+    # nightly succeeds and ride_audit fails on purpose: both paths were compared on each.
+    assert cold_result["status"] is RunStatus.ERROR
+    assert any(code == 1 for _, _, code in cold_result["exit_codes"])
+
+
+def test_dbt_own_failure_exits_2_on_both_paths(cli, paths, tmp_path, warm):
+    project = make_project(tmp_path / "broken", {
+        **SLOW_PROJECT, "profiles.yml": SLOW_PROJECT["profiles.yml"].replace("slow:", "other:")})
+    import_file(cli, tmp_path, f"""
+jobs:
+  - name: broken
+    project_dir: {project}
+    commands: ["dbt run"]
+""")
+    results = []
+    for launcher in (warm, SubprocessLauncher()):
+        run_id = run_job(paths, "broken", launcher)
+        with Store(paths.store) as store:
+            results.append(outcome(store, run_id))
+    assert results[0] == results[1], {k: (results[0][k], results[1][k]) for k in results[0]}
+    assert results[0]["exit_codes"] == [(1, "dbt run", 2)]
+    assert "dbt could not run 'dbt run' (exit code 2)" in results[0]["error"]
+
+
+def test_cancel_during_a_long_model_on_the_warm_path(cli, paths, tmp_path, warm):
+    project = make_project(tmp_path / "slow", SLOW_PROJECT)
+    import_file(cli, tmp_path, f"""
+jobs:
+  - name: slow
+    project_dir: {project}
+    commands: ["dbt run"]
+""")
+    with Store(paths.store) as store:
+        run = store.enqueue_run(store.get_job("slow"), "manual", "test")
+    executor = Executor(paths, warm)
+    worker = threading.Thread(target=executor.execute, args=(run.id,))
+    worker.start()
+    with Store(paths.store) as store:
+        wait_for(lambda: "START sql table model main.slow" in log_text(store, run.id),
+                 what="the slow model to start")
+        pid = step_pid(store, run.id)
+        cancelled_at = time.monotonic()
+        assert executor.cancel(run.id)
+        worker.join(60)
+        assert not worker.is_alive()
+        finished = store.get_run(run.id)
+        text = log_text(store, run.id)
+    assert finished.status is RunStatus.CANCELLED
+    assert "warm start" in text
+    # dbt handled the SIGINT itself: it cancelled the query and said so, like the CLI.
+    assert "CANCEL query model.slow.slow" in text
+    assert time.monotonic() - cancelled_at < 30
+    wait_for(lambda: gone(pid), timeout=10, what="dbt to exit")
+
+
+def test_a_helper_killed_mid_run_errors_the_run_and_the_next_run_gets_a_new_helper(
+        cli, paths, tmp_path):
+    project = make_project(tmp_path / "slow", SLOW_PROJECT)
+    import_file(cli, tmp_path, f"""
+jobs:
+  - name: slow
+    project_dir: {project}
+    commands: ["dbt run"]
+  - name: quick
+    project_dir: {project}
+    commands: ["dbt parse"]
+""")
+    launcher = ready_launcher(tmp_path / "helpers.log")
+    try:
+        first = launcher.helpers()[0]
+        with Store(paths.store) as store:
+            run = store.enqueue_run(store.get_job("slow"), "manual", "test")
+            worker = threading.Thread(target=Executor(paths, launcher).execute, args=(run.id,))
+            worker.start()
+            wait_for(lambda: "START sql table model main.slow" in log_text(store, run.id),
+                     what="the slow model to start")
+            dbt_pid = step_pid(store, run.id)
+            os.kill(first.pid, signal.SIGKILL)
+            worker.join(60)
+            failed = store.get_run(run.id)
+        assert failed.status is RunStatus.ERROR
+        assert failed.error == (f"the warm dbt helper (pid {first.pid}) died during this "
+                                "step; the step was killed")
+        wait_for(lambda: gone(dbt_pid), timeout=10, what="the step to be killed")
+
+        launcher.maintain()  # what the engine does every few seconds
+        second = launcher.helpers()[0]
+        assert second.pid != first.pid
+        assert second.ready.wait(180) and second.state == "ready"
+        quick = run_job(paths, "quick", launcher)
+        with Store(paths.store) as store:
+            assert store.get_run(quick).status is RunStatus.SUCCESS
+            assert f"warm start (helper pid {second.pid}," in log_text(store, quick)
+    finally:
+        launcher.close()
+
+
+def test_a_dbt_the_helper_cannot_import_runs_cold_and_says_why(cli, paths, tmp_path):
+    # A Python with no dbt in it, whose `dbt` script hands over to the real one: the
+    # helper for that Python cannot import dbt, so the step must run the plain way.
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    wrapper = tmp_path / "dbt"
+    wrapper.write_text(f"#!{bare / 'bin' / 'python'}\nimport os, sys\n"
+                       f"os.execv({DBT!r}, [{DBT!r}, *sys.argv[1:]])\n")
+    wrapper.chmod(0o755)
+    project = make_project(tmp_path / "p", SLOW_PROJECT)
+    import_file(cli, tmp_path, f"""
+jobs:
+  - name: wrapped
+    project_dir: {project}
+    dbt_path: {wrapper}
+    commands: ["dbt parse"]
+""")
+    launcher = ready_launcher(tmp_path / "helpers.log", dbt=str(wrapper))
+    try:
+        run_id = run_job(paths, "wrapped", launcher)
+        with Store(paths.store) as store:
+            assert store.get_run(run_id).status is RunStatus.SUCCESS
+            text = log_text(store, run_id)
+        assert f"cold start: dbt cannot be imported by {bare / 'bin' / 'python'}" in text
+    finally:
+        launcher.close()
+
+
+def test_a_job_with_warm_false_runs_cold(cli, paths, tmp_path, warm):
+    project = make_project(tmp_path / "p", SLOW_PROJECT)
+    import_file(cli, tmp_path, f"""
+jobs:
+  - name: plain
+    project_dir: {project}
+    warm: false
+    commands: ["dbt parse"]
+""")
+    exported = cli("jobs", "export", "-")
+    assert "warm: false" in exported.out
+    run_id = run_job(paths, "plain", warm)
+    with Store(paths.store) as store:
+        assert store.get_run(run_id).status is RunStatus.SUCCESS
+        assert "warm start" not in log_text(store, run_id)
+
+
+TWO_TARGETS = {
+    "dbt_project.yml": "name: shared\nversion: '1.0.0'\nprofile: shared\nconfig-version: 2\n",
+    "profiles.yml": "shared:\n  target: a\n  outputs:\n"
+                    "    a:\n      type: duckdb\n      path: a.duckdb\n      threads: 1\n"
+                    "    b:\n      type: duckdb\n      path: b.duckdb\n      threads: 1\n",
+    "models/who.sql": "{{ config(materialized='table') }}\n"
+                      "select '{{ env_var('WHO', 'nobody') }}' as who,\n"
+                      "       '{{ target.name }}' as target_name,\n"
+                      "       '{{ env_var('ONLY_ALPHA', 'absent') }}' as only_alpha\n",
+}
+
+
+def test_jobs_alternating_on_one_helper_see_only_their_own_env_and_target(
+        cli, paths, tmp_path, warm):
+    import duckdb
+
+    project = make_project(tmp_path / "shared", TWO_TARGETS)
+    import_file(cli, tmp_path, f"""
+jobs:
+  - name: alpha
+    project_dir: {project}
+    target: a
+    env: {{WHO: alpha, ONLY_ALPHA: "yes"}}
+    commands: ["dbt run"]
+  - name: beta
+    project_dir: {project}
+    target: b
+    env: {{WHO: beta}}
+    commands: ["dbt run"]
+""")
+    helper_pid = warm.helpers()[0].pid
+    for job, database, expected in [("alpha", "a", ("alpha", "a", "yes")),
+                                    ("beta", "b", ("beta", "b", "absent"))] * 2:
+        run_id = run_job(paths, job, warm)
+        with Store(paths.store) as store:
+            assert store.get_run(run_id).status is RunStatus.SUCCESS, log_text(store, run_id)
+            assert f"warm start (helper pid {helper_pid}," in log_text(store, run_id)
+        with duckdb.connect(str(project / f"{database}.duckdb"), read_only=True) as db:
+            assert db.execute("select who, target_name, only_alpha from who").fetchone() \
+                == expected
+    assert "ONLY_ALPHA" not in os.environ  # and the test itself never had it
+
+
+def test_status_shows_the_engines_helpers_with_dbt_version_pid_and_memory(tmp_path, serving):
+    project = make_project(tmp_path / "p", SLOW_PROJECT)
+    home = tmp_path / "home"
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: quick
+    project_dir: {project}
+    commands: ["dbt parse"]
+""")
+    serve = serving(home)
+    wait_for(lambda: "ready: dbt 1." in binary(home, "status").out, timeout=180,
+             what="the helper to be ready")
+    helper = json.loads(binary(home, "status", "--json").out)["warm_helpers"][0]
+    assert helper["state"] == "ready" and helper["python"] == interpreter_of(DBT)
+    assert helper["rss_bytes"] > 50_000_000  # dbt's imports: well over 50 MB
+    assert Path(f"/proc/{helper['pid']}").exists()
+    serve.stop()
+    assert not Path(f"/proc/{helper['pid']}").exists() or gone(helper["pid"])
+    assert "warm dbt" not in binary(home, "status").out  # no engine, no helpers
+
+
+def test_warm_starts_off_in_settings_starts_no_helper(tmp_path, serving):
+    project = make_project(tmp_path / "p", SLOW_PROJECT)
+    home = tmp_path / "home"
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: quick
+    project_dir: {project}
+    commands: ["dbt parse"]
+""")
+    (home / "settings.toml").write_text("warm_starts = 'yes'\n")
+    refused = binary(home, "serve", timeout=30)
+    assert refused.code == 2
+    assert refused.err.strip() == (f"dbt-console: {home / 'settings.toml'}: warm_starts must "
+                                   "be true or false, got 'yes'")
+    serving(home, settings="warm_starts = false\n")
+    run = binary(home, "run", "quick", "--wait")
+    assert run.code == 0, run.out + run.err
+    assert "warm dbt:  no helper(s)" in binary(home, "status").out
+    log = binary(home, "logs", "1").out
+    assert "$ dbt parse" in log and "warm start" not in log and "cold start" not in log
