@@ -187,7 +187,8 @@ def _run_here(paths: Paths, store: Store, run: Run, keeper) -> int:
 
     restore_default_sigint()
     recover(store, keeper)
-    executor = Executor(paths)
+    warm = _warm_for(paths, store.run_job(run.id))
+    executor = Executor(paths, warm)
     failure: list[BaseException] = []
 
     def work() -> None:
@@ -198,9 +199,13 @@ def _run_here(paths: Paths, store: Store, run: Run, keeper) -> int:
 
     thread = threading.Thread(target=work, name=f"run-{run.id}", daemon=True)
     thread.start()
-    _follow_cancellable(store, run.id, on_poll=lambda: keeper.beat_if_due(store),
-                        cancel=lambda: executor.cancel(run.id))
-    thread.join()
+    try:
+        _follow_cancellable(store, run.id, on_poll=lambda: keeper.beat_if_due(store),
+                            cancel=lambda: executor.cancel(run.id))
+        thread.join()
+    finally:
+        if warm is not None:
+            warm.close()
     if failure:
         raise failure[0]
     # No engine will come by to send this run's notifications now: try them here once;
@@ -209,6 +214,25 @@ def _run_here(paths: Paths, store: Store, run: Run, keeper) -> int:
 
     send_due(store, run.id)
     return _summary(store, store.get_run(run.id))
+
+
+def _warm_for(paths: Paths, job):
+    """A launcher for a run with no engine around: a helper that only imports dbt starts
+    beside the first step and is ready for the second (the first runs cold). One-step
+    jobs gain nothing from it and get none."""
+    from dbt_console.config import load_settings
+    from dbt_console.engine.executor import SetupError, find_dbt
+    from dbt_console.engine.warm.launcher import WarmLauncher
+
+    if len(job.commands) < 2 or not job.warm or not load_settings(paths).warm_starts:
+        return None
+    try:
+        dbt = find_dbt(job)
+    except SetupError:
+        return None  # the run says so
+    launcher = WarmLauncher(paths.helper_log, imports_only=True)
+    launcher.prewarm([dbt])
+    return launcher
 
 
 def _follow_cancellable(store: Store, run_id: int, on_poll=None, cancel=None) -> None:

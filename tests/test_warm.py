@@ -325,3 +325,21 @@ jobs:
     assert "warm dbt:  no helper(s)" in binary(home, "status").out
     log = binary(home, "logs", "1").out
     assert "$ dbt parse" in log and "warm start" not in log and "cold start" not in log
+
+
+def test_run_wait_with_no_engine_warms_a_helper_for_the_later_steps_and_stops_it(tmp_path):
+    import re
+
+    home = tmp_path / "home"
+    assert binary(home, "demo", "--no-tui").code == 0
+    run = binary(home, "run", "nightly", "--wait")
+    assert run.code == 0, run.out + run.err
+    log = binary(home, "logs", "1").out
+    # The first step cannot wait for a helper that is still importing dbt...
+    seed = log.split("$ dbt seed")[1].split("$ dbt build")[0]
+    assert "cold start: the warm helper for this dbt is still starting" in seed
+    # ...the second normally finds it ready (on a very slow machine it runs cold too).
+    build = log.split("$ dbt build")[1]
+    assert re.search(r"(warm start \(helper pid \d+|cold start: )", build)
+    for pid in re.findall(r"helper pid (\d+)", log):
+        assert gone(int(pid)), "the helper outlived the run"

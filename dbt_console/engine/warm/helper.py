@@ -13,6 +13,9 @@ installed: standard library only, started as a script. Single-threaded by design
 a process that has other threads can leave the child holding a lock nobody will release,
 so the helper refuses to serve (and says why) when the warm-up left a thread behind.
 
+`helper.py SOCKET --imports-only` skips the throwaway build: ready in about 2 s instead of
+5, steps then take about 0.55x of a cold start instead of 0.3x.
+
 Protocol: one connection per step. The engine sends one JSON object with the two fds
 attached (SCM_RIGHTS); the helper answers `{"pid": N}` then `{"exit": CODE}`, one JSON line
 each, or `{"error": "..."}`. On start it prints one JSON line on stdout: `{"ready": ...}` or
@@ -70,9 +73,9 @@ def installed_adapters() -> list[str]:
     return sorted(names)
 
 
-def warm_up(adapters: list[str]) -> str:
-    """Import every adapter and run one build through DuckDB when it is installed. Returns
-    what was warmed, for the ready line."""
+def warm_up(adapters: list[str], build: bool = True) -> str:
+    """Import every adapter and, with `build`, run one build through DuckDB when it is
+    installed. Returns what was warmed, for the ready line."""
     import importlib
 
     from dbt.cli.main import dbtRunner
@@ -83,7 +86,7 @@ def warm_up(adapters: list[str]) -> str:
             importlib.import_module(f"dbt.adapters.{name}.impl")
         except Exception:  # noqa: BLE001 - a broken adapter is that job's problem, at run time
             pass
-    if "duckdb" not in adapters:
+    if not build or "duckdb" not in adapters:
         return "imports"
     workdir = Path(tempfile.mkdtemp(prefix="dbt-console-warmup-"))
     saved_env = dict(os.environ)
@@ -294,6 +297,7 @@ class Helper:
 
 def main() -> int:
     socket_path = sys.argv[1]
+    build = "--imports-only" not in sys.argv[2:]
     try:
         import dbt.version
         from dbt.cli.main import dbtRunner  # noqa: F401 - the entry point this needs
@@ -301,7 +305,7 @@ def main() -> int:
         say(error=f"dbt cannot be imported by {sys.executable}: {exc}")
         return 3
     try:
-        warmed = warm_up(installed_adapters())
+        warmed = warm_up(installed_adapters(), build)
     except Exception as exc:  # noqa: BLE001 - report it; the engine falls back
         say(error=f"warm-up failed in {sys.executable}: {exc!r}")
         return 3

@@ -162,8 +162,12 @@ class WarmProcess:
 class WarmLauncher:
     """Starts steps from warm helpers; `on_change(helper)` hears of each helper's state."""
 
-    def __init__(self, log_file: Path, on_change: Callable[[Helper], None] | None = None):
+    def __init__(self, log_file: Path, on_change: Callable[[Helper], None] | None = None,
+                 imports_only: bool = False):
         self.log_file = log_file  # the helpers' stderr: a warm-up's traceback lands here
+        # A helper that only imports is ready sooner and warms less: for a short-lived
+        # launcher whose helper must be ready by a run's second step.
+        self.imports_only = imports_only
         # Made on first use and removed on close. A short path of its own: a Unix socket's
         # path must fit in 108 bytes, which a deep data directory need not.
         self.socket_dir: Path | None = None
@@ -272,7 +276,8 @@ class WarmLauncher:
         socket_path = self.socket_dir / f"{name}.sock"
         with open(self.log_file, "ab") as errors:
             proc = subprocess.Popen(
-                [python, str(HELPER_SCRIPT), str(socket_path)], cwd=self.socket_dir,
+                [python, str(HELPER_SCRIPT), str(socket_path),
+                 *(["--imports-only"] if self.imports_only else [])], cwd=self.socket_dir,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
                 start_new_session=True, env=helper_env())
         helper = Helper(python, socket_path, proc)
