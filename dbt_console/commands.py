@@ -25,7 +25,7 @@ def dispatch(args: Namespace) -> int:
     handler = {
         "demo": cmd_demo, "jobs": cmd_jobs, "run": cmd_run, "runs": cmd_runs, "logs": cmd_logs,
         "cancel": cmd_cancel, "retry": cmd_retry, "serve": cmd_serve, "status": cmd_status,
-        "hooks": cmd_hooks, "deliveries": cmd_deliveries,
+        "hooks": cmd_hooks, "docs": cmd_docs, "deliveries": cmd_deliveries,
     }[args.command]
     return handler(args, paths)
 
@@ -442,6 +442,31 @@ def _start_engine(engine) -> list[int]:
                 sys.stdout.flush()
                 told = True
             time.sleep(1)
+
+
+def cmd_docs(args: Namespace, paths: Paths) -> int:
+    import getpass
+    import socket
+
+    from dbt_console.docs_site import docs_dir, docs_server, find_docs
+
+    with Store(paths.store) as store:
+        run = find_docs(store, args.job, args.run)
+    server = docs_server(docs_dir(run.run_dir), args.port)
+    port = server.server_address[1]
+    out(f"docs of {run.job_name} from run {run.id} ({run.status.value}, "
+        f"{humanize.local_time(run.finished_at)}): http://127.0.0.1:{port}/")
+    out(f"from your laptop: ssh -L {port}:127.0.0.1:{port} {getpass.getuser()}@"
+        f"{socket.getfqdn()}   then open http://127.0.0.1:{port}/")
+    out("Ctrl-C stops serving")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
 
 
 def cmd_status(args: Namespace, paths: Paths) -> int:

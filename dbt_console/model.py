@@ -130,6 +130,9 @@ class Job:
     # Steps fork from a helper that has already imported dbt (engine/warm); false runs each
     # step as a plain `dbt` process, for a dbt that must not share an interpreter's state.
     warm: bool = True
+    # `dbt docs generate` after the commands, even after a node failed; the docs are
+    # kept with the run and served by `dbt-console docs`.
+    generate_docs: bool = False
     description: str = ""
     after: str | None = None  # run when this job's run finishes...
     after_statuses: tuple[str, ...] = ("success",)  # ...with one of these statuses
@@ -218,7 +221,7 @@ class LogLine(NamedTuple):
 JOB_FIELDS = {
     "name", "description", "project_dir", "git", "pull", "profiles_dir", "target",
     "commands", "schedule", "env", "timeout_minutes", "enabled", "hooks", "dbt_path",
-    "after", "on", "warm",
+    "after", "on", "warm", "generate_docs",
 }
 CHAIN_STATUSES = ("success", "error", "cancelled")
 GIT_FIELDS = {"url", "branch", "subdirectory"}
@@ -414,7 +417,7 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
         for problem in check_hook(hook):
             bad(f"hooks[{i}]", problem)
 
-    for flag in ("enabled", "pull", "warm"):
+    for flag in ("enabled", "pull", "warm", "generate_docs"):
         if flag in data and not isinstance(data[flag], bool):
             bad(flag, f"must be true or false (got {data[flag]!r})")
     for text in ("profiles_dir", "target", "dbt_path", "description"):
@@ -462,6 +465,7 @@ def job_from_spec(data: dict[str, Any]) -> Job:
         pull=data.get("pull", False),
         dbt_path=data.get("dbt_path"),
         warm=data.get("warm", True),
+        generate_docs=data.get("generate_docs", False),
         description=data.get("description") or "",
         after=data.get("after"),
         after_statuses=tuple(data.get("on") or ("success",)),
@@ -488,6 +492,8 @@ def job_to_dict(job: Job) -> dict[str, Any]:
     if not job.warm:
         out["warm"] = False
     out["commands"] = list(job.commands)
+    if job.generate_docs:
+        out["generate_docs"] = True
     if job.schedule is not None:
         out["schedule"] = {"cron": job.schedule.cron, "timezone": job.schedule.timezone}
     if job.env:

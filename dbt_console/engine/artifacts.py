@@ -11,9 +11,23 @@ import json
 import shutil
 from pathlib import Path
 
+from dbt_console.docs_site import DOCS_FILES, docs_dir
 from dbt_console.model import NodeResult
 
 FAILED = ("error", "fail", "runtime error")
+
+
+def keep_docs(run_dir: Path) -> bool:
+    """Copy the docs site out of target/ (a later run's seeding or a retry may touch it).
+    False when dbt did not write all of it."""
+    target = run_dir / "target"
+    if not all((target / name).is_file() for name in DOCS_FILES):
+        return False
+    keep = docs_dir(run_dir)
+    keep.mkdir(parents=True, exist_ok=True)
+    for name in DOCS_FILES:
+        shutil.copy2(target / name, keep / name)
+    return True
 
 
 def step_dir(run_dir: Path, step: int) -> Path:

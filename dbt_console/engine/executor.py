@@ -36,6 +36,7 @@ CANCEL_POLL_SECONDS = 0.5
 # A job's timeout_minutes are minutes of this many seconds (tests shorten it).
 SECONDS_PER_MINUTE = 60.0
 DEPS_MARKER = ".dbt-console-deps"
+DOCS_COMMAND = "dbt docs generate"
 
 
 class SetupError(Exception):
@@ -173,7 +174,14 @@ class Executor:
         deps_marker = deps_needed(ws.project_dir)
         if deps_marker is not None:
             commands.insert(0, "dbt deps")
+        docs_step = None
+        if job.generate_docs:
+            commands.append(DOCS_COMMAND)
+            docs_step = len(commands)
+        nodes_failed = False
         for idx, command in enumerate(commands, start=1):
+            if nodes_failed and idx != docs_step:
+                continue
             if store.cancel_requested(run_id):
                 flight.cancel_requested.set()
             if flight.cancel_requested.is_set():
@@ -197,7 +205,8 @@ class Executor:
                 self._emit(store, run_id)  # starting -> running
             code = pump(flight.process, log, idx, tick)
             lost, flight.process = flight.process.lost, None
-            results = artifacts.collect_step(run_dir, idx, started)
+            # The docs step compiles every node; those are not results of this run.
+            results = [] if idx == docs_step else artifacts.collect_step(run_dir, idx, started)
             ok = code == 0 and not flight.stopping
             step_status = (RunStatus.SUCCESS if ok else RunStatus.CANCELLED
                            if flight.cancel_requested.is_set() else RunStatus.ERROR)
@@ -211,7 +220,19 @@ class Executor:
             if flight.cancel_requested.is_set():
                 log.system(idx, "run cancelled", "warn")
                 return RunStatus.CANCELLED, None
+            if idx == docs_step:
+                if code == 0 and artifacts.keep_docs(run_dir):
+                    log.system(idx, "docs kept with the run: dbt-console docs "
+                                    f"{job.name} --run {run_id} serves them")
+                elif not nodes_failed:
+                    return fail(f"dbt docs generate failed (exit code {code}): the commands "
+                                "succeeded but the docs could not be generated")
+                break
             if code != 0:
+                if code == 1 and docs_step is not None:
+                    # As dbt Cloud does: docs still describe a project whose nodes failed.
+                    nodes_failed = True
+                    continue
                 if command == "dbt deps":
                     return fail(
                         f"dbt deps failed (exit code {code}): the packages this project "
@@ -223,7 +244,8 @@ class Executor:
                             "dbt's own error is in the log above")
             if command == "dbt deps":
                 deps_marker.write_text(deps_fingerprint(ws.project_dir))
-        return RunStatus.SUCCESS, None
+        # Nodes failed: node results say which.
+        return (RunStatus.ERROR, None) if nodes_failed else (RunStatus.SUCCESS, None)
 
 
 def find_dbt(job: Job) -> str:

@@ -124,6 +124,8 @@ def form_to_dict(values: dict[str, str], original: Job | None) -> tuple[dict[str
             data["dbt_path"] = original.dbt_path
         if not original.warm:
             data["warm"] = False
+        if original.generate_docs:
+            data["generate_docs"] = True
     return data, problems
 
 
