@@ -90,6 +90,8 @@ class Settings:
     # Steps fork from a helper that has already imported dbt: about 2 s saved per step.
     # false runs every step as a plain `dbt` process.
     warm_starts: bool = True
+    # How often the engine asks each on_push job's git remote for its branch head.
+    push_poll_seconds: int = 60
 
 
 def load_settings(paths: Paths) -> Settings:

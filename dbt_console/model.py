@@ -133,6 +133,9 @@ class Job:
     # `dbt docs generate` after the commands, even after a node failed; the docs are
     # kept with the run and served by `dbt-console docs`.
     generate_docs: bool = False
+    # Git jobs: a run (trigger push:<sha>) whenever the branch head moves; the engine
+    # polls with git ls-remote every push_poll_seconds (settings).
+    on_push: bool = False
     description: str = ""
     after: str | None = None  # run when this job's run finishes...
     after_statuses: tuple[str, ...] = ("success",)  # ...with one of these statuses
@@ -221,7 +224,7 @@ class LogLine(NamedTuple):
 JOB_FIELDS = {
     "name", "description", "project_dir", "git", "pull", "profiles_dir", "target",
     "commands", "schedule", "env", "timeout_minutes", "enabled", "hooks", "dbt_path",
-    "after", "on", "warm", "generate_docs",
+    "after", "on", "warm", "generate_docs", "on_push",
 }
 CHAIN_STATUSES = ("success", "error", "cancelled")
 GIT_FIELDS = {"url", "branch", "subdirectory"}
@@ -417,7 +420,7 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
         for problem in check_hook(hook):
             bad(f"hooks[{i}]", problem)
 
-    for flag in ("enabled", "pull", "warm", "generate_docs"):
+    for flag in ("enabled", "pull", "warm", "generate_docs", "on_push"):
         if flag in data and not isinstance(data[flag], bool):
             bad(flag, f"must be true or false (got {data[flag]!r})")
     for text in ("profiles_dir", "target", "dbt_path", "description"):
@@ -436,6 +439,8 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
             bad("on", f"must be a list of statuses from {', '.join(CHAIN_STATUSES)} (got {on!r})")
     if data.get("pull") and git is not None:
         bad("pull", "is for local project_dir checkouts; git jobs are always fetched")
+    if data.get("on_push") and git is None:
+        bad("on_push", "needs a git job: it runs when the git branch's head moves")
 
     if problems:
         raise ValidationError(problems)
@@ -466,6 +471,7 @@ def job_from_spec(data: dict[str, Any]) -> Job:
         dbt_path=data.get("dbt_path"),
         warm=data.get("warm", True),
         generate_docs=data.get("generate_docs", False),
+        on_push=data.get("on_push", False),
         description=data.get("description") or "",
         after=data.get("after"),
         after_statuses=tuple(data.get("on") or ("success",)),
@@ -486,6 +492,8 @@ def job_to_dict(job: Job) -> dict[str, Any]:
         out["git"] = git
     if job.pull:
         out["pull"] = True
+    if job.on_push:
+        out["on_push"] = True
     for key in ("profiles_dir", "target", "dbt_path"):
         if getattr(job, key) is not None:
             out[key] = getattr(job, key)

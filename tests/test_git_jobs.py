@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
-from conftest import binary, import_jobs
+from conftest import SLOW_PROJECT, binary, import_jobs, make_project, runs_json, wait_for
 from dbt_console.demo import write_demo
+from dbt_console.store import Store
 
 NEW_MODEL = "select plan, count(*) as rides from {{ ref('fct_rides') }} group by plan\n"
 
@@ -118,3 +120,71 @@ jobs:
     run = last_run(home)
     assert run["git_sha"] == git(work, "rev-parse", "HEAD")
     assert (checkout / "analytics/README.md").read_text() == "changed upstream\n"
+
+
+def push_commit(work: Path, name: str) -> str:
+    (work / f"{name}.md").write_text(f"{name}\n")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", name)
+    git(work, "push", "-q", "origin", "main")
+    return git(work, "rev-parse", "HEAD")
+
+
+def test_a_push_runs_the_on_push_job_once_with_the_pushed_sha(tmp_path, serving):
+    bare, work = make_remote(tmp_path)
+    home = tmp_path / "home"
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: cd
+    git: {{url: {bare}, branch: main, subdirectory: analytics/pedalshare}}
+    env: {{PEDALSHARE_DUCKDB: cd.duckdb}}
+    commands: ["dbt build --exclude tag:audit"]
+    on_push: true
+""")
+    serving(home, settings="push_poll_seconds = 1\n")
+    with sqlite3.connect(home / "dbt-console.db") as db:
+        wait_for(lambda: db.execute("SELECT sha FROM push_marks").fetchone(), timeout=30,
+                 what="the first look at the branch")
+    assert runs_json(home) == []  # the head it found at start is not a push
+    sha = push_commit(work, "first")
+    run = wait_for(lambda: next((r for r in runs_json(home)
+                                 if r["status"] in ("success", "error")), None),
+                   timeout=120, what="the pushed commit's run to finish")
+    assert run["trigger"] == f"push:{sha}" and run["actor"] == "push"
+    assert run["git_sha"] == sha and run["status"] == "success"
+    time.sleep(3)  # more polls of an unchanged head queue nothing
+    assert len(runs_json(home)) == 1
+
+
+def test_pushes_during_a_run_coalesce_into_one_run_of_the_newest_head(tmp_path, serving):
+    bare, work = make_remote(tmp_path)
+    make_project(work / "slow", SLOW_PROJECT)
+    first = push_commit(work, "slow-project")
+    home = tmp_path / "home"
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: cd
+    git: {{url: {bare}, branch: main, subdirectory: slow}}
+    commands: ["dbt run"]
+    on_push: true
+""")
+    with Store(home / "dbt-console.db") as store:
+        store.record_push("cd", first, "test")  # as if the engine had seen it before
+    serving(home, settings="push_poll_seconds = 1\n")
+    a = push_commit(work, "a")
+    wait_for(lambda: any(r["trigger"] == f"push:{a}" and r["status"] == "running"
+                         for r in runs_json(home)), timeout=60, what="the run of a")
+    b = push_commit(work, "b")
+    waiting = wait_for(lambda: next((r for r in runs_json(home) if r["status"] == "queued"),
+                                    None), timeout=30, what="a run queued for b")
+    assert waiting["trigger"] == f"push:{b}"
+    c = push_commit(work, "c")
+    wait_for(lambda: [r["trigger"] for r in runs_json(home) if r["status"] == "queued"]
+             == [f"push:{c}"], timeout=30, what="the waiting run to move to c")
+    assert binary(home, "cancel", "1").code == 0
+    second = wait_for(lambda: next((r for r in runs_json(home)
+                                    if r["id"] == waiting["id"] and r["git_sha"]), None),
+                      timeout=60, what="the coalesced run to check out")
+    assert second["git_sha"] == c
+    assert binary(home, "cancel", str(second["id"])).code == 0
+    assert len(runs_json(home)) == 2

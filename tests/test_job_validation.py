@@ -62,6 +62,19 @@ def import_bad(cli, tmp_path, bad_job: str):
     ("""
   - name: nightly
     project_dir: /srv/a
+    on_push: true
+    warm: "no"
+    commands: ["dbt run"]
+""", "job 'nightly': on_push: needs a git job: it runs when the git branch's head moves"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
+    generate_docs: 1
+    commands: ["dbt run"]
+""", "job 'nightly': generate_docs: must be true or false (got 1)"),
+    ("""
+  - name: nightly
+    project_dir: /srv/a
     commands: ["dbt docs serve"]
 """, "job 'nightly': commands[0]: 'dbt docs serve': a job can run 'dbt docs generate' only"),
     ("""

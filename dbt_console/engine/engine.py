@@ -19,6 +19,7 @@ from dbt_console.engine.executor import Executor, SetupError, find_dbt
 from dbt_console.engine.launcher import Launcher
 from dbt_console.engine.lease import LeaseKeeper, recover
 from dbt_console.engine.notify.notifier import Notifier
+from dbt_console.engine.pushes import PushWatcher
 from dbt_console.engine.scheduler import Scheduler, TriggerFor, cron_trigger, next_fire
 from dbt_console.engine.warm.launcher import Helper, WarmLauncher
 from dbt_console.model import Job, Trigger
@@ -56,6 +57,8 @@ class Engine:
         self._loop: threading.Thread | None = None
         self.lost_lease = False
         self.notifier = Notifier(paths.store)
+        self.pushes = PushWatcher(paths.store, settings.push_poll_seconds,
+                                  lambda run_id: self._wake.set())
         self.events.subscribe(lambda run: self._wake.set() if run.status.finished else None)
 
     # --- life cycle -----------------------------------------------------------------
@@ -72,6 +75,7 @@ class Engine:
         self._prewarm(jobs)
         self.scheduler.start()
         self.notifier.start()
+        self.pushes.start()
         self._loop = threading.Thread(target=self._run_loop, name="engine", daemon=True)
         self._loop.start()
         return orphans
@@ -83,6 +87,7 @@ class Engine:
         self._stopping.set()
         self._wake.set()
         self.scheduler.shutdown()
+        self.pushes.stop()
         if self._loop is not None:
             self._loop.join()
         deadline = time.monotonic() + grace

@@ -139,14 +139,23 @@ def commits_between(job: Job, workspaces: Path, old_sha: str, new_sha: str,
     return [Commit(*line.split("\x1f", 2)) for line in out.splitlines() if line]
 
 
-def check_remote(url: str, branch: str) -> str | None:
-    """The problem reaching a git URL's branch (cheap: ls-remote), or None when it is there."""
+def remote_head(url: str, branch: str) -> str:
+    """The sha at the head of a remote branch (cheap: ls-remote, no objects fetched)."""
     import git
 
     try:
-        heads = git.cmd.Git().ls_remote("--heads", url, branch)
+        heads = git.cmd.Git().ls_remote("--heads", url, f"refs/heads/{branch}")
     except git.GitCommandError as exc:
-        return str(_git_failure("ls-remote", exc))
+        raise _git_failure("ls-remote", exc) from None
     if not heads.strip():
-        return redact(f"{url} has no branch {branch!r}")
+        raise WorkspaceError(redact(f"{url} has no branch {branch!r}"))
+    return heads.split()[0]
+
+
+def check_remote(url: str, branch: str) -> str | None:
+    """The problem reaching a git URL's branch, or None when it is there."""
+    try:
+        remote_head(url, branch)
+    except WorkspaceError as exc:
+        return str(exc)
     return None

@@ -540,13 +540,43 @@ class Store:
                         "SELECT 1 FROM runs WHERE job_name = ? AND status = ? AND trigger = ?",
                         (job_name, RunStatus.QUEUED.value, trigger)).fetchone():
                     continue
-                cur = conn.execute(
-                    "INSERT INTO runs (job_id, job_name, spec, status, trigger, actor, "
-                    "queued_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (row[0], job_name, row[1], RunStatus.QUEUED.value, trigger, actor,
-                     time.time()))
-                queued.append(cur.lastrowid)
+                queued.append(self._insert_run(conn, row[0], job_name, row[1], trigger, actor))
         return queued
+
+    @staticmethod
+    def _insert_run(conn: sqlite3.Connection, job_id: int, job_name: str, spec: str,
+                    trigger: str, actor: str) -> int:
+        return conn.execute(
+            "INSERT INTO runs (job_id, job_name, spec, status, trigger, actor, queued_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (job_id, job_name, spec, RunStatus.QUEUED.value, trigger, actor,
+             time.time())).lastrowid
+
+    def record_push(self, job_name: str, sha: str, actor: str) -> int | None:
+        """The job's branch head is now `sha`. The first sight only marks it; a move
+        queues a run with trigger push:<sha>, or, when one is already waiting, makes that
+        one the newest head's (pushes during a run coalesce into one run). Returns the
+        queued run's id, or None when nothing was queued."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT sha FROM push_marks WHERE job_name = ?",
+                               (job_name,)).fetchone()
+            conn.execute("INSERT OR REPLACE INTO push_marks VALUES (?, ?, ?)",
+                         (job_name, sha, time.time()))
+            if row is None or row[0] == sha:
+                return None
+            job = conn.execute("SELECT id, spec FROM jobs WHERE name = ? AND enabled = 1",
+                               (job_name,)).fetchone()
+            if job is None:
+                return None
+            waiting = conn.execute(
+                "SELECT id FROM runs WHERE job_name = ? AND status = ? AND trigger LIKE "
+                "'push:%' ORDER BY id DESC LIMIT 1",
+                (job_name, RunStatus.QUEUED.value)).fetchone()
+            if waiting is not None:
+                conn.execute("UPDATE runs SET trigger = ?, spec = ? WHERE id = ?",
+                             (f"push:{sha}", job[1], waiting[0]))
+                return waiting[0]
+            return self._insert_run(conn, job[0], job_name, job[1], f"push:{sha}", actor)
 
     def schedule_marks(self) -> dict[str, float]:
         """Per job, the time up to which its schedule has been dealt with: its newest fire,

@@ -129,6 +129,14 @@ MIGRATIONS: list[str] = [
         changed_at   REAL NOT NULL
     );
     """,
+    # 5: continuous deployment: the branch head each on_push job was last seen at.
+    """
+    CREATE TABLE push_marks (
+        job_name TEXT PRIMARY KEY,
+        sha      TEXT NOT NULL,
+        seen_at  REAL NOT NULL
+    );
+    """,
 ]
 
 

@@ -126,6 +126,8 @@ def form_to_dict(values: dict[str, str], original: Job | None) -> tuple[dict[str
             data["warm"] = False
         if original.generate_docs:
             data["generate_docs"] = True
+        if original.on_push and "git" in data:
+            data["on_push"] = True
     return data, problems
 
 

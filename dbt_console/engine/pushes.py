@@ -1,0 +1,76 @@
+"""Continuous deployment: a run whenever an on_push job's branch head moves.
+
+The engine's push thread asks each such job's remote for its branch head (git ls-remote:
+no objects are fetched, so polling every minute costs a round trip) and hands what it saw
+to the store, which queues the run and coalesces pushes that land while one waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from dbt_console.engine.workspace import WorkspaceError, remote_head
+from dbt_console.model import Job
+from dbt_console.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class PushWatcher:
+    def __init__(self, store_path: Path, every_seconds: float,
+                 on_queued: Callable[[int], None]):
+        self.store_path = store_path
+        self.every = every_seconds
+        self.on_queued = on_queued
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_poll: dict[str, float] = {}
+        self._last_error: dict[str, str] = {}
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="pushes", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def _loop(self) -> None:
+        with Store(self.store_path) as store:
+            seen, jobs = None, []
+            while not self._stop.is_set():
+                try:
+                    fingerprint = store.jobs_fingerprint()
+                    if fingerprint != seen:
+                        seen = fingerprint
+                        jobs = [j for j in store.list_jobs()
+                                if j.on_push and j.enabled and j.git is not None]
+                    for job in jobs:
+                        if self._stop.is_set():
+                            break
+                        if time.monotonic() - self._last_poll.get(job.name, -1e9) >= self.every:
+                            self._last_poll[job.name] = time.monotonic()
+                            self.poll(store, job)
+                except Exception:
+                    log.exception("push polling")  # a locked store: try again next round
+                self._stop.wait(min(1.0, self.every))
+
+    def poll(self, store: Store, job: Job) -> None:
+        try:
+            sha = remote_head(job.git.url, job.git.branch)
+        except WorkspaceError as exc:
+            # Said once per new problem, not once a minute for as long as it lasts.
+            if self._last_error.get(job.name) != str(exc):
+                self._last_error[job.name] = str(exc)
+                store.record_event("push-poll", job.name, f"cannot read the branch head: {exc}")
+            return
+        if self._last_error.pop(job.name, None):
+            store.record_event("push-poll", job.name, "the branch head can be read again")
+        run_id = store.record_push(job.name, sha, "push")
+        if run_id is not None:
+            self.on_queued(run_id)
