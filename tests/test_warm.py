@@ -343,3 +343,23 @@ def test_run_wait_with_no_engine_warms_a_helper_for_the_later_steps_and_stops_it
     assert re.search(r"(warm start \(helper pid \d+|cold start: )", build)
     for pid in re.findall(r"helper pid (\d+)", log):
         assert gone(int(pid)), "the helper outlived the run"
+
+
+def test_a_helper_whose_dbt_installation_changed_is_replaced(tmp_path):
+    launcher = ready_launcher(tmp_path / "helpers.log")
+    try:
+        old = launcher.helpers()[0]
+        assert old.watch and all(Path(p).exists() for p in old.watch)
+        launcher.maintain()
+        assert launcher.helpers()[0] is old  # nothing changed: kept
+        # An upgrade rewrites site-packages; its directories' mtimes move. Moving ours
+        # would disturb every other test's venv, so the helper's recorded marks are aged
+        # instead: what maintain() compares is the same either way.
+        old.marks = tuple((m or 0) - 1 for m in old.marks)
+        launcher.maintain()
+        new = launcher.helpers()[0]
+        assert new is not old and new.pid != old.pid
+        wait_for(lambda: gone(old.pid), timeout=10, what="the outdated helper to stop")
+        assert new.ready.wait(180) and new.state == "ready"
+    finally:
+        launcher.close()
