@@ -34,11 +34,12 @@ def duration(seconds: float | None) -> str:
 
 def size(n: int) -> str:
     """Bytes as people read them: 312 MB."""
+    value, unit = float(n), "B"
     for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" or n >= 10 else f"{n:.1f} {unit}"
-        n /= 1000
-    raise AssertionError("unreachable")
+        if value < 1000 or unit == "GB":
+            break
+        value /= 1000
+    return f"{value:.0f} {unit}" if unit == "B" or value >= 10 else f"{value:.1f} {unit}"
 
 
 def log_line(line: LogLine) -> str:

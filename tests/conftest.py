@@ -213,3 +213,19 @@ def import_jobs(home: Path, folder: Path, text: str) -> None:
     path = write_jobs(folder / "jobs.yml", text)
     result = binary(home, "jobs", "import", str(path))
     assert result.code == 0, result.err
+
+
+def slow_home(tmp_path: Path, extra_jobs: str = "") -> Path:
+    """A home at tmp_path/home with jobs slow (a model DuckDB needs minutes for) and quick."""
+    home = tmp_path / "home"
+    project = make_project(tmp_path / "slow", SLOW_PROJECT)
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: slow
+    project_dir: {project}
+    commands: ["dbt run"]
+  - name: quick
+    project_dir: {project}
+    commands: ["dbt parse"]
+{extra_jobs}""")
+    return home

@@ -11,28 +11,11 @@ import time
 from pathlib import Path
 
 from conftest import (
-    SLOW_PROJECT,
     binary,
-    import_jobs,
-    make_project,
     runs_json,
+    slow_home,
     wait_for,
 )
-
-
-def slow_home(tmp_path: Path, extra_jobs: str = "") -> Path:
-    home = tmp_path / "home"
-    project = make_project(tmp_path / "slow", SLOW_PROJECT)
-    import_jobs(home, tmp_path, f"""
-jobs:
-  - name: slow
-    project_dir: {project}
-    commands: ["dbt run"]
-  - name: quick
-    project_dir: {project}
-    commands: ["dbt parse"]
-{extra_jobs}""")
-    return home
 
 
 def run_status(home: Path, run_id: int) -> str:

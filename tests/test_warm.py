@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SLOW_PROJECT, binary, import_jobs, make_project, wait_for, write_jobs
+from conftest import SLOW_PROJECT, binary, make_project, slow_home, wait_for, write_jobs
 from dbt_console.config import Paths
 from dbt_console.engine.executor import Executor, find_dbt
 from dbt_console.engine.launcher import SubprocessLauncher
@@ -155,17 +155,8 @@ jobs:
 
 
 def test_a_helper_killed_mid_run_errors_the_run_and_the_next_run_gets_a_new_helper(
-        cli, paths, tmp_path):
-    project = make_project(tmp_path / "slow", SLOW_PROJECT)
-    import_file(cli, tmp_path, f"""
-jobs:
-  - name: slow
-    project_dir: {project}
-    commands: ["dbt run"]
-  - name: quick
-    project_dir: {project}
-    commands: ["dbt parse"]
-""")
+        paths, tmp_path):
+    slow_home(tmp_path)  # the home the paths fixture points at
     launcher = ready_launcher(tmp_path / "helpers.log")
     try:
         first = launcher.helpers()[0]
@@ -285,14 +276,7 @@ jobs:
 
 
 def test_status_shows_the_engines_helpers_with_dbt_version_pid_and_memory(tmp_path, serving):
-    project = make_project(tmp_path / "p", SLOW_PROJECT)
-    home = tmp_path / "home"
-    import_jobs(home, tmp_path, f"""
-jobs:
-  - name: quick
-    project_dir: {project}
-    commands: ["dbt parse"]
-""")
+    home = slow_home(tmp_path)
     serve = serving(home)
     wait_for(lambda: "ready: dbt 1." in binary(home, "status").out, timeout=180,
              what="the helper to be ready")
@@ -306,14 +290,7 @@ jobs:
 
 
 def test_warm_starts_off_in_settings_starts_no_helper(tmp_path, serving):
-    project = make_project(tmp_path / "p", SLOW_PROJECT)
-    home = tmp_path / "home"
-    import_jobs(home, tmp_path, f"""
-jobs:
-  - name: quick
-    project_dir: {project}
-    commands: ["dbt parse"]
-""")
+    home = slow_home(tmp_path)
     (home / "settings.toml").write_text("warm_starts = 'yes'\n")
     refused = binary(home, "serve", timeout=30)
     assert refused.code == 2
