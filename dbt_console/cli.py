@@ -4,6 +4,7 @@ to an exit code. 0 success, 1 the run errored or was cancelled, 2 bad input."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import traceback
 
@@ -28,6 +29,12 @@ def _run_id(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"a run id is a number from 1, got {value}")
     return value
+
+
+def _sha(text: str) -> str:
+    if not re.fullmatch(r"[0-9a-fA-F]{7,40}", text):
+        raise argparse.ArgumentTypeError(f"a git sha is 7 to 40 hex digits, got {text!r}")
+    return text.lower()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--wait", action="store_true",
                      help="stream its log until it ends; exit 0 on success, 1 on failure "
                           "(runs it here when no engine is alive)")
+    run.add_argument("--branch", help="git jobs: run this branch instead of the job's "
+                                      "(a CI job needs one)")
+    run.add_argument("--sha", type=_sha, help="git jobs: run this commit of the branch")
     cancel = sub.add_parser("cancel", help="cancel a queued or running run")
     cancel.add_argument("run_id", type=_run_id, metavar="RUN")
     docs = sub.add_parser("docs", help="serve a job's dbt docs from its latest run with docs")
@@ -93,9 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only runs with this status")
     runs.add_argument("--trigger", help="only runs whose trigger starts with this "
                                         "(manual, schedule, catch-up, retry:, job:...)")
+    runs.add_argument("--branch", help="only runs of this git branch (CI runs of a branch)")
     runs.add_argument("--search", help="text in job, trigger, who asked, branch, sha or error")
     runs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     runs.add_argument("--json", action="store_true", help="machine-readable output")
+
+    ci = sub.add_parser("ci", help="continuous integration: CI jobs' branch schemas")
+    ci_sub = ci.add_subparsers(dest="ci_command", metavar="COMMAND", parser_class=_Parser)
+    ci_sub.required = True
+    cleanup = ci_sub.add_parser(
+        "cleanup", help="drop the schemas of CI branches deleted from the remote")
+    cleanup.add_argument("job", nargs="?", help="only this CI job's branches")
+    cleanup.add_argument("--branch", help="only this (deleted) branch")
 
     logs = sub.add_parser("logs", help="the log of a run")
     logs.add_argument("run_id", type=_run_id, metavar="RUN")

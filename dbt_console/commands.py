@@ -9,7 +9,7 @@ import time
 from argparse import Namespace
 from pathlib import Path
 
-from dbt_console import humanize
+from dbt_console import ci, humanize
 from dbt_console.config import Paths, current_user, resolve_paths
 from dbt_console.errors import UserError
 from dbt_console.model import Run, RunStatus, Trigger, redact
@@ -25,7 +25,7 @@ def dispatch(args: Namespace) -> int:
     handler = {
         "demo": cmd_demo, "jobs": cmd_jobs, "run": cmd_run, "runs": cmd_runs, "logs": cmd_logs,
         "cancel": cmd_cancel, "retry": cmd_retry, "serve": cmd_serve, "status": cmd_status,
-        "hooks": cmd_hooks, "docs": cmd_docs, "deliveries": cmd_deliveries,
+        "hooks": cmd_hooks, "docs": cmd_docs, "deliveries": cmd_deliveries, "ci": cmd_ci,
     }[args.command]
     return handler(args, paths)
 
@@ -146,8 +146,65 @@ def _next_fire(job) -> float | None:
 def cmd_run(args: Namespace, paths: Paths) -> int:
     with Store(paths.store) as store:
         job = store.get_job(args.job)
-        run = store.enqueue_run(job, Trigger.MANUAL, current_user())
+        branch, sha, trigger = args.branch, args.sha, Trigger.MANUAL
+        if (branch or sha) and job.git is None:
+            raise UserError(f"job {job.name!r} runs a local project_dir; --branch and --sha "
+                            "are for git jobs")
+        if job.ci is not None:
+            if not branch:
+                raise UserError(f"job {job.name!r} is a CI job: name the branch to test with "
+                                f"--branch (it watches {', '.join(job.ci.branches)})")
+            sha = sha or _branch_head(job, branch)
+            trigger = ci.trigger(branch, sha)
+        run = store.enqueue_run(job, trigger, current_user(), branch, sha)
         return _start(paths, store, run, args.wait)
+
+
+def _branch_head(job, branch: str) -> str:
+    from dbt_console.engine.workspace import WorkspaceError, remote_head
+
+    try:
+        return remote_head(job.git.url, branch)
+    except WorkspaceError as exc:
+        raise UserError(f"job {job.name!r}: --branch {branch}: {exc}") from None
+
+
+def cmd_ci(args: Namespace, paths: Paths) -> int:
+    """ci cleanup: a run per deleted branch that drops its schema, seen through."""
+    from dbt_console.engine.ci_run import CLEANUP_PREFIX
+    from dbt_console.engine.workspace import WorkspaceError, remote_heads
+
+    with Store(paths.store) as store:
+        jobs = [store.get_job(args.job)] if args.job else store.list_jobs()
+        jobs = [j for j in jobs if j.ci is not None]
+        if not jobs:
+            raise UserError(f"job {args.job!r} is not a CI job (it has no ci: field)"
+                            if args.job else "there are no CI jobs")
+        worst = 0
+        for job in jobs:
+            try:
+                heads = remote_heads(job.git.url)
+            except WorkspaceError as exc:
+                raise UserError(f"job {job.name!r}: cannot list the remote's branches: "
+                                f"{exc}") from None
+            known = {b.branch: b for b in store.ci_branches(job.name)}
+            gone = [b for b in known if b not in heads]
+            store.mark_ci_gone(job.name, gone)
+            if args.branch is not None:
+                if args.branch in heads:
+                    raise UserError(f"branch {args.branch!r} still exists on the remote of "
+                                    f"{job.name!r}; its next CI run would only make the schema "
+                                    "again: delete the branch first")
+                if args.branch not in known:
+                    raise UserError(f"job {job.name!r} never ran branch {args.branch!r}")
+                gone = [args.branch]
+            todo = [b for b in gone if known[b].dropped_at is None or b == args.branch]
+            if not todo:
+                out(f"{job.name}: nothing to clean up (no deleted branch with a schema left)")
+            for branch in todo:
+                run = store.enqueue_run(job, f"{CLEANUP_PREFIX}{branch}", current_user())
+                worst = max(worst, _start(paths, store, run, wait=True))
+        return worst
 
 
 def _start(paths: Paths, store: Store, run: Run, wait: bool) -> int:
@@ -277,7 +334,10 @@ def cmd_retry(args: Namespace, paths: Paths) -> int:
         commands, note = retry_commands(store, failed, job.commands)
         sys.stderr.write(f"dbt-console: {note}\n")
         retry_job = replace(job, commands=commands)
-        run = store.enqueue_run(retry_job, f"{Trigger.RETRY}:{failed.id}", current_user())
+        # The same commit: what failed is retried against the code that failed.
+        same = (failed.git_branch, failed.git_sha) if job.git is not None else (None, None)
+        run = store.enqueue_run(retry_job, f"{Trigger.RETRY}:{failed.id}", current_user(),
+                                *same)
         return _start(paths, store, run, args.wait)
 
 
@@ -553,16 +613,17 @@ def cmd_runs(args: Namespace, paths: Paths) -> int:
                 args.job, limit=1):
             raise UserError(f"no job named {args.job!r} and no runs of one")
         runs = store.list_runs(args.job, limit=args.limit, status=args.status,
-                               trigger=args.trigger, text=args.search)
+                               trigger=args.trigger, text=args.search, branch=args.branch)
         counts = store.node_counts([r.id for r in runs])
     if args.json:
         out(json.dumps([run_json(r, counts[r.id]) for r in runs], indent=2))
         return 0
     rows = [[str(r.id), r.job_name, r.status.value, r.trigger,
              humanize.local_time(r.started_at or r.queued_at),
-             humanize.duration(r.duration), (r.git_sha or "")[:12]] for r in runs]
-    out(humanize.table(["ID", "JOB", "STATUS", "TRIGGER", "STARTED", "DURATION", "GIT SHA"],
-                       rows))
+             humanize.duration(r.duration), r.git_branch or "", (r.git_sha or "")[:12]]
+            for r in runs]
+    out(humanize.table(["ID", "JOB", "STATUS", "TRIGGER", "STARTED", "DURATION", "BRANCH",
+                        "GIT SHA"], rows))
     return 0
 
 

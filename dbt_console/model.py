@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, NamedTuple
 
+from dbt_console import ci
+from dbt_console.ci import CiSpec
 from dbt_console.errors import ValidationError
 
 
@@ -136,6 +138,9 @@ class Job:
     # Git jobs: a run (trigger push:<sha>) whenever the branch head moves; the engine
     # polls with git ls-remote every push_poll_seconds (settings).
     on_push: bool = False
+    # CI: each branch matching ci.branches runs (trigger ci:<branch>@<sha>) into its own
+    # schema, deferring to the last successful run of the job ci.defer_to.
+    ci: CiSpec | None = None
     description: str = ""
     after: str | None = None  # run when this job's run finishes...
     after_statuses: tuple[str, ...] = ("success",)  # ...with one of these statuses
@@ -224,11 +229,12 @@ class LogLine(NamedTuple):
 JOB_FIELDS = {
     "name", "description", "project_dir", "git", "pull", "profiles_dir", "target",
     "commands", "schedule", "env", "timeout_minutes", "enabled", "hooks", "dbt_path",
-    "after", "on", "warm", "generate_docs", "on_push",
+    "after", "on", "warm", "generate_docs", "on_push", "ci",
 }
 CHAIN_STATUSES = ("success", "error", "cancelled")
 GIT_FIELDS = {"url", "branch", "subdirectory"}
 SCHEDULE_FIELDS = {"cron", "timezone"}
+CI_FIELDS = {"defer_to", "branches"}
 
 
 HOOK_EVENTS = ("started", "succeeded", "errored", "cancelled", "warned")
@@ -373,6 +379,8 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
             bad("git.subdirectory", "must be a relative path inside the repository")
 
     commands = data.get("commands")
+    if commands is None and data.get("ci") is not None:
+        commands = list(ci.DEFAULT_COMMANDS)
     if not isinstance(commands, list) or not commands:
         bad("commands", "must be a non-empty list of dbt commands, e.g. ['dbt build']")
         commands = []
@@ -441,10 +449,36 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
         bad("pull", "is for local project_dir checkouts; git jobs are always fetched")
     if data.get("on_push") and git is None:
         bad("on_push", "needs a git job: it runs when the git branch's head moves")
+    if data.get("ci") is not None:
+        _check_ci(data, label, problems)
 
     if problems:
         raise ValidationError(problems)
-    return job_from_spec(data)
+    return job_from_spec({**data, "commands": commands})
+
+
+def _check_ci(data: dict[str, Any], label: str, problems: list[str]) -> None:
+    spec = _mapping(data["ci"], f"{label}: ci", CI_FIELDS, problems)
+    defer_to, branches = spec.get("defer_to"), spec.get("branches", "*")
+    if not isinstance(defer_to, str) or not NAME_RE.match(defer_to):
+        problems.append(f"{label}: ci.defer_to: must name the production job whose last "
+                        f"successful run CI compares with (got {defer_to!r})")
+    elif defer_to == data.get("name"):
+        problems.append(f"{label}: ci.defer_to: a CI job cannot defer to itself")
+    if isinstance(branches, str):
+        branches = [branches]
+    if (not isinstance(branches, list) or not branches
+            or not all(isinstance(b, str) and b.strip() for b in branches)):
+        problems.append(f"{label}: ci.branches: must be a branch pattern such as "
+                        f"'feature/*', or a list of them (got {spec.get('branches')!r})")
+    if data.get("git") is None:
+        problems.append(f"{label}: ci: needs a git job: CI runs the repository's branches")
+    # CI runs come from branches; a schedule, a push trigger or a chain would run the
+    # job with no branch to test.
+    for other in ("schedule", "on_push", "after"):
+        if data.get(other):
+            problems.append(f"{label}: {other}: a CI job runs when its branches move; "
+                            f"{other} belongs on the production job")
 
 
 def job_from_spec(data: dict[str, Any]) -> Job:
@@ -472,6 +506,9 @@ def job_from_spec(data: dict[str, Any]) -> Job:
         warm=data.get("warm", True),
         generate_docs=data.get("generate_docs", False),
         on_push=data.get("on_push", False),
+        ci=None if data.get("ci") is None else CiSpec(
+            defer_to=data["ci"]["defer_to"],
+            branches=tuple([b] if isinstance(b := data["ci"].get("branches", "*"), str) else b)),
         description=data.get("description") or "",
         after=data.get("after"),
         after_statuses=tuple(data.get("on") or ("success",)),
@@ -502,6 +539,10 @@ def job_to_dict(job: Job) -> dict[str, Any]:
     out["commands"] = list(job.commands)
     if job.generate_docs:
         out["generate_docs"] = True
+    if job.ci is not None:
+        branches = job.ci.branches
+        out["ci"] = {"defer_to": job.ci.defer_to,
+                     "branches": branches[0] if len(branches) == 1 else list(branches)}
     if job.schedule is not None:
         out["schedule"] = {"cron": job.schedule.cron, "timezone": job.schedule.timezone}
     if job.env:

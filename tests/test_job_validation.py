@@ -67,6 +67,24 @@ def import_bad(cli, tmp_path, bad_job: str):
     commands: ["dbt run"]
 """, "job 'nightly': on_push: needs a git job: it runs when the git branch's head moves"),
     ("""
+  - name: pr
+    project_dir: /srv/a
+    ci: {defer_to: nightly}
+""", "job 'pr': ci: needs a git job: CI runs the repository's branches"),
+    ("""
+  - name: pr
+    git: {url: /srv/a.git}
+    ci: {defer_to: pr, branches: []}
+""", "jobs.yml: job 'pr': ci.branches: must be a branch pattern such as 'feature/*', or a "
+     "list of them (got [])"),
+    ("""
+  - name: pr
+    git: {url: /srv/a.git}
+    ci: {defer_to: nightly, branch: "feature/*"}
+    schedule: {cron: "0 2 * * *"}
+""", "jobs.yml: job 'pr': schedule: a CI job runs when its branches move; schedule belongs "
+     "on the production job"),
+    ("""
   - name: nightly
     project_dir: /srv/a
     generate_docs: 1

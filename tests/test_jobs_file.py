@@ -28,6 +28,10 @@ jobs:
     project_dir: /srv/checkout
     pull: true
     commands: ["dbt run"]
+  - name: ci
+    git: {url: /srv/git/analytics.git, branch: main}
+    ci: {defer_to: nightly, branches: [feature/*, fix/*]}
+    commands: ["dbt build --select state:modified+ --exclude tag:slow"]
 """
 
 
@@ -41,7 +45,7 @@ def test_import_export_import_is_lossless(cli, tmp_path):
             assert job[key] == value, (job["name"], key)
     second = write_jobs(tmp_path / "b.yml", exported)
     result = cli("jobs", "import", str(second))
-    assert "updated: from-git, local-pull, nightly" in result.out
+    assert "updated: ci, from-git, local-pull, nightly" in result.out
     assert cli("jobs", "export", "--include-secrets").out == exported
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dbt_console.config import Paths
-from dbt_console.engine import artifacts
+from dbt_console.engine import artifacts, ci_run
 from dbt_console.engine.events import RunEvents
 from dbt_console.engine.launcher import Launcher, Process, SubprocessLauncher
 from dbt_console.engine.logpump import RunLog, pump
@@ -122,6 +122,8 @@ class Executor:
             store.finish_run(run_id, status, reason)
             store.compact_log(run_id)
             run = self._emit(store, run_id)
+            if job.ci is not None:
+                ci_run.finished(store, job, run)
             for downstream in store.enqueue_downstream(run):
                 self.events.emit(downstream)
             return run
@@ -147,8 +149,10 @@ class Executor:
             log.system(0, reason, "error")
             return RunStatus.ERROR, reason
 
+        asked = store.get_run(run_id)  # a CI run or an API call may name a branch and sha
         try:
-            ws = prepare(job, self.paths.workspaces, lambda msg: log.system(0, msg))
+            ws = prepare(job, self.paths.workspaces, lambda msg: log.system(0, msg),
+                         asked.git_branch, asked.git_sha)
         except WorkspaceError as exc:
             return fail(str(exc))
         store.update_run(run_id, git_sha=ws.git_sha, git_branch=ws.git_branch)
@@ -157,7 +161,13 @@ class Executor:
         try:
             dbt = find_dbt(job)
             env = step_env(job, run_id, run_dir, ws.project_dir)
-        except SetupError as exc:
+            commands, docs = list(job.commands), job.generate_docs
+            if job.ci is not None:
+                ci_plan = ci_run.plan(store, job, asked, ws.project_dir, run_dir,
+                                      lambda msg, level: log.system(0, msg, level))
+                commands, docs = ci_plan.commands, docs and ci_plan.docs
+                env.update(ci_plan.env)
+        except (SetupError, ci_run.CiSetupError) as exc:
             return fail(str(exc))
 
         last_poll = [0.0]
@@ -170,12 +180,11 @@ class Executor:
                     flight.cancel_requested.set()
             flight.tick()
 
-        commands = list(job.commands)
         deps_marker = deps_needed(ws.project_dir)
         if deps_marker is not None:
             commands.insert(0, "dbt deps")
         docs_step = None
-        if job.generate_docs:
+        if docs:
             commands.append(DOCS_COMMAND)
             docs_step = len(commands)
         nodes_failed = False

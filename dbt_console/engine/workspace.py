@@ -44,19 +44,24 @@ def _check_project(project_dir: Path, where: str) -> Path:
     return project_dir
 
 
-def prepare(job: Job, workspaces: Path, say) -> Workspace:
-    """Make the job's project ready to run. `say(msg)` writes a line to the run's log."""
+def prepare(job: Job, workspaces: Path, say, branch: str | None = None,
+            sha: str | None = None) -> Workspace:
+    """Make the job's project ready to run. `say(msg)` writes a line to the run's log.
+    A git job checks out `branch` (default: the job's) at `sha` (default: its head)."""
     if job.git is not None:
-        return _prepare_clone(job, workspaces / job.name, say)
+        return _prepare_clone(job, workspaces / job.name, say, branch or job.git.branch, sha)
+    if branch or sha:
+        raise WorkspaceError("a branch or sha was asked for, but this job runs a local "
+                             "project_dir, not a git repository")
     project_dir = _check_project(Path(job.project_dir), "")
     return _prepare_local(job, project_dir, say)
 
 
-def _prepare_clone(job: Job, clone_dir: Path, say) -> Workspace:
+def _prepare_clone(job: Job, clone_dir: Path, say, branch: str, want: str | None) -> Workspace:
     import git
 
     src = job.git
-    url, branch = src.url, src.branch
+    url = src.url
     try:
         if (clone_dir / ".git").is_dir():
             repo = git.Repo(clone_dir)
@@ -70,7 +75,7 @@ def _prepare_clone(job: Job, clone_dir: Path, say) -> Workspace:
             clone_dir.parent.mkdir(parents=True, exist_ok=True)
             repo = git.Repo.clone_from(url, clone_dir, branch=branch, single_branch=True)
         # The clone belongs to dbt-console: whatever a previous run left is thrown away.
-        repo.git.checkout("--force", "-B", branch, f"origin/{branch}")
+        repo.git.checkout("--force", "-B", branch, want or f"origin/{branch}")
         repo.git.clean("-fd")
         sha = repo.head.commit.hexsha
     except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError,
@@ -150,6 +155,22 @@ def remote_head(url: str, branch: str) -> str:
     if not heads.strip():
         raise WorkspaceError(redact(f"{url} has no branch {branch!r}"))
     return heads.split()[0]
+
+
+def remote_heads(url: str) -> dict[str, str]:
+    """Every branch of a remote and its head sha, in one ls-remote."""
+    import git
+
+    try:
+        out = git.cmd.Git().ls_remote("--heads", url)
+    except git.GitCommandError as exc:
+        raise _git_failure("ls-remote", exc) from None
+    heads = {}
+    for line in out.splitlines():
+        sha, _, ref = line.partition("\t")
+        if ref.startswith("refs/heads/"):
+            heads[ref.removeprefix("refs/heads/")] = sha
+    return heads
 
 
 def check_remote(url: str, branch: str) -> str | None:

@@ -60,6 +60,15 @@ class WarmHelperRow:
 
 
 @dataclass(frozen=True)
+class CiBranch:
+    branch: str
+    sha: str
+    seen_at: float
+    gone_at: float | None
+    dropped_at: float | None
+
+
+@dataclass(frozen=True)
 class EngineEvent:
     at: float
     kind: str
@@ -237,14 +246,15 @@ class Store:
                    started_at, finished_at, git_sha, git_branch, error, run_dir,
                    json.loads(progress) if progress else {})
 
-    def enqueue_run(self, job: Job, trigger: str, actor: str) -> Run:
+    def enqueue_run(self, job: Job, trigger: str, actor: str, git_branch: str | None = None,
+                    git_sha: str | None = None) -> Run:
+        """Queue a run. A branch (and sha) given here is what the run checks out instead of
+        the job's own branch head: CI runs, and runs asked for a branch."""
         with self._tx() as conn:
-            cur = conn.execute(
-                "INSERT INTO runs (job_id, job_name, spec, status, trigger, actor, queued_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (job.id, job.name, json.dumps(job_to_dict(job)), RunStatus.QUEUED.value,
-                 trigger, actor, time.time()))
-            run_id = cur.lastrowid
+            run_id = self._insert_run(conn, job.id, job.name, json.dumps(job_to_dict(job)),
+                                      trigger, actor, git_branch, git_sha)
+            if job.ci is not None and git_branch is not None:
+                self._note_ci_branch(conn, job.name, git_branch, git_sha)
         return self.get_run(run_id)
 
     def find_run(self, run_id: int) -> Run | None:
@@ -268,7 +278,8 @@ class Store:
 
     def list_runs(self, job_name: str | None = None, limit: int = 50,
                   before_id: int | None = None, status: str | None = None,
-                  trigger: str | None = None, text: str | None = None) -> list[Run]:
+                  trigger: str | None = None, text: str | None = None,
+                  branch: str | None = None) -> list[Run]:
         """Newest first, a page at a time: pass the last id seen as before_id. `trigger`
         matches its start (schedule, job:, retry:...); `text` any of job, trigger, who
         asked, branch, sha or error."""
@@ -282,6 +293,9 @@ class Store:
         if status is not None:
             where.append("status = ?")
             args.append(status)
+        if branch is not None:
+            where.append("git_branch = ?")
+            args.append(branch)
         if trigger is not None:
             where.append("trigger LIKE ? ESCAPE '\\'")
             args.append(_like_prefix(trigger))
@@ -296,10 +310,13 @@ class Store:
             (*args, limit))
         return [self._run(r) for r in rows]
 
-    def last_success_before(self, job_name: str, run_id: int) -> Run | None:
+    def last_success_before(self, job_name: str, run_id: int | None = None) -> Run | None:
+        """The job's newest successful run (before run_id, when given)."""
         row = self.conn.execute(
             f"SELECT {RUN_COLUMNS} FROM runs WHERE job_name = ? AND id < ? AND status = ? "
-            "ORDER BY id DESC LIMIT 1", (job_name, run_id, RunStatus.SUCCESS.value)).fetchone()
+            "ORDER BY id DESC LIMIT 1",
+            (job_name, 1 << 62 if run_id is None else run_id,
+             RunStatus.SUCCESS.value)).fetchone()
         return None if row is None else self._run(row)
 
     def latest_runs(self) -> dict[str, Run]:
@@ -544,13 +561,89 @@ class Store:
         return queued
 
     @staticmethod
-    def _insert_run(conn: sqlite3.Connection, job_id: int, job_name: str, spec: str,
-                    trigger: str, actor: str) -> int:
+    def _insert_run(conn: sqlite3.Connection, job_id: int | None, job_name: str, spec: str,
+                    trigger: str, actor: str, git_branch: str | None = None,
+                    git_sha: str | None = None) -> int:
         return conn.execute(
-            "INSERT INTO runs (job_id, job_name, spec, status, trigger, actor, queued_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (job_id, job_name, spec, status, trigger, actor, queued_at, "
+            "git_branch, git_sha) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (job_id, job_name, spec, RunStatus.QUEUED.value, trigger, actor,
-             time.time())).lastrowid
+             time.time(), git_branch, git_sha)).lastrowid
+
+    # --- continuous integration ------------------------------------------------------
+
+    @staticmethod
+    def _note_ci_branch(conn: sqlite3.Connection, job_name: str, branch: str,
+                        sha: str | None) -> None:
+        conn.execute(
+            "INSERT INTO ci_branches (job_name, branch, sha, seen_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(job_name, branch) DO UPDATE SET sha = CASE excluded.sha WHEN '' "
+            "THEN sha ELSE excluded.sha END, seen_at = excluded.seen_at, gone_at = NULL, "
+            "dropped_at = NULL", (job_name, branch, sha or "", time.time()))
+
+    def record_ci_heads(self, job_name: str, heads: dict[str, str], actor: str) -> list[int]:
+        """A CI job's matching branches and their heads, as the remote has them now. A new
+        branch or a moved head queues a run (trigger ci:<branch>@<sha>), or makes a run of
+        that branch still waiting the newest head's; branches gone from the remote are
+        marked gone. The job's first poll only marks: old branches run when they next
+        move, or when asked for. Returns the ids of runs queued or updated."""
+        from dbt_console import ci
+
+        now = time.time()
+        queued: list[int] = []
+        with self._tx() as conn:
+            first = conn.execute("INSERT OR IGNORE INTO ci_watch VALUES (?, ?)",
+                                 (job_name, now)).rowcount == 1
+            known = {b: (sha, gone) for b, sha, gone in conn.execute(
+                "SELECT branch, sha, gone_at FROM ci_branches WHERE job_name = ?", (job_name,))}
+            job = conn.execute("SELECT id, spec FROM jobs WHERE name = ? AND enabled = 1",
+                               (job_name,)).fetchone()
+            for branch, sha in sorted(heads.items()):
+                before = known.get(branch)
+                self._note_ci_branch(conn, job_name, branch, sha)
+                if first or job is None or before == (sha, None):
+                    continue
+                waiting = conn.execute(
+                    "SELECT id FROM runs WHERE job_name = ? AND status = ? AND trigger "
+                    "LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT 1",
+                    (job_name, RunStatus.QUEUED.value,
+                     _like_prefix(f"ci:{branch}@"))).fetchone()
+                if waiting is not None:
+                    conn.execute("UPDATE runs SET trigger = ?, git_sha = ?, spec = ? "
+                                 "WHERE id = ?", (ci.trigger(branch, sha), sha, job[1],
+                                                  waiting[0]))
+                    queued.append(waiting[0])
+                else:
+                    queued.append(self._insert_run(conn, job[0], job_name, job[1],
+                                                   ci.trigger(branch, sha), actor, branch, sha))
+            for branch, (_, gone) in known.items():
+                if branch not in heads and gone is None:
+                    conn.execute("UPDATE ci_branches SET gone_at = ? WHERE job_name = ? AND "
+                                 "branch = ?", (now, job_name, branch))
+        return queued
+
+    def ci_branches(self, job_name: str) -> list[CiBranch]:
+        return [CiBranch(*row) for row in self.conn.execute(
+            "SELECT branch, sha, seen_at, gone_at, dropped_at FROM ci_branches "
+            "WHERE job_name = ? ORDER BY branch", (job_name,))]
+
+    def mark_ci_gone(self, job_name: str, branches: Iterable[str]) -> None:
+        with self._tx() as conn:
+            conn.executemany("UPDATE ci_branches SET gone_at = COALESCE(gone_at, ?) "
+                             "WHERE job_name = ? AND branch = ?",
+                             [(time.time(), job_name, b) for b in branches])
+
+    def mark_ci_dropped(self, job_name: str, branch: str) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE ci_branches SET dropped_at = ? WHERE job_name = ? AND "
+                         "branch = ?", (time.time(), job_name, branch))
+
+    def latest_branch_runs(self, job_name: str) -> dict[str, Run]:
+        """The newest run of each branch a job ran."""
+        rows = self.conn.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE id IN (SELECT MAX(id) FROM runs "
+            "WHERE job_name = ? AND git_branch IS NOT NULL GROUP BY git_branch)", (job_name,))
+        return {run.git_branch: run for run in map(self._run, rows)}
 
     def record_push(self, job_name: str, sha: str, actor: str) -> int | None:
         """The job's branch head is now `sha`. The first sight only marks it; a move

@@ -137,6 +137,23 @@ MIGRATIONS: list[str] = [
         seen_at  REAL NOT NULL
     );
     """,
+    # 6: continuous integration: which CI jobs have been polled, and each branch's head.
+    """
+    CREATE TABLE ci_watch (
+        job_name TEXT PRIMARY KEY,
+        since    REAL NOT NULL               -- the first poll: heads seen then only mark
+    );
+    CREATE TABLE ci_branches (
+        job_name   TEXT NOT NULL,
+        branch     TEXT NOT NULL,
+        sha        TEXT NOT NULL,            -- the newest head seen or asked for
+        seen_at    REAL NOT NULL,
+        gone_at    REAL,                     -- deleted from the remote
+        dropped_at REAL,                     -- its schema dropped by ci cleanup
+        PRIMARY KEY (job_name, branch)
+    ) WITHOUT ROWID;
+    CREATE INDEX runs_by_branch ON runs(git_branch, id);
+    """,
 ]
 
 

@@ -1,0 +1,120 @@
+"""Continuous integration: what a CI job runs for a branch, decided without any I/O.
+
+A CI job (`ci: {defer_to: nightly, branches: "feature/*"}`) runs each matching branch of
+its repository into a schema of its own, building only what the branch changed (dbt's
+`state:modified+`) and reading everything else from the production job's relations
+(`--defer --state` with the production run's manifest).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+# What a CI job runs when its author gives no commands: dbt Cloud's CI default.
+DEFAULT_COMMANDS = ("dbt build --select state:modified+",)
+# The run's environment carries the branch's schema; profiles.yml reads it.
+SCHEMA_ENV = "DBT_CONSOLE_CI_SCHEMA"
+CLEANUP_MACRO = "dbt_console_drop_schema"
+# Sub-commands that build or select nodes, and so take --defer --state.
+DEFERRING = {"build", "run", "test", "seed", "snapshot", "compile", "ls", "list", "show",
+             "clone"}
+SELECTING = {"--select", "-s", "--models", "-m", "--exclude", "--selector"}
+# Schema names: warehouses differ in what they accept; lower-case letters, digits and _
+# are safe everywhere, and 63 characters fits Postgres, the shortest limit.
+MAX_SCHEMA = 63
+
+
+@dataclass(frozen=True)
+class CiSpec:
+    defer_to: str
+    branches: tuple[str, ...] = ("*",)
+
+
+def matches(spec: CiSpec, branch: str, base_branch: str) -> bool:
+    """Whether a branch gets CI runs. The base branch is production's, never CI's."""
+    return branch != base_branch and any(fnmatchcase(branch, p) for p in spec.branches)
+
+
+def branch_slug(branch: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", branch.lower()).strip("_") or "branch"
+
+
+def schema_for(job_name: str, branch: str) -> str:
+    """The branch's own schema: <job>_<branch-slug>, cut to fit with a short hash of the
+    branch name so that two long branches never share one."""
+    name = f"{branch_slug(job_name)}_{branch_slug(branch)}"
+    if len(name) <= MAX_SCHEMA:
+        return name
+    import hashlib
+
+    digest = hashlib.sha1(branch.encode()).hexdigest()[:8]
+    return f"{name[:MAX_SCHEMA - 9]}_{digest}"
+
+
+def trigger(branch: str, sha: str) -> str:
+    return f"ci:{branch}@{sha}"
+
+
+def cleanup_trigger(branch: str) -> str:
+    return f"ci-cleanup:{branch}"
+
+
+def with_state(argv: list[str], state_dir: str) -> list[str]:
+    """Add --defer --state DIR to a dbt command that selects nodes (unless its author
+    already set the state), so unbuilt parents are read from production."""
+    if len(argv) < 2 or argv[1] not in DEFERRING:
+        return argv
+    if any(a.split("=", 1)[0] in ("--state", "--defer-state", "--defer", "--no-defer")
+           for a in argv):
+        return argv
+    return [*argv, "--defer", "--state", state_dir]
+
+
+def without_state_selection(argv: list[str]) -> list[str]:
+    """The command with its state: selectors removed: with no production manifest there is
+    no state to compare with, so everything the rest of the selection names is built."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        flag, eq, inline = arg.partition("=")
+        if flag in SELECTING and eq:
+            kept = _drop_state(inline.split())
+            if kept:
+                out.append(f"{flag}={' '.join(kept)}")
+            i += 1
+            continue
+        if flag in SELECTING:
+            j = i + 1
+            while j < len(argv) and not argv[j].startswith("-"):
+                j += 1
+            kept = _drop_state(argv[i + 1:j])
+            if kept:
+                out.extend([arg, *kept])
+            i = j
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def _drop_state(selectors: list[str]) -> list[str]:
+    kept = []
+    for selector in selectors:
+        # A comma joins selectors into an intersection: drop just the state: parts.
+        parts = [p for p in selector.split(",") if "state:" not in p]
+        if parts:
+            kept.append(",".join(parts))
+    return kept
+
+
+CLEANUP_SQL = f"""\
+{{# Written by dbt-console for `dbt-console ci cleanup`; git clean removes it. #}}
+{{% macro {CLEANUP_MACRO}(schema) %}}
+  {{% set relation = api.Relation.create(database=target.database, schema=schema) %}}
+  {{% do adapter.drop_schema(relation) %}}
+  {{{{ log("dropped schema " ~ relation ~ " (dbt-console ci cleanup)", info=True) }}}}
+{{% endmacro %}}
+"""
