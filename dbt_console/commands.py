@@ -505,19 +505,15 @@ def _start_engine(engine) -> list[int]:
 
 
 def cmd_docs(args: Namespace, paths: Paths) -> int:
-    import getpass
-    import socket
-
-    from dbt_console.docs_site import docs_dir, docs_server, find_docs
+    from dbt_console.docs_site import docs_dir, docs_server, find_docs, how_to_reach
 
     with Store(paths.store) as store:
         run = find_docs(store, args.job, args.run)
     server = docs_server(docs_dir(run.run_dir), args.port)
-    port = server.server_address[1]
+    url, ssh = how_to_reach(server.server_address[1])
     out(f"docs of {run.job_name} from run {run.id} ({run.status.value}, "
-        f"{humanize.local_time(run.finished_at)}): http://127.0.0.1:{port}/")
-    out(f"from your laptop: ssh -L {port}:127.0.0.1:{port} {getpass.getuser()}@"
-        f"{socket.getfqdn()}   then open http://127.0.0.1:{port}/")
+        f"{humanize.local_time(run.finished_at)}): {url}")
+    out(f"from your laptop: {ssh}")
     out("Ctrl-C stops serving")
     sys.stdout.flush()
     try:

@@ -68,6 +68,16 @@ class DocsServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
 
 
+def how_to_reach(port: int) -> tuple[str, str]:
+    """The URL on this machine, and the ssh line that brings it to a laptop."""
+    import getpass
+    import socket
+
+    url = f"http://127.0.0.1:{port}/"
+    return url, (f"ssh -L {port}:127.0.0.1:{port} {getpass.getuser()}@{socket.getfqdn()}"
+                 f"   then open {url}")
+
+
 def docs_server(directory: Path, port: int, host: str = "127.0.0.1") -> DocsServer:
     """A server for one run's docs on host:port (0: any free port), not yet serving."""
     try:

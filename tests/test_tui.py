@@ -32,6 +32,7 @@ def demo_copy(demo_runs: Path, tmp_path: Path, monkeypatch) -> Path:
 
 async def select_job(pilot, name: str) -> None:
     table = pilot.app.screen.query_one("#jobs")
+    await pilot.press("home")
     for _ in range(table.row_count):
         if pilot.app.screen.selected_job() == name:
             return
@@ -494,5 +495,77 @@ def test_run_screen_lists_the_runs_deliveries(demo_runs, tmp_path, monkeypatch):
             assert "→ slack https://hooks.slack.com/… (errored): pending after 1 attempt(s)" \
                 in shown
             assert "POST https://hooks.slack.com/… → 500" in shown
+
+    asyncio.run(scenario())
+
+
+def test_ci_job_shows_a_row_per_open_branch_and_reruns_the_branch(demo_runs, tmp_path,
+                                                                   monkeypatch):
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+    jobs = tmp_path / "ci.yml"
+    jobs.write_text("jobs:\n  - name: pr\n    git: {url: /srv/none.git}\n"
+                    "    ci: {defer_to: nightly, branches: feature/*}\n")
+    assert binary(home, "jobs", "import", str(jobs)).code == 0
+    a, b = "a" * 40, "b" * 40
+    with Store(home / "dbt-console.db") as store:
+        # What the engine's poller records: a first look marks, then two branches move.
+        store.record_ci_heads("pr", {"feature/old": a}, "push")
+        store.record_ci_heads("pr", {"feature/old": b, "feature/new": a}, "push")
+        store.record_ci_heads("pr", {"feature/new": a}, "push")  # feature/old deleted
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(140, 30)) as pilot:
+            table = app.screen.query_one("#jobs")
+            assert "pr@feature/new" in table.rows and "pr@feature/old" not in table.rows
+            row = table.rows["pr@feature/new"]
+            assert "feature/new" in str(row[0]) and "queued" in str(row[2])
+            assert "CI of feature/* against nightly" in str(table.rows["pr"][7])
+            await select_job(pilot, "pr")  # the CI job's own row: no branch to run
+            await pilot.press("r")
+            await pilot.pause()
+            assert "its runs come from branches" in list(app._notifications)[-1].message
+            await pilot.press("down")
+            assert app.screen.selected_branch() == "feature/new"
+            await pilot.press("r")
+            await pilot.pause()
+            run = app.store.list_runs("pr", limit=1)[0]
+            assert (run.trigger, run.git_branch, run.git_sha) == (
+                f"ci:feature/new@{a}", "feature/new", a)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, RunScreen) and app.screen.run_id == run.id
+
+    asyncio.run(scenario())
+
+
+def test_run_screen_serves_the_docs_and_says_where(demo_runs, tmp_path, monkeypatch):
+    import httpx
+
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+    docs = binary(home, "run", "docs", "--wait")
+    assert docs.code == 0, docs.out + docs.err
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(140, 40)) as pilot:
+            await select_job(pilot, "nightly")
+            await pilot.press("enter", "o")
+            await pilot.pause()
+            assert "set generate_docs: true" in list(app._notifications)[-1].message
+            await pilot.press("escape")
+            await select_job(pilot, "docs")
+            await pilot.press("enter", "o")
+            await pilot.pause()
+            line = str(app.screen.query_one("#docs-line").render())
+            url = next(w for w in line.split() if w.startswith("http://127.0.0.1:"))
+            assert "ssh -L" in line
+            async with httpx.AsyncClient() as client:
+                page = await client.get(url)
+                catalog = await client.get(url + "catalog.json")
+                target = await client.get(url + "run_results.json")
+            assert page.status_code == 200 and catalog.status_code == 200
+            assert "stg_stations" in catalog.text
+            assert target.status_code == 404  # only the docs site, not the target dir
 
     asyncio.run(scenario())

@@ -91,19 +91,32 @@ class DbtConsoleApp(App):
             self.notify(str(exc), severity="error", timeout=8)
             return None
 
-    def run_now(self, name: str) -> None:
+    def run_now(self, name: str, branch: str | None = None) -> None:
+        """Queue a run of a job; of a CI job, a run of the branch at its newest known head."""
+        from dbt_console import ci
         from dbt_console.config import current_user
         from dbt_console.model import Trigger
 
         job = self.attempt(self.store.get_job, name)
-        if job is not None:
+        if job is None:
+            return
+        if job.ci is None:
             run = self.store.enqueue_run(job, Trigger.MANUAL, current_user())
-            self.notify(f"run {run.id} of {name} queued")
+        elif branch is None:
+            self.notify(f"{name} is a CI job: its runs come from branches. Pick a branch row "
+                        f"under it, or: dbt-console run {name} --branch BRANCH",
+                        severity="warning", timeout=8)
+            return
+        else:
+            sha = next(b.sha for b in self.store.ci_branches(name) if b.branch == branch) or None
+            run = self.store.enqueue_run(job, ci.trigger(branch, sha or "head"), current_user(),
+                                         branch, sha)
+        self.notify(f"run {run.id} of {name}{' on ' + branch if branch else ''} queued")
 
-    def open_latest_run(self, name: str) -> None:
+    def open_latest_run(self, name: str, branch: str | None = None) -> None:
         from dbt_console.tui.screens.run import RunScreen
 
-        runs = self.store.list_runs(name, limit=1)
+        runs = self.store.list_runs(name, limit=1, branch=branch)
         if runs:
             self.push_screen(RunScreen(runs[0].id))
         else:

@@ -1,5 +1,6 @@
-"""The first screen: every job, its schedule in words, next fire, last run and history.
-Refreshed from the store's change signal; rows are updated in place, never rebuilt."""
+"""The first screen: every job, its schedule in words, next fire, last run and history,
+and under each CI job a row per open branch with that branch's latest result. Refreshed
+from the store's change signal; rows are updated in place, never rebuilt."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from dbt_console.tui.widgets.row_list import RowList
 # The schedule in words is long: it goes last, so a narrow terminal loses only its end.
 COLUMNS = ("job", "state", "last run", "took", "history", "next fire", "cron", "schedule")
 REFRESH_SECONDS = 0.5
+# A branch row's key: the job's name, this, the branch (a job name never holds it).
+BRANCH_SEP = "@"
 
 
 def status_text(run: Run | None) -> Text:
@@ -76,9 +79,28 @@ class JobsScreen(Screen):
         jobs = self.store.list_jobs()
         latest = self.store.latest_runs()
         history = self.store.recent_statuses(10)
-        self.table.set_rows([(job.name, self._row(job, latest.get(job.name),
-                                                  history.get(job.name, [])))
-                             for job in jobs])
+        rows = []
+        for job in jobs:
+            rows.append((job.name, self._row(job, latest.get(job.name),
+                                             history.get(job.name, []))))
+            if job.ci is not None:
+                rows.extend(self._branch_rows(job))
+        self.table.set_rows(rows)
+
+    def _branch_rows(self, job: Job) -> list[tuple]:
+        """A row per branch still on the remote that has run: its latest result."""
+        runs = self.store.latest_branch_runs(job.name)
+        open_branches = [b for b in self.store.ci_branches(job.name)
+                         if b.gone_at is None and b.branch in runs]
+        rows = []
+        for b in open_branches:
+            run = runs[b.branch]
+            rows.append((f"{job.name}{BRANCH_SEP}{b.branch}", (
+                Text(f" └ {b.branch}", style="dim"), "", status_text(run),
+                humanize.duration(run.duration), "", "", "",
+                f"at {(run.git_sha or '')[:10]}" + (
+                    f", head now {b.sha[:10]}" if b.sha and b.sha != run.git_sha else ""))))
+        return rows
 
     def _row(self, job: Job, last: Run | None, history: list[RunStatus]) -> tuple:
         if self._schedules_ready:
@@ -90,6 +112,9 @@ class JobsScreen(Screen):
         else:
             words = "…" if job.schedule else "manual only"
             fire = "…" if job.enabled and job.schedule else "-"
+        if job.ci is not None:
+            words = (f"CI of {', '.join(job.ci.branches)} against {job.ci.defer_to}"
+                     + ("" if job.enabled else " (paused)"))
         took = last.duration if last is not None else None
         if last is not None and last.finished_at is None and last.started_at:
             took = time.time() - last.started_at
@@ -105,12 +130,18 @@ class JobsScreen(Screen):
         )
 
     def selected_job(self) -> str | None:
-        return self.table.cursor_key
+        key = self.table.cursor_key
+        return None if key is None else key.split(BRANCH_SEP, 1)[0]
+
+    def selected_branch(self) -> str | None:
+        """The CI branch of the row under the cursor, if it is a branch row."""
+        key = self.table.cursor_key or ""
+        return key.split(BRANCH_SEP, 1)[1] if BRANCH_SEP in key else None
 
     def action_run_now(self) -> None:
         name = self.selected_job()
         if name is not None:
-            self.app.run_now(name)
+            self.app.run_now(name, self.selected_branch())
             self.refresh_jobs(force=True)
 
     def action_toggle_pause(self) -> None:
@@ -160,10 +191,9 @@ class JobsScreen(Screen):
         self.app.open_history(None)
 
     def on_row_list_selected(self, event: RowList.Selected) -> None:
-        self.app.open_latest_run(event.key)
+        self.action_open_run()
 
     def action_open_run(self) -> None:
-
         name = self.selected_job()
         if name is not None:
-            self.app.open_latest_run(name)
+            self.app.open_latest_run(name, self.selected_branch())

@@ -38,6 +38,7 @@ class RunScreen(Screen):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("c", "cancel_run", "Cancel run"),
         Binding("t", "timing", "Timing"),
+        Binding("o", "docs", "Docs"),
     ]
 
     def __init__(self, run_id: int):
@@ -48,6 +49,7 @@ class RunScreen(Screen):
         self._results: dict = {}
         self._reviewed = False
         self._failures = Text()
+        self._docs_server = None
 
     @property
     def store(self):
@@ -62,6 +64,7 @@ class RunScreen(Screen):
                 yield Label(id="running-now")
             yield Static(id="review")
             yield Static(id="deliveries")
+            yield Static(id="docs-line")
         with Horizontal(id="run-body"):
             yield LogView(lambda start, n: self.store.read_log(self.run_id, start, n),
                           id="log")
@@ -213,6 +216,36 @@ class RunScreen(Screen):
                     text.append(f"  {c.sha[:10]} {c.author}: {c.subject}\n")
         self.app.call_from_thread(self.query_one("#review", Static).update,
                                   Text.assemble(failures, text))
+
+    def action_docs(self) -> None:
+        """Serve the docs of this run (or the job's latest docs) while this screen is open,
+        and say where: the URL here and the ssh line for a laptop."""
+        import threading
+
+        from dbt_console.docs_site import docs_dir, docs_server, find_docs, has_docs, how_to_reach
+        from dbt_console.errors import UserError
+
+        if self._docs_server is not None:
+            return
+        try:
+            run = find_docs(self.store, self.run.job_name,
+                            self.run_id if has_docs(self.run) else None)
+            self._docs_server = docs_server(docs_dir(run.run_dir), 0)
+        except UserError as exc:
+            self.notify(str(exc), severity="warning", timeout=10)
+            return
+        threading.Thread(target=self._docs_server.serve_forever, name="docs",
+                         daemon=True).start()
+        url, ssh = how_to_reach(self._docs_server.server_address[1])
+        line = self.query_one("#docs-line", Static)
+        line.display = True
+        line.update(Text.assemble(("docs", "bold"), f" of run {run.id} (until you leave this "
+                                  f"screen): {url}\nfrom your laptop: {ssh}"))
+
+    def on_unmount(self) -> None:
+        if self._docs_server is not None:
+            self._docs_server.shutdown()
+            self._docs_server.server_close()
 
     def action_timing(self) -> None:
         from dbt_console.tui.screens.timing import TimingScreen
