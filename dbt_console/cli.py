@@ -66,7 +66,21 @@ def build_parser() -> argparse.ArgumentParser:
     resume = jobs_sub.add_parser("resume", help="start a paused job's schedule again")
     resume.add_argument("name")
 
-    sub.add_parser("serve", help="run the engine in the foreground: schedules, queue, runs")
+    serve = sub.add_parser("serve", help="run the engine in the foreground: schedules, queue, "
+                                         "runs (and the HTTP API with --api)")
+    serve.add_argument("--api", metavar="HOST:PORT",
+                       help="also serve dbt Cloud's Admin API v2 (a port alone: 127.0.0.1)")
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve the API over HTTPS")
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
+    tokens = sub.add_parser("tokens", help="API tokens: create (shown once), list, revoke")
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", metavar="COMMAND",
+                                       parser_class=_Parser)
+    tokens_sub.required = True
+    create = tokens_sub.add_parser("create", help="a new token, printed once")
+    create.add_argument("name", help="who uses it: recorded as who asked, on its runs")
+    tokens_sub.add_parser("list", help="tokens by name (never the tokens themselves)")
+    revoke = tokens_sub.add_parser("revoke", help="a revoked token is refused at once")
+    revoke.add_argument("name")
     hooks = sub.add_parser("hooks", help="notification hooks")
     hooks_sub = hooks.add_subparsers(dest="hooks_command", metavar="ACTION", required=True,
                                      parser_class=_Parser)

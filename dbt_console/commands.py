@@ -26,6 +26,7 @@ def dispatch(args: Namespace) -> int:
         "demo": cmd_demo, "jobs": cmd_jobs, "run": cmd_run, "runs": cmd_runs, "logs": cmd_logs,
         "cancel": cmd_cancel, "retry": cmd_retry, "serve": cmd_serve, "status": cmd_status,
         "hooks": cmd_hooks, "docs": cmd_docs, "deliveries": cmd_deliveries, "ci": cmd_ci,
+        "tokens": cmd_tokens,
     }[args.command]
     return handler(args, paths)
 
@@ -167,6 +168,31 @@ def _branch_head(job, branch: str) -> str:
         return remote_head(job.git.url, branch)
     except WorkspaceError as exc:
         raise UserError(f"job {job.name!r}: --branch {branch}: {exc}") from None
+
+
+def cmd_tokens(args: Namespace, paths: Paths) -> int:
+    from dbt_console.api.tokens import new_token, token_hash
+    from dbt_console.model import NAME_RE
+
+    with Store(paths.store) as store:
+        if args.tokens_command == "create":
+            if not NAME_RE.match(args.name):
+                raise UserError(f"token name {args.name!r}: use lower-case letters, digits, "
+                                "- and _ (it names who asked, on every run it starts)")
+            token = new_token()
+            store.create_token(args.name, token_hash(token), current_user())
+            out(token)
+            sys.stderr.write(f"dbt-console: token {args.name!r} created; it is shown this "
+                             "once and only its hash is kept\n")
+        elif args.tokens_command == "revoke":
+            store.revoke_token(args.name)
+            out(f"token {args.name!r} revoked")
+        else:
+            rows = [[name, humanize.local_time(created), by,
+                     humanize.local_time(revoked) if revoked else "live"]
+                    for name, created, by, _, revoked in store.list_tokens()]
+            out(humanize.table(["NAME", "CREATED", "BY", "STATE"], rows))
+    return 0
 
 
 def cmd_ci(args: Namespace, paths: Paths) -> int:
@@ -321,42 +347,12 @@ def _follow(store: Store, run_id: int, on_poll=None) -> Run:
 
 
 def cmd_retry(args: Namespace, paths: Paths) -> int:
-    from dataclasses import replace
+    from dbt_console.retries import retry
 
     with Store(paths.store) as store:
-        failed = store.get_run(args.run_id)
-        if not failed.status.finished:
-            raise UserError(f"run {failed.id} is still {failed.status.value}; "
-                            "only a finished run can be retried")
-        if failed.status is RunStatus.SUCCESS:
-            raise UserError(f"run {failed.id} succeeded; there is nothing to retry")
-        job = store.run_job(failed.id)
-        commands, note = retry_commands(store, failed, job.commands)
+        run, note = retry(store, args.run_id, current_user())
         sys.stderr.write(f"dbt-console: {note}\n")
-        retry_job = replace(job, commands=commands)
-        # The same commit: what failed is retried against the code that failed.
-        same = (failed.git_branch, failed.git_sha) if job.git is not None else (None, None)
-        run = store.enqueue_run(retry_job, f"{Trigger.RETRY}:{failed.id}", current_user(),
-                                *same)
         return _start(paths, store, run, args.wait)
-
-
-def retry_commands(store: Store, failed: Run, commands: tuple[str, ...]
-                   ) -> tuple[tuple[str, ...], str]:
-    """`dbt retry` against the failed step's results, then the steps that never ran.
-    A run that failed before dbt wrote results (git, deps, a missing dbt) runs again
-    from the start."""
-    import shlex
-
-    steps = [s for s in store.list_steps(failed.id) if s.command != "dbt deps"]
-    state = Path(failed.run_dir or "") / "target"
-    if not steps or not (state / "run_results.json").is_file():
-        return commands, f"run {failed.id} has no dbt results to retry from: running it again"
-    failed_at = len(steps) - 1  # a run stops at its first failed step
-    rest = commands[failed_at + 1:]
-    return ((f"dbt retry --state {shlex.quote(str(state))}", *rest),
-            f"retrying what failed in '{steps[-1].command}' of run {failed.id}"
-            + (f", then {len(rest)} step(s) that did not run" if rest else ""))
 
 
 def cmd_cancel(args: Namespace, paths: Paths) -> int:
@@ -455,6 +451,15 @@ def cmd_serve(args: Namespace, paths: Paths) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it narrates every fire
     restore_default_sigint()
     settings = load_settings(paths)
+    api = None
+    if args.api or args.tls_cert or args.tls_key:
+        if not args.api:
+            raise UserError("--tls-cert and --tls-key are for the API: add --api HOST:PORT")
+        from dbt_console.api.server import ApiServer
+
+        # Bound before the engine starts: a taken port is refused before anything runs.
+        api = ApiServer(paths.store, settings.api_account_id, args.api, args.tls_cert,
+                        args.tls_key)
     engine = Engine(paths, settings, kind="serve")
 
     def report(run: Run) -> None:
@@ -474,8 +479,13 @@ def cmd_serve(args: Namespace, paths: Paths) -> int:
     if orphans:
         out(f"runs left running by a stopped engine, now marked error: "
             f"{', '.join(map(str, orphans))}")
+    if api is not None:
+        api.start()
+        out(f"API (dbt Cloud's Admin API v2) on {api.url}")
     sys.stdout.flush()
     engine.wait(until=stop.is_set)
+    if api is not None:
+        api.stop()
     if engine.lost_lease:
         sys.stderr.write("dbt-console: another engine took over this store; stopping\n")
     out(f"stopping: runs in flight get up to {settings.stop_grace_seconds}s to finish")

@@ -92,6 +92,9 @@ class Settings:
     warm_starts: bool = True
     # How often the engine asks each on_push job's git remote for its branch head.
     push_poll_seconds: int = 60
+    # The account id in the HTTP API's paths (/api/v2/accounts/<id>/...): dbt Cloud's
+    # clients need one; any number works as long as clients and this agree.
+    api_account_id: int = 1
 
 
 def load_settings(paths: Paths) -> Settings:

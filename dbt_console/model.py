@@ -180,6 +180,23 @@ class Run:
         return None if end is None else end - self.started_at
 
 
+def default_cause(run: Run) -> str:
+    """Why a run ran, in words, for a run whose caller gave none (dbt Cloud's cause)."""
+    kind, _, detail = run.trigger.partition(":")
+    words = {
+        "schedule": "Kicked off by the schedule", "catch-up": "Caught up after downtime",
+        "manual": f"Kicked off by {run.actor}", "retry": f"Retry of run {detail}",
+        "job": f"After {detail}", "push": f"Push of {detail[:12]}",
+        "ci": f"CI of {detail}", "ci-cleanup": f"Schema cleanup of {detail}",
+        "api": f"Triggered through the API by {run.actor}",
+    }
+    return words.get(kind, f"{run.trigger} by {run.actor}")
+
+
+# dbt Cloud's DBT_CLOUD_RUN_REASON_CATEGORY, by our trigger's kind.
+REASON_CATEGORIES = {"schedule": "scheduled", "catch-up": "scheduled", "ci": "pull_request"}
+
+
 @dataclass
 class Step:
     run_id: int

@@ -22,7 +22,15 @@ from dbt_console.engine.events import RunEvents
 from dbt_console.engine.launcher import Launcher, Process, SubprocessLauncher
 from dbt_console.engine.logpump import RunLog, pump
 from dbt_console.engine.workspace import WorkspaceError, prepare
-from dbt_console.model import ENV_REF_RE, Job, Run, RunStatus, command_argv
+from dbt_console.model import (
+    ENV_REF_RE,
+    REASON_CATEGORIES,
+    Job,
+    Run,
+    RunStatus,
+    command_argv,
+    default_cause,
+)
 from dbt_console.store import Store
 
 # Cancel escalation: SIGINT lets dbt cancel its queries and write run_results.json (it
@@ -161,6 +169,7 @@ class Executor:
         try:
             dbt = find_dbt(job)
             env = step_env(job, run_id, run_dir, ws.project_dir)
+            env.update(cloud_env(job, asked, ws.git_sha, store.run_cause(run_id)))
             commands, docs = list(job.commands), job.generate_docs
             if job.ci is not None:
                 ci_plan = ci_run.plan(store, job, asked, ws.project_dir, run_dir,
@@ -305,6 +314,18 @@ def step_env(job: Job, run_id: int, run_dir: Path, project_dir: Path) -> dict[st
     if job.target:
         env["DBT_TARGET"] = job.target
     return env
+
+
+def cloud_env(job: Job, run: Run, sha: str | None, cause: str | None) -> dict[str, str]:
+    """The variables dbt Cloud sets for every run, so macros written for it keep working."""
+    return {
+        "DBT_CLOUD_JOB_ID": str(job.id or ""),
+        "DBT_CLOUD_RUN_ID": str(run.id),
+        "DBT_CLOUD_RUN_REASON_CATEGORY": REASON_CATEGORIES.get(
+            run.trigger.split(":", 1)[0], "other"),
+        "DBT_CLOUD_RUN_REASON": cause or default_cause(run),
+        "DBT_CLOUD_GIT_SHA": sha or "",
+    }
 
 
 PACKAGE_FILES = ("packages.yml", "dependencies.yml", "package-lock.yml")

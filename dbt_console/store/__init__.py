@@ -247,12 +247,14 @@ class Store:
                    json.loads(progress) if progress else {})
 
     def enqueue_run(self, job: Job, trigger: str, actor: str, git_branch: str | None = None,
-                    git_sha: str | None = None) -> Run:
+                    git_sha: str | None = None, cause: str | None = None) -> Run:
         """Queue a run. A branch (and sha) given here is what the run checks out instead of
         the job's own branch head: CI runs, and runs asked for a branch."""
         with self._tx() as conn:
             run_id = self._insert_run(conn, job.id, job.name, json.dumps(job_to_dict(job)),
                                       trigger, actor, git_branch, git_sha)
+            if cause is not None:
+                conn.execute("UPDATE runs SET cause = ? WHERE id = ?", (cause, run_id))
             if job.ci is not None and git_branch is not None:
                 self._note_ci_branch(conn, job.name, git_branch, git_sha)
         return self.get_run(run_id)
@@ -309,6 +311,33 @@ class Store:
             f"SELECT {RUN_COLUMNS} FROM runs {clause} ORDER BY id DESC LIMIT ?",
             (*args, limit))
         return [self._run(r) for r in rows]
+
+    RUN_ORDERS = {"id": "id", "created_at": "queued_at", "finished_at": "finished_at"}
+
+    def query_runs(self, job_id: int | None = None, statuses: Sequence[str] = (),
+                   order_by: str = "id", descending: bool = False, limit: int = 100,
+                   offset: int = 0, finished_between: tuple[float, float] | None = None
+                   ) -> tuple[list[Run], int]:
+        """A page of runs for the API, and how many match in all. order_by is one of
+        RUN_ORDERS' keys (checked by the caller)."""
+        where, args = [], []
+        if job_id is not None:
+            where.append("job_id = ?")
+            args.append(job_id)
+        if statuses:
+            where.append(f"status IN ({', '.join('?' * len(statuses))})")
+            args.extend(statuses)
+        if finished_between is not None:
+            where.append("finished_at BETWEEN ? AND ?")
+            args.extend(finished_between)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        total = self.conn.execute(f"SELECT COUNT(*) FROM runs {clause}", args).fetchone()[0]
+        column = self.RUN_ORDERS[order_by]
+        rows = self.conn.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs {clause} ORDER BY {column} "
+            f"{'DESC' if descending else 'ASC'}, id {'DESC' if descending else 'ASC'} "
+            "LIMIT ? OFFSET ?", (*args, limit, offset))
+        return [self._run(r) for r in rows], total
 
     def last_success_before(self, job_name: str, run_id: int | None = None) -> Run | None:
         """The job's newest successful run (before run_id, when given)."""
@@ -626,6 +655,40 @@ class Store:
         return [CiBranch(*row) for row in self.conn.execute(
             "SELECT branch, sha, seen_at, gone_at, dropped_at FROM ci_branches "
             "WHERE job_name = ? ORDER BY branch", (job_name,))]
+
+    # --- API tokens ---------------------------------------------------------------------
+
+    def create_token(self, name: str, token_hash: str, created_by: str) -> None:
+        with self._tx() as conn:
+            row = conn.execute("SELECT revoked_at FROM api_tokens WHERE name = ?",
+                               (name,)).fetchone()
+            if row is not None and row[0] is None:
+                raise UserError(f"a token named {name!r} exists; revoke it first "
+                                f"(dbt-console tokens revoke {name})")
+            conn.execute("INSERT OR REPLACE INTO api_tokens (name, hash, created_at, "
+                         "created_by) VALUES (?, ?, ?, ?)",
+                         (name, token_hash, time.time(), created_by))
+
+    def token_name(self, token_hash: str) -> str | None:
+        """The name of the live token with this hash, or None."""
+        row = self.conn.execute("SELECT name FROM api_tokens WHERE hash = ? AND revoked_at "
+                                "IS NULL", (token_hash,)).fetchone()
+        return None if row is None else row[0]
+
+    def list_tokens(self) -> list[tuple[str, float, str, float | None, float | None]]:
+        """(name, created_at, created_by, last_used_at, revoked_at), by name."""
+        return self.conn.execute("SELECT name, created_at, created_by, last_used_at, "
+                                 "revoked_at FROM api_tokens ORDER BY name").fetchall()
+
+    def revoke_token(self, name: str) -> None:
+        with self._tx() as conn:
+            if not conn.execute("UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND "
+                                "revoked_at IS NULL", (time.time(), name)).rowcount:
+                raise NotFound(f"no live token named {name!r} (see dbt-console tokens list)")
+
+    def run_cause(self, run_id: int) -> str | None:
+        row = self.conn.execute("SELECT cause FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else row[0]
 
     def mark_ci_gone(self, job_name: str, branches: Iterable[str]) -> None:
         with self._tx() as conn:

@@ -154,6 +154,18 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX runs_by_branch ON runs(git_branch, id);
     """,
+    # 7: the HTTP API: its tokens (only their hashes), and why an API caller ran a job.
+    """
+    CREATE TABLE api_tokens (
+        name       TEXT PRIMARY KEY,
+        hash       TEXT NOT NULL UNIQUE,       -- sha256 of the token (the token itself is not kept)
+        created_at REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        last_used_at REAL,
+        revoked_at REAL
+    );
+    ALTER TABLE runs ADD COLUMN cause TEXT;    -- the caller's words (dbt Cloud's cause)
+    """,
 ]
 
 

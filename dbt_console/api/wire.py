@@ -1,0 +1,152 @@
+"""dbt Cloud's Admin API v2 wire shapes: the envelope, runs, steps and jobs as its clients
+read them (numbers for statuses, its timestamp and duration formats)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from dbt_console.model import Job, Run, RunStatus, Step, default_cause
+
+STATUS_CODES = {
+    RunStatus.QUEUED: 1, RunStatus.STARTING: 2, RunStatus.RUNNING: 3,
+    RunStatus.SUCCESS: 10, RunStatus.ERROR: 20, RunStatus.CANCELLED: 30,
+}
+STATUS_BY_CODE = {code: status for status, code in STATUS_CODES.items()}
+# dbt Cloud has one project and environment per job here; clients only carry them along.
+PROJECT_ID = ENVIRONMENT_ID = 1
+
+
+def envelope(data: Any, code: int = 200, extra: dict | None = None,
+             message: str = "Success!") -> dict:
+    body = {"status": {"code": code, "is_success": code < 400, "user_message": message,
+                       "developer_message": ""}, "data": data}
+    if extra is not None:
+        body["extra"] = extra
+    return body
+
+
+def stamp(at: float | None) -> str | None:
+    """dbt Cloud's timestamp: '2024-05-01 12:00:00.123456+00:00'."""
+    if at is None:
+        return None
+    return datetime.fromtimestamp(at, timezone.utc).isoformat(sep=" ")
+
+
+def hms(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def _status_fields(status: RunStatus) -> dict:
+    return {
+        "status": STATUS_CODES[status],
+        "status_humanized": status.value.capitalize(),
+        "is_complete": status.finished,
+        "is_success": status is RunStatus.SUCCESS,
+        "is_error": status is RunStatus.ERROR,
+        "is_cancelled": status is RunStatus.CANCELLED,
+        "in_progress": status in (RunStatus.STARTING, RunStatus.RUNNING),
+    }
+
+
+def run_obj(run: Run, account_id: int, cause: str | None) -> dict:
+    end = run.finished_at if run.finished_at is not None else (
+        time.time() if run.started_at is not None else None)
+    took = None if run.started_at is None or end is None else end - run.started_at
+    waited = (run.started_at or end or time.time()) - run.queued_at
+    return {
+        "id": run.id,
+        "account_id": account_id,
+        "project_id": PROJECT_ID,
+        "environment_id": ENVIRONMENT_ID,
+        "job_definition_id": run.job_id,
+        "job_id": run.job_id,
+        "job_name": run.job_name,
+        **_status_fields(run.status),
+        "status_message": run.error,
+        "git_branch": run.git_branch,
+        "git_sha": run.git_sha,
+        "created_at": stamp(run.queued_at),
+        "updated_at": stamp(run.finished_at or run.started_at or run.queued_at),
+        "dequeued_at": stamp(run.started_at),
+        "started_at": stamp(run.started_at),
+        "finished_at": stamp(run.finished_at),
+        "duration": hms(took),
+        "duration_humanized": hms(took),
+        "queued_duration": hms(waited),
+        "run_duration": hms(took),
+        "href": f"dbt-console logs {run.id}",
+        "trigger": {
+            "id": run.id,
+            "cause": cause or default_cause(run),
+            "cause_category": run.trigger.split(":", 1)[0],
+            "job_definition_id": run.job_id,
+            "git_branch": run.git_branch,
+            "git_sha": run.git_sha,
+            "created_at": stamp(run.queued_at),
+        },
+        "who": run.actor,
+    }
+
+
+def step_name(command: str) -> str:
+    # Prefect's retry-from-failure reads the command back out of exactly this form.
+    return f"Invoke dbt with `{command}`"
+
+
+def step_obj(step: Step, account_id: int, logs: str | None, debug_logs: str | None) -> dict:
+    took = (None if step.started_at is None
+            else (step.finished_at or time.time()) - step.started_at)
+    obj = {
+        "id": step.run_id * 1000 + step.idx,
+        "run_id": step.run_id,
+        "account_id": account_id,
+        "index": step.idx,
+        "name": step_name(step.command),
+        **_status_fields(step.status),
+        "created_at": stamp(step.started_at),
+        "started_at": stamp(step.started_at),
+        "finished_at": stamp(step.finished_at),
+        "duration": hms(took),
+        "duration_humanized": hms(took),
+        "logs": logs,
+    }
+    if debug_logs is not None:
+        obj["debug_logs"] = debug_logs
+    return obj
+
+
+def job_obj(job: Job, account_id: int) -> dict:
+    job_type = "ci" if job.ci is not None else "scheduled" if job.schedule else "other"
+    return {
+        "id": job.id,
+        "account_id": account_id,
+        "project_id": PROJECT_ID,
+        "environment_id": ENVIRONMENT_ID,
+        "name": job.name,
+        "description": job.description,
+        "execute_steps": list(job.commands),
+        "generate_docs": job.generate_docs,
+        "job_type": job_type,
+        "dbt_version": None,
+        "schedule": {
+            "cron": job.schedule.cron if job.schedule else None,
+            "timezone": job.schedule.timezone if job.schedule else None,
+            "date": {"type": "custom_cron", "cron": job.schedule.cron} if job.schedule
+            else {"type": "every_day"},
+        },
+        "triggers": {
+            "schedule": bool(job.schedule) and job.enabled,
+            "github_webhook": False,
+            "git_provider_webhook": job.on_push or job.ci is not None,
+            "on_merge": job.on_push,
+        },
+        # dbt Cloud: 1 active, 2 deleted. A paused job is active with its schedule off.
+        "state": 1,
+        "git_branch": job.git.branch if job.git else None,
+        "timeout_seconds": (job.timeout_minutes or 0) * 60,
+    }
