@@ -143,14 +143,16 @@ def make_project(root: Path, files: dict[str, str]) -> Path:
 class Serving:
     """`dbt-console serve` as a real child process on a store."""
 
-    def __init__(self, home: Path, settings: str = ""):
+    def __init__(self, home: Path, settings: str = "", args: tuple[str, ...] = ()):
         import time
 
         if settings:
             home.mkdir(parents=True, exist_ok=True)
             (home / "settings.toml").write_text(settings)
         env = {**os.environ, "DBT_CONSOLE_HOME": str(home)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "dbt_console", "serve"], env=env,
+        self.api_url: str | None = None
+        self.proc = subprocess.Popen([sys.executable, "-m", "dbt_console", "serve", *args],
+                                     env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
         self.lines: list[str] = []
@@ -160,7 +162,9 @@ class Serving:
             if not line:
                 raise AssertionError("serve exited: " + "".join(self.lines))
             self.lines.append(line)
-            if "engine running" in line:
+            if line.startswith("API "):
+                self.api_url = line.split(" on ", 1)[1].strip()
+            if "engine running" in line and "--api" not in args or self.api_url:
                 return
         raise AssertionError("serve did not start: " + "".join(self.lines))
 
@@ -177,8 +181,8 @@ class Serving:
 def serving():
     started: list[Serving] = []
 
-    def start(home: Path, settings: str = "") -> Serving:
-        started.append(Serving(home, settings))
+    def start(home: Path, settings: str = "", args: tuple[str, ...] = ()) -> Serving:
+        started.append(Serving(home, settings, args))
         return started[-1]
 
     yield start
