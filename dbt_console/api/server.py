@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -26,9 +27,8 @@ class ApiServer:
     def __init__(self, store_path: Path, account_id: int, address: str,
                  cert: str | None = None, key: str | None = None):
         try:
-            import uvicorn
-
-            from dbt_console.api.app import build_app
+            import starlette  # noqa: F401 - only checked here; the worker imports them
+            import uvicorn  # noqa: F401
         except ImportError as exc:
             raise UserError(f"the API needs the api extra: pip install 'dbt-console[api]' "
                             f"({exc.name} is missing)") from None
@@ -43,7 +43,9 @@ class ApiServer:
         host, port = parse_address(address)
         try:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            self.sock = socket.socket(family, socket.SOCK_STREAM)
+            # proto given, not 0: asyncio sets TCP_NODELAY on accepted connections only
+            # when it is IPPROTO_TCP; without it each response waits ~40 ms for an ACK.
+            self.sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.sock.bind((host, port))
             self.sock.listen(128)
@@ -52,22 +54,28 @@ class ApiServer:
                             f"{exc.strerror or exc}") from None
         self.port = self.sock.getsockname()[1]
         self.url = f"{'https' if cert else 'http'}://{host}:{self.port}/api/v2/accounts/{account_id}/"
-        config = uvicorn.Config(build_app(store_path, account_id), ssl_certfile=cert,
-                                ssl_keyfile=key, log_level="warning", access_log=False,
-                                lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
-                                       name="api", daemon=True)
+        # Its own process: the engine's log pumps keep a core busy while dbt talks, and
+        # polls answered from the same interpreter would wait on its lock.
+        self.argv = [sys.executable, "-m", "dbt_console.api.worker", str(store_path),
+                     str(account_id), str(self.sock.fileno()), cert or "", key or ""]
+        self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.thread.start()
+        self.proc = subprocess.Popen(self.argv, pass_fds=[self.sock.fileno()],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         deadline = time.monotonic() + START_SECONDS
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise UserError(f"the API did not start on {self.url}")
-            time.sleep(0.02)
+        ready = self.proc.stdout.readline()  # "ready", or nothing when it died
+        if ready.strip() != "ready" or time.monotonic() > deadline:
+            self.stop()
+            raise UserError(f"the API did not start on {self.url}: see the lines above")
+        self.sock.close()  # the worker holds its own copy
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         self.sock.close()
