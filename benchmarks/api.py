@@ -34,14 +34,22 @@ PACED_DBT = textwrap.dedent('''\
     #!{python}
     import os, sys, time
     rate, seconds = int(os.environ["BENCH_RATE"]), float(os.environ["BENCH_SECONDS"])
-    line = ('{{"data": {{"node_info": {{"node_status": "started", "unique_id": '
+    # Start and result pairs, as dbt writes them: a node that only ever started would
+    # stay in the run's live progress for good.
+    pair = ('{{"data": {{"node_info": {{"node_status": "started", "unique_id": '
             '"model.bench.model_%d", "resource_type": "model"}}, "index": %d, "total": 0}}, '
             '"info": {{"level": "info", "msg": "%d START sql table model analytics.model_%d '
             '...... [RUN]", "name": "LogStartLine", "ts": "2026-11-24T02:00:00.000000Z", '
+            '"thread": "Thread-1"}}}}\\n'
+            '{{"data": {{"node_info": {{"node_status": "success", "unique_id": '
+            '"model.bench.model_%d", "resource_type": "model"}}, "index": %d, "total": 0, '
+            '"status": "SELECT 1", "execution_time": 0.01}}, "info": {{"level": "info", '
+            '"msg": "%d OK created sql table model analytics.model_%d ...... [SELECT 1 in '
+            '0.01s]", "name": "LogModelResult", "ts": "2026-11-24T02:00:00.000000Z", '
             '"thread": "Thread-1"}}}}\\n')
     out, block, start, n = sys.stdout.buffer, 1000, time.monotonic(), 0
     while n < rate * seconds:
-        out.write("".join(line % (i, i, i, i) for i in range(n, n + block)).encode())
+        out.write("".join(pair % ((i,) * 8) for i in range(n // 2, (n + block) // 2)).encode())
         n += block
         ahead = n / rate - (time.monotonic() - start)
         if ahead > 0:

@@ -19,7 +19,7 @@ def loaded_after(statement: str) -> set[str]:
 
 @pytest.mark.parametrize("module", [
     "dbt_console.model", "dbt_console.store", "dbt_console.store.tail", "dbt_console.config",
-    "dbt_console.jobspec", "dbt_console.humanize",
+    "dbt_console.jobspec", "dbt_console.humanize", "dbt_console.ci", "dbt_console.retries",
 ])
 def test_core_imports_neither_engine_nor_tui(module):
     loaded = loaded_after(f"import {module}")
@@ -35,8 +35,14 @@ def test_engine_never_imports_textual():
 
 def test_cli_start_imports_no_dbt_git_or_http():
     loaded = loaded_after("import dbt_console.cli, dbt_console.commands")
-    for heavy in ("dbt", "git", "httpx", "textual", "apscheduler"):
+    for heavy in ("dbt", "git", "httpx", "textual", "apscheduler", "starlette", "uvicorn"):
         assert heavy not in loaded, heavy
+
+
+def test_api_imports_neither_the_dashboard_nor_dbt():
+    loaded = loaded_after("import dbt_console.api.app, dbt_console.api.worker")
+    for other in ("textual", "dbt_console.tui", "dbt", "git"):
+        assert other not in loaded, other
 
 
 def test_dashboard_start_imports_no_dbt_git_or_http():
