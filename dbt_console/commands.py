@@ -129,10 +129,11 @@ def _jobs_list(store: Store, as_json: bool) -> int:
         nxt = humanize.local_time(_next_fire(job)) if job.enabled and job.schedule else "-"
         project = (f"{redact(job.git.url)}#{job.git.branch}" if job.git else job.project_dir) \
             or ""
-        rows.append([job.name, "yes" if job.enabled else "paused", schedule, nxt,
+        rows.append([str(job.id), job.name, "yes" if job.enabled else "paused", schedule, nxt,
                      f"#{last.id} {last.status.value}" if last else "-", project])
-    out(humanize.table(["NAME", "ENABLED", "SCHEDULE", "NEXT FIRE", "LAST RUN", "PROJECT"],
-                       rows))
+    # The id is what the API's paths and orchestrators' dbt Cloud operators call the job.
+    out(humanize.table(["ID", "NAME", "ENABLED", "SCHEDULE", "NEXT FIRE", "LAST RUN",
+                        "PROJECT"], rows))
     return 0
 
 

@@ -63,6 +63,10 @@ def test_airflow_hook_call_sequence_trigger_poll_artifacts(demo_api):
     """What Airflow's DbtCloudRunJobOperator does, call for call: trigger with a cause,
     poll the run reading data.status, then fetch run_results.json."""
     home, client = demo_api
+    root = str(client.base_url).split("/api/v2/")[0]
+    accounts = client.get(root + "/api/v2/accounts/").json()["data"]  # "Test connection"
+    assert [a["id"] for a in accounts] == [1]
+    assert client.get("").json()["data"]["id"] == 1
     nightly = job_id(client, "nightly")
     triggered = client.post(f"jobs/{nightly}/run/", json={"cause": "Triggered by Airflow"})
     assert triggered.status_code == 200

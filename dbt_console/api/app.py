@@ -94,10 +94,10 @@ def endpoint(handler: Handler):
             if actor is None:
                 return fail(401, "a valid API token is required: Authorization: Token <t> "
                                  "(or Bearer <t>); make one with dbt-console tokens create")
-            if request.path_params["account_id"] != api.account_id:
-                return fail(404, f"no account {request.path_params['account_id']} here: this "
-                                 f"dbt-console's account id is {api.account_id} "
-                                 "(api_account_id in settings.toml)")
+            account = request.path_params.get("account_id", api.account_id)
+            if account != api.account_id:
+                return fail(404, f"no account {account} here: this dbt-console's account id "
+                                 f"is {api.account_id} (api_account_id in settings.toml)")
             return await handler(api, request, actor)
         except requests.BadRequest as exc:
             return fail(400, str(exc))
@@ -109,6 +109,24 @@ def endpoint(handler: Handler):
             log.exception("API %s %s", request.method, request.url.path)
             return fail(500, "dbt-console failed on this request; its log has the details")
     return asgi
+
+
+# --- the account ------------------------------------------------------------------
+
+async def list_accounts(api: Api, request: Request, actor: str) -> Response:
+    # Airflow's "test connection" lists the accounts a token sees.
+    return api.ok([_account(api)])
+
+
+async def get_account(api: Api, request: Request, actor: str) -> Response:
+    return api.ok(_account(api))
+
+
+def _account(api: Api) -> dict:
+    import socket
+
+    return {"id": api.account_id, "name": f"dbt-console on {socket.gethostname()}",
+            "state": 1}
 
 
 # --- jobs -------------------------------------------------------------------------
@@ -289,6 +307,7 @@ async def _body(request: Request):
 
 
 ROUTES = [
+    ("GET", "", get_account),
     ("GET", "jobs/", list_jobs),
     ("GET", "jobs/{job_id}/", get_job),
     ("POST", "jobs/{job_id}/run/", trigger_run),
@@ -317,6 +336,8 @@ def build_app(store_path: Path, account_id: int) -> Starlette:
         # redirect would turn a POST into a GET in some clients.
         for variant in {PREFIX + path, PREFIX + path.rstrip("/")}:
             routes.append(Route(variant, endpoint(handler), methods=[method]))
+    for variant in ("/api/v2/accounts/", "/api/v2/accounts"):
+        routes.append(Route(variant, endpoint(list_accounts), methods=["GET"]))
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
     app.state.api = Api(store_path, account_id)
     return app
