@@ -131,3 +131,28 @@ def test_renamed_job_keeps_its_runs(store):
                      "nightly", job.version)
     assert [r.id for r in store.list_runs("nightly-v2")] == [run.id]
     assert store.latest_runs()["nightly-v2"].id == run.id
+
+
+def test_ci_heads_first_look_marks_then_moves_queue_and_coalesce(store):
+    from dbt_console.model import job_from_dict
+
+    store.save_jobs([job_from_dict({"name": "pr", "git": {"url": "/srv/a.git"},
+                                    "ci": {"defer_to": "nightly"}})])
+    assert store.record_ci_heads("pr", {"feature/a": "a1"}, "push") == []  # first look
+    first = store.record_ci_heads("pr", {"feature/a": "a2", "feature/b": "b1"}, "push")
+    assert len(first) == 2
+    again = store.record_ci_heads("pr", {"feature/a": "a3", "feature/b": "b1"}, "push")
+    assert again == [first[0]]  # a's waiting run became a3's; b did not move
+    waiting = store.get_run(first[0])
+    assert (waiting.trigger, waiting.git_branch, waiting.git_sha) == (
+        "ci:feature/a@a3", "feature/a", "a3")
+    store.record_ci_heads("pr", {"feature/b": "b1"}, "push")
+    gone = {b.branch: b.gone_at for b in store.ci_branches("pr")}
+    assert gone["feature/a"] is not None and gone["feature/b"] is None
+    for run_id in first:
+        store.claim_run(run_id)
+        store.finish_run(run_id, RunStatus.SUCCESS)
+    assert store.last_success_before("pr", branch="feature/b").id == first[1]
+    assert store.last_success_before("pr", branch="feature/a").id == first[0]
+    assert store.last_success_before("pr", branch="feature/c") is None
+    assert [r.id for r in store.list_runs(branch="feature/b")] == [first[1]]

@@ -339,13 +339,14 @@ class Store:
             "LIMIT ? OFFSET ?", (*args, limit, offset))
         return [self._run(r) for r in rows], total
 
-    def last_success_before(self, job_name: str, run_id: int | None = None) -> Run | None:
-        """The job's newest successful run (before run_id, when given)."""
+    def last_success_before(self, job_name: str, run_id: int | None = None,
+                            branch: str | None = None) -> Run | None:
+        """The job's newest successful run (before run_id, of branch, when given)."""
         row = self.conn.execute(
             f"SELECT {RUN_COLUMNS} FROM runs WHERE job_name = ? AND id < ? AND status = ? "
-            "ORDER BY id DESC LIMIT 1",
-            (job_name, 1 << 62 if run_id is None else run_id,
-             RunStatus.SUCCESS.value)).fetchone()
+            "AND (? IS NULL OR git_branch = ?) ORDER BY id DESC LIMIT 1",
+            (job_name, 1 << 62 if run_id is None else run_id, RunStatus.SUCCESS.value,
+             branch, branch)).fetchone()
         return None if row is None else self._run(row)
 
     def latest_runs(self) -> dict[str, Run]:

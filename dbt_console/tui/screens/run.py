@@ -197,8 +197,12 @@ class RunScreen(Screen):
         failures = self._failures
         paths: Paths = self.app.paths
         with Store(paths.store) as store:
-            green = store.last_success_before(run.job_name, run.id)
             job = store.run_job(run.id)
+            if job.ci is None:
+                green = store.last_success_before(run.job_name, run.id)
+            else:  # a CI branch: its own last green run, else production's it builds on
+                green = (store.last_success_before(run.job_name, run.id, run.git_branch)
+                         or store.last_success_before(job.ci.defer_to, run.id))
         if green is None or not green.git_sha:
             text = Text("no earlier green run of this job to compare with", style="dim")
         elif green.git_sha == run.git_sha:
