@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from functools import lru_cache
 
@@ -88,3 +89,11 @@ STATUS_MARKS = {"success": "✓", "error": "✗", "cancelled": "⊘", "queued": 
 
 def history_strip(statuses: list) -> str:
     return "".join(STATUS_MARKS.get(getattr(s, "value", s), "?") for s in statuses)
+
+
+_FULL_SHA = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{28}\b")
+
+
+def trigger(text: str) -> str:
+    """A trigger for a table: full shas (push:<sha>, ci:<branch>@<sha>) cut to 12."""
+    return _FULL_SHA.sub(r"\1", text)

@@ -78,7 +78,8 @@ class HistoryScreen(Screen):
     def _cells(self, run) -> tuple:
         return (str(run.id), run.job_name,
                 Text(run.status.value, style=status_styles.RUN.get(run.status.value, "")),
-                run.trigger, run.actor, humanize.local_time(run.started_at or run.queued_at),
+                humanize.trigger(run.trigger), run.actor,
+                humanize.local_time(run.started_at or run.queued_at),
                 humanize.duration(run.duration), (run.git_sha or "")[:10])
 
     def reload(self) -> None:

@@ -103,7 +103,8 @@ class RunScreen(Screen):
         title = Text.assemble(
             (f"run {run.id} ", "bold"), (run.job_name, "bold"), "  ",
             (run.status.value, status_styles.RUN.get(run.status.value, "")),
-            f"  {run.trigger} by {run.actor}  started {humanize.local_time(run.started_at)}"
+            f"  {humanize.trigger(run.trigger)} by {run.actor}"
+            f"  started {humanize.local_time(run.started_at)}"
             f"  {humanize.duration(took)}",
             f"  {run.git_branch or ''} {(run.git_sha or '')[:12]}")
         if run.error:
