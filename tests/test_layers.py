@@ -34,7 +34,11 @@ def test_engine_never_imports_textual():
 
 
 def test_cli_start_imports_no_dbt_git_or_http():
-    loaded = loaded_after("import dbt_console.cli, dbt_console.commands")
+    modules = sorted(p.stem for p in (Path(__file__).parent.parent / "dbt_console" /
+                                      "commands").glob("[a-z]*.py"))
+    assert "running" in modules
+    loaded = loaded_after("import dbt_console.cli\n" + "\n".join(
+        f"import dbt_console.commands.{m}" for m in modules))
     for heavy in ("dbt", "git", "httpx", "textual", "apscheduler", "starlette", "uvicorn"):
         assert heavy not in loaded, heavy
 

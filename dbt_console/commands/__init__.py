@@ -1,0 +1,53 @@
+"""What each CLI command does, a module per group of commands. The dashboard and the API
+call the same store, engine and core functions. A command's module is imported only when
+that command runs, so `dbt-console --help` stays quick."""
+
+from __future__ import annotations
+
+import sys
+import time
+from argparse import Namespace
+from importlib import import_module
+from pathlib import Path
+
+from dbt_console.config import resolve_paths
+
+# command -> (module in this package, function)
+HANDLERS = {
+    "cancel": ("running", "cmd_cancel"),
+    "ci": ("ci_cleanup", "cmd_ci"),
+    "deliveries": ("notify", "cmd_deliveries"),
+    "demo": ("jobs", "cmd_demo"),
+    "docs": ("docs", "cmd_docs"),
+    "hooks": ("notify", "cmd_hooks"),
+    "jobs": ("jobs", "cmd_jobs"),
+    "logs": ("history", "cmd_logs"),
+    "retry": ("running", "cmd_retry"),
+    "run": ("running", "cmd_run"),
+    "runs": ("history", "cmd_runs"),
+    "serve": ("serve", "cmd_serve"),
+    "status": ("serve", "cmd_status"),
+    "tokens": ("tokens", "cmd_tokens"),
+}
+
+
+def dispatch(args: Namespace) -> int:
+    module, function = HANDLERS[args.command]
+    handler = getattr(import_module(f"dbt_console.commands.{module}"), function)
+    return handler(args, resolve_paths())
+
+
+def out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def write_crash_report(text: str) -> Path:
+    paths = resolve_paths()
+    report = paths.data_dir / "crash.log"
+    try:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        with report.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')}\n{text}\n")
+    except OSError:
+        sys.stderr.write(text)
+    return report
