@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dbt_console.config import resolve_paths
 from dbt_console.engine.executor import Executor
-from dbt_console.model import Job
+from dbt_console.model import Job, Trigger
 from dbt_console.store import Store
 
 TARGET_RATE, TARGET_RATIO = 100_000, 0.5
@@ -95,7 +95,7 @@ def one_round(root: Path, lines: int, round_no: int) -> tuple[float, float, floa
     with Store(paths.store) as store:
         store.save_jobs([Job(name="chatty", commands=("dbt build",), project_dir=str(project),
                              dbt_path=str(fake))])
-        run = store.enqueue_run(store.get_job("chatty"), "manual", "bench")
+        run = store.enqueue_run(store.get_job("chatty"), Trigger.manual(), "bench")
         Executor(paths).execute(run.id)
         step = store.list_steps(run.id)[-1]
         stored_lines = store.log_line_count(run.id)

@@ -36,7 +36,7 @@ def child(code: str, home: Path, *args: str) -> dict:
 SETUP_JOBS = """
 import sys
 from dbt_console.config import resolve_paths
-from dbt_console.model import Job, Schedule
+from dbt_console.model import Job, Schedule, Trigger
 from dbt_console.store import Store
 with Store(resolve_paths().store) as store:
     store.save_jobs([Job(name=f"job-{i:03d}", commands=("dbt build",), project_dir="/srv/a",
@@ -76,7 +76,7 @@ from dbt_console.tui.widgets.log_view import LogView
 paths = resolve_paths()
 with Store(paths.store) as store:
     store.save_jobs([Job(name="chatty", commands=("dbt build",), project_dir="/srv")])
-    run_id = store.enqueue_run(store.get_job("chatty"), "manual", "bench").id
+    run_id = store.enqueue_run(store.get_job("chatty"), Trigger.manual(), "bench").id
     store.claim_run(run_id)
 
 written = {}   # last seq of a batch -> when it was committed
@@ -137,7 +137,7 @@ from dbt_console.tui.screens.run import RunScreen
 paths = resolve_paths()
 with Store(paths.store) as store:
     store.save_jobs([Job(name="long", commands=("dbt build",), project_dir="/srv")])
-    run_id = store.enqueue_run(store.get_job("long"), "manual", "bench").id
+    run_id = store.enqueue_run(store.get_job("long"), Trigger.manual(), "bench").id
     seq = 0
     for batch in range(100):
         rows = [("2026-11-24T02:00:00.000000Z", "info", 1, "LogModelResult",

@@ -53,14 +53,6 @@ def schema_for(job_name: str, branch: str) -> str:
     return f"{name[:MAX_SCHEMA - 9]}_{digest}"
 
 
-def trigger(branch: str, sha: str) -> str:
-    return f"ci:{branch}@{sha}"
-
-
-def cleanup_trigger(branch: str) -> str:
-    return f"ci-cleanup:{branch}"
-
-
 def with_state(argv: list[str], state_dir: str) -> list[str]:
     """Add --defer --state DIR to a dbt command that selects nodes (unless its author
     already set the state), so unbuilt parents are read from production."""

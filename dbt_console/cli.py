@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     retry = sub.add_parser("retry", help="a new run that re-runs only what failed in RUN")
     retry.add_argument("run_id", type=_run_id, metavar="RUN")
     retry.add_argument("--wait", action="store_true", help="as for run")
+    rerun = sub.add_parser("rerun", help="dbt Cloud's rerun: retry the job's latest run if it "
+                                         "failed, else run the job")
+    rerun.add_argument("job")
+    rerun.add_argument("--wait", action="store_true", help="as for run")
 
     runs = sub.add_parser("runs", help="past and current runs, newest first")
     runs.add_argument("--job", help="only this job's runs")

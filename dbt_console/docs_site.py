@@ -1,4 +1,4 @@
-"""A run's dbt docs: where they are kept, which run has them, and serving them.
+"""Serving a run's dbt docs (actions/docs.py finds the run that has them).
 
 Only the three files the docs site needs are kept and served. dbt's own `docs serve`
 serves the whole target directory, compiled SQL and run results included; on a shared
@@ -12,43 +12,8 @@ import socketserver
 from functools import partial
 from pathlib import Path
 
-from dbt_console.errors import NotFound, UserError
-from dbt_console.model import Run
-from dbt_console.store import Store
-
-DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
-# How many of a job's newest runs are looked through for the latest docs.
-SEARCH_RUNS = 500
-
-
-def docs_dir(run_dir: Path | str) -> Path:
-    return Path(run_dir) / "docs"
-
-
-def has_docs(run: Run) -> bool:
-    return bool(run.run_dir) and all((docs_dir(run.run_dir) / f).is_file() for f in DOCS_FILES)
-
-
-def find_docs(store: Store, job_name: str, run_id: int | None = None) -> Run:
-    """The run whose docs to serve: the given one, else the job's newest run with docs.
-    A UserError says how to get docs when there are none."""
-    job = store.get_job(job_name)
-    if run_id is not None:
-        run = store.get_run(run_id)
-        if run.job_name != job.name:
-            raise UserError(f"run {run_id} is a run of {run.job_name}, not of {job.name}")
-        if not has_docs(run):
-            raise NotFound(f"run {run_id} of {job.name} has no docs" + (
-                "" if job.generate_docs else f": set generate_docs: true on {job.name}"))
-        return run
-    for run in store.list_runs(job.name, limit=SEARCH_RUNS):
-        if has_docs(run):
-            return run
-    if not job.generate_docs:
-        raise NotFound(f"{job.name} has no docs: set generate_docs: true on the job (its "
-                       "runs then end with dbt docs generate), then run it")
-    raise NotFound(f"{job.name} has no run with docs yet: run it (dbt-console run "
-                   f"{job.name} --wait)")
+from dbt_console.errors import UserError
+from dbt_console.rundir import DOCS_FILES
 
 
 class _DocsHandler(http.server.SimpleHTTPRequestHandler):

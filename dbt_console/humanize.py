@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from dbt_console.model import SYSTEM_EVENT, LogLine, Schedule
+from dbt_console.model import SYSTEM_EVENT, LogLine, Schedule, Trigger
 
 
 def local_time(ts: float | None) -> str:
@@ -91,9 +90,6 @@ def history_strip(statuses: list) -> str:
     return "".join(STATUS_MARKS.get(getattr(s, "value", s), "?") for s in statuses)
 
 
-_FULL_SHA = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{28}\b")
-
-
-def trigger(text: str) -> str:
+def trigger(trigger: Trigger) -> str:
     """A trigger for a table: full shas (push:<sha>, ci:<branch>@<sha>) cut to 12."""
-    return _FULL_SHA.sub(r"\1", text)
+    return trigger.short()

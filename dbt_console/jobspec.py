@@ -7,24 +7,15 @@ reported together and none is saved.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from dbt_console.errors import UserError, ValidationError
-from dbt_console.model import (
-    ENV_REF_RE,
-    SECRET_MASK,
-    Job,
-    is_secret_env,
-    job_from_dict,
-    job_to_dict,
-    redact,
-)
+from dbt_console.jobfields import job_to_dict, public_dict
+from dbt_console.jobrules import job_from_dict
+from dbt_console.model import Job
 
 TOP_LEVEL = {"jobs"}
-# Hook fields that are secrets: a Slack or webhook URL is itself a credential.
-HOOK_SECRETS = ("url", "secret", "routing_key")
 
 
 def parse_jobs(text: str, source: str, base_dir: Path) -> list[Job]:
@@ -75,19 +66,6 @@ def load_jobs_file(path: Path) -> list[Job]:
     except UnicodeDecodeError:
         raise UserError(f"{path}: not UTF-8 text") from None
     return parse_jobs(text, str(path), path.resolve().parent)
-
-
-def public_dict(job: Job) -> dict[str, Any]:
-    """A job's plain data with its secret values masked: safe to print or show."""
-    data = job_to_dict(job)
-    if "git" in data:
-        data["git"] = {**data["git"], "url": redact(data["git"]["url"])}
-    if "env" in data:
-        data["env"] = {k: SECRET_MASK if is_secret_env(k, v) else v
-                       for k, v in data["env"].items()}
-    data["hooks"] = [{k: SECRET_MASK if k in HOOK_SECRETS and not ENV_REF_RE.match(v) else v
-                      for k, v in hook.items()} for hook in data["hooks"]]
-    return data
 
 
 def dump_jobs(jobs: list[Job], include_secrets: bool = False) -> str:

@@ -3,6 +3,7 @@ DBT_CONSOLE_HOME, and dbt's anonymous usage tracking is off (there is no network
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -117,7 +118,17 @@ def copy_home(home: Path, tmp_path: Path) -> Path:
 
 
 def write_jobs(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
+    """A jobs file. A project_dir must be a dbt project on this machine (import refuses
+    one that is not), so each `project_dir: /srv/NAME` in the text becomes a stub project
+    under the test's own directory."""
+    import re
+
+    root = path.parent / "srv"
+    for name in set(re.findall(r"project_dir: /srv/([\w-]+)", text)):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        (root / name / "dbt_project.yml").write_text("name: stub\n", encoding="utf-8")
+    path.write_text(text.replace("project_dir: /srv/", f"project_dir: {root}/"),
+                    encoding="utf-8")
     return path
 
 
@@ -233,3 +244,20 @@ jobs:
     commands: ["dbt parse"]
 {extra_jobs}""")
     return home
+
+
+def branch_remote(tmp_path: Path, branch: str, bare: Path | None = None) -> tuple[Path, str]:
+    """A bare repository (made when not given) with `branch` pushed to it at a commit of
+    its own; returns the repository and the branch's sha."""
+    work = tmp_path / f"work-{branch.replace('/', '-')}"
+    bare = bare or tmp_path / "remote.git"
+    if not bare.exists():
+        subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    run = functools.partial(subprocess.run, check=True, capture_output=True, text=True, cwd=work)
+    work.mkdir()
+    run(["git", "init", "-q", "-b", branch])
+    (work / "README").write_text(branch)
+    run(["git", "add", "README"])
+    run(["git", "-c", "user.name=Ada", "-c", "user.email=a@example.org", "commit", "-qm", branch])
+    run(["git", "push", "-q", str(bare), branch])
+    return bare, run(["git", "rev-parse", "HEAD"]).stdout.strip()

@@ -17,6 +17,7 @@ from conftest import SLOW_PROJECT, binary, copy_home, import_jobs, make_project,
 from dbt_console.config import Settings
 from dbt_console.engine.engine import Engine
 from dbt_console.engine.notify import notifier
+from dbt_console.model import Trigger
 
 SECRET = "whsec-7c1f0e9b-never-print-me"
 
@@ -142,7 +143,7 @@ def test_receiver_failing_twice_gets_three_attempts_and_never_slows_the_run(
     engine = Engine(paths, Settings())
     engine.start()
     try:
-        run = store.enqueue_run(store.get_job("quick"), "manual", "test")
+        run = store.enqueue_run(store.get_job("quick"), Trigger.manual(), "test")
         wait_for(lambda: store.get_run(run.id).status.finished, timeout=60, what="the run")
         delivered = wait_for(lambda: [d for d in store.list_deliveries(run.id)
                                       if d.status == "delivered"], timeout=30,
@@ -160,7 +161,7 @@ def test_delivery_survives_a_receiver_down_and_an_engine_restart(
       - {{type: webhook, url: "http://127.0.0.1:{port}/hook", events: [succeeded]}}""")
     first = Engine(paths, Settings())
     first.start()
-    run = store.enqueue_run(store.get_job("quick"), "manual", "test")
+    run = store.enqueue_run(store.get_job("quick"), Trigger.manual(), "test")
     wait_for(lambda: any(d.attempts >= 1 for d in store.list_deliveries(run.id)),
              timeout=60, what="a first, failed attempt")
     first.stop(grace_seconds=0)
@@ -186,15 +187,15 @@ def test_slack_and_pagerduty_bodies_have_what_their_apis_require(
       - {{type: slack, url: "{slack.url}/services/T/B/x", events: [errored, succeeded]}}
       - {{type: pagerduty, routing_key: "${{PD_KEY}}", url: "{pd.url}/v2/enqueue"}}""")
     from dbt_console.engine.executor import Executor
-    from dbt_console.model import RunStatus
+    from dbt_console.model import RunStatus, Trigger
 
     job = store.get_job("quick")
-    failing = store.enqueue_run(job, "manual", "test")
+    failing = store.enqueue_run(job, Trigger.manual(), "test")
     store.claim_run(failing.id)
     store.finish_run(failing.id, RunStatus.ERROR, "a test failure")
     notifier.queue_for(store, store.get_run(failing.id))
     notifier.send_due(store)
-    ok = store.enqueue_run(job, "manual", "test")
+    ok = store.enqueue_run(job, Trigger.manual(), "test")
     assert Executor(paths).execute(ok.id).status is RunStatus.SUCCESS
     notifier.send_due(store)
 
@@ -220,7 +221,7 @@ def test_command_hook_gets_the_payload_on_stdin(paths, store, tmp_path):
       - {{type: command, argv: ["{sys.executable}", "-c", "{script}"], events: [succeeded]}}""")
     from dbt_console.engine.executor import Executor
 
-    run = store.enqueue_run(store.get_job("quick"), "manual", "test")
+    run = store.enqueue_run(store.get_job("quick"), Trigger.manual(), "test")
     Executor(paths).execute(run.id)
     notifier.send_due(store)
     assert json.loads(out.read_text())["data"]["runId"] == str(run.id)
@@ -278,7 +279,7 @@ jobs:
       - {{type: webhook, url: "{server.url}/w", events: [warned]}}
       - {{type: webhook, url: "{server.url}/s", events: [succeeded]}}
 """, "test", tmp_path))
-    run = store.enqueue_run(store.get_job("warny"), "manual", "test")
+    run = store.enqueue_run(store.get_job("warny"), Trigger.manual(), "test")
     assert Executor(paths).execute(run.id).status is RunStatus.SUCCESS
     notifier.send_due(store)
     assert [r["path"] for r in server.requests] == ["/w"]  # warned, not plain succeeded

@@ -39,7 +39,7 @@ def test_import_export_import_is_lossless(cli, tmp_path):
     first = write_jobs(tmp_path / "a.yml", FULL)
     assert cli("jobs", "import", str(first)).code == 0
     exported = cli("jobs", "export", "--include-secrets").out
-    original = {j["name"]: j for j in yaml.safe_load(FULL)["jobs"]}
+    original = {j["name"]: j for j in yaml.safe_load(first.read_text())["jobs"]}
     for job in yaml.safe_load(exported)["jobs"]:
         for key, value in original[job["name"]].items():
             assert job[key] == value, (job["name"], key)
@@ -60,7 +60,8 @@ def test_export_masks_secret_env_values_unless_asked(cli, tmp_path):
 
 
 def test_relative_project_dir_is_relative_to_the_jobs_file(cli, tmp_path):
-    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "transform").mkdir(parents=True)
+    (tmp_path / "repo" / "transform" / "dbt_project.yml").write_text("name: t\n")
     path = write_jobs(tmp_path / "repo" / "jobs.yml", """
 jobs:
   - name: here

@@ -19,7 +19,9 @@ def loaded_after(statement: str) -> set[str]:
 
 @pytest.mark.parametrize("module", [
     "dbt_console.model", "dbt_console.store", "dbt_console.store.tail", "dbt_console.config",
-    "dbt_console.jobspec", "dbt_console.humanize", "dbt_console.ci", "dbt_console.retries",
+    "dbt_console.jobspec", "dbt_console.humanize", "dbt_console.ci", "dbt_console.jobfields",
+    "dbt_console.jobrules", "dbt_console.jobtext", "dbt_console.queueing", "dbt_console.rundir",
+    "dbt_console.hooks",
 ])
 def test_core_imports_neither_engine_nor_tui(module):
     loaded = loaded_after(f"import {module}")
@@ -62,3 +64,57 @@ def test_tui_never_runs_sql_or_processes_itself():
         text = source.read_text()
         for forbidden in ("sqlite3", "subprocess", "execute(\"", "SELECT "):
             assert forbidden not in text, f"{source.name} uses {forbidden}"
+
+
+PACKAGE = Path(__file__).parent.parent / "dbt_console"
+FRONT_ENDS = ("cli.py", "commands", "tui", "api")
+# Starting an engine is the one thing a front end may ask of the engine directly.
+ENGINE_STARTERS = {"dbt_console.engine.engine", "dbt_console.engine.one_run",
+                   "dbt_console.engine.lease", "dbt_console.engine.launcher"}
+
+
+def imports_of(source: Path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return {m for m in found if m.startswith("dbt_console")}
+
+
+def sources(*parts: str) -> list[Path]:
+    out = []
+    for part in parts:
+        path = PACKAGE / part
+        out.extend([path] if path.is_file() else sorted(path.rglob("*.py")))
+    return out
+
+
+def test_front_ends_reach_the_store_only_through_the_actions():
+    for source in sources(*FRONT_ENDS):
+        for module in imports_of(source):
+            assert not module.startswith("dbt_console.store"), (source.name, module)
+            if module.startswith("dbt_console.engine."):  # (the bare package: a from-import)
+                assert module.rsplit(".", 1)[0] in ENGINE_STARTERS or \
+                    module in ENGINE_STARTERS, (source.name, module)
+
+
+def test_the_actions_and_the_core_never_import_a_front_end():
+    core = [p for p in PACKAGE.glob("*.py") if p.name not in ("cli.py", "__main__.py")]
+    for source in sources("actions", "engine", "store", "hooks") + core:
+        for module in imports_of(source):
+            for front in ("dbt_console.cli", "dbt_console.commands", "dbt_console.tui",
+                          "dbt_console.api"):
+                assert not module.startswith(front), (source.name, module)
+
+
+def test_the_core_imports_neither_actions_store_nor_engine():
+    core = [p for p in PACKAGE.glob("*.py") if p.name not in ("cli.py", "__main__.py")]
+    for source in core + sources("hooks"):
+        for module in imports_of(source):
+            for below in ("dbt_console.actions", "dbt_console.store", "dbt_console.engine"):
+                assert not module.startswith(below), (source.name, module)

@@ -8,7 +8,7 @@ import textwrap
 
 from dbt_console.engine.launcher import SubprocessLauncher
 from dbt_console.engine.logpump import RunLog, pump
-from dbt_console.model import Job
+from dbt_console.model import Job, Trigger
 
 EMITTER = textwrap.dedent("""
     import json, sys
@@ -40,7 +40,7 @@ EMITTER = textwrap.dedent("""
 
 def test_every_kind_of_output_reaches_the_store(store, tmp_path):
     store.save_jobs([Job(name="j", commands=("dbt run",), project_dir="/srv")])
-    run = store.enqueue_run(store.get_job("j"), "manual", "me")
+    run = store.enqueue_run(store.get_job("j"), Trigger.manual(), "me")
     log = RunLog(store, run.id)
     proc = SubprocessLauncher().start([sys.executable, "-c", EMITTER], tmp_path, {})
     code = pump(proc, log, 1, lambda: None)
@@ -67,7 +67,7 @@ def test_lines_reach_the_store_while_the_process_still_runs(store, tmp_path):
     """Batches are committed as the process writes, not when it ends: the child prints
     'first', then waits until the test has seen 'first' in the store."""
     store.save_jobs([Job(name="j", commands=("dbt run",), project_dir="/srv")])
-    run = store.enqueue_run(store.get_job("j"), "manual", "me")
+    run = store.enqueue_run(store.get_job("j"), Trigger.manual(), "me")
     log = RunLog(store, run.id)
     go = tmp_path / "seen-first"
     script = (f"import os, sys, time\nprint('first', flush=True)\nt = time.time()\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,15 +38,18 @@ jobs:
 
 
 def test_missing_project_directory_is_the_reason(tmp_path):
+    """It was there when the job was saved (import refuses a missing one), then went."""
     home = tmp_path / "h"
-    import_jobs(home, tmp_path, """
+    project = make_project(tmp_path / "p", SLOW_PROJECT)
+    import_jobs(home, tmp_path, f"""
 jobs:
   - name: gone
-    project_dir: /nonexistent/project
+    project_dir: {project}
     commands: ["dbt build"]
 """)
+    shutil.rmtree(project)
     assert binary(home, "run", "gone", "--wait").code == 1
-    assert last_run(home)["error"] == "project directory /nonexistent/project does not exist"
+    assert last_run(home)["error"] == f"project directory {project} does not exist"
 
 
 def test_dbt_failing_to_start_its_work_is_reported_as_exit_code_2(tmp_path):

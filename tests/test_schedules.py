@@ -17,7 +17,7 @@ from dbt_console.engine import executor as executor_module
 from dbt_console.engine.engine import Engine
 from dbt_console.engine.executor import Executor
 from dbt_console.engine.scheduler import next_fire
-from dbt_console.model import Job, RunStatus, Schedule
+from dbt_console.model import Job, RunStatus, Schedule, Trigger
 
 
 def every_second(job: Job) -> IntervalTrigger:
@@ -35,7 +35,7 @@ def parse_job(project, name="quick", **kw) -> Job:
 
 
 def schedule_runs(store, job_name):
-    return [r for r in store.list_runs(job_name, limit=1000) if r.trigger == "schedule"]
+    return [r for r in store.list_runs(job_name, limit=1000) if str(r.trigger) == "schedule"]
 
 
 def test_next_fire_follows_cron_and_timezone():
@@ -98,7 +98,7 @@ def test_missed_schedules_are_caught_up_once_and_old_misses_recorded(paths, stor
     engine = Engine(paths, Settings(catch_up_grace_minutes=60))
     engine.start()
     engine.stop(grace_seconds=0)
-    catch_ups = [r for r in store.list_runs("every10") if r.trigger == "catch-up"]
+    catch_ups = [r for r in store.list_runs("every10") if str(r.trigger) == "catch-up"]
     assert len(catch_ups) == 1, "missed fires are coalesced into one run"
     kinds = {e.kind: e.detail for e in store.recent_events()}
     assert "older than the 60 min grace window: not run" in kinds["missed"]
@@ -109,7 +109,7 @@ def test_job_timeout_cancels_the_run_and_marks_it_error(paths, store, project, m
     monkeypatch.setattr(executor_module, "SECONDS_PER_MINUTE", 3.0)  # a minute of 3 s
     store.save_jobs([Job(name="slow", commands=("dbt run",), project_dir=str(project),
                          timeout_minutes=1)])
-    run = store.enqueue_run(store.get_job("slow"), "manual", "test")
+    run = store.enqueue_run(store.get_job("slow"), Trigger.manual(), "test")
     started = time.monotonic()
     finished = Executor(paths).execute(run.id)
     assert finished.status is RunStatus.ERROR

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from dbt_console.engine import scheduler
-from dbt_console.model import Job, NodeResult, RunStatus, Schedule
+from dbt_console.model import Job, NodeResult, RunStatus, Schedule, Trigger
 from dbt_console.store import Store
 from dbt_console.tui.app import DbtConsoleApp
 
@@ -35,7 +35,7 @@ def frozen(paths, monkeypatch):
         ])
         for n, (job, status) in enumerate([("nightly", RunStatus.SUCCESS),
                                            ("ride_audit", RunStatus.ERROR)]):
-            run = store.enqueue_run(store.get_job(job), "schedule", "scheduler")
+            run = store.enqueue_run(store.get_job(job), Trigger.schedule(), "scheduler")
             start = NOW - 3600 + n * 600
             store.claim_run(run.id)
             store.update_run(run.id, started_at=start, git_sha="4f1c2e9a7b3d" * 3,

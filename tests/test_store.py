@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from dbt_console.errors import ConflictError
-from dbt_console.model import Job, NodeResult, RunStatus
+from dbt_console.model import Job, NodeResult, RunStatus, Trigger
 from dbt_console.store import Store
 from dbt_console.store.schema import MIGRATIONS
 
@@ -36,7 +36,7 @@ def test_store_from_a_newer_dbt_console_is_refused(paths):
 
 def test_only_one_of_many_claimers_wins_a_run(paths, store):
     store.save_jobs([JOB])
-    run = store.enqueue_run(store.get_job("nightly"), "manual", "me")
+    run = store.enqueue_run(store.get_job("nightly"), Trigger.manual(), "me")
     wins = []
 
     def claim():
@@ -66,14 +66,14 @@ def test_second_edit_of_the_same_version_is_refused(store):
 
 def test_run_keeps_the_job_as_it_was_when_queued(store):
     store.save_jobs([JOB])
-    run = store.enqueue_run(store.get_job("nightly"), "manual", "me")
+    run = store.enqueue_run(store.get_job("nightly"), Trigger.manual(), "me")
     store.save_jobs([Job(name="nightly", commands=("dbt seed",), project_dir="/srv/a")])
     assert store.run_job(run.id).commands == ("dbt build",)
 
 
 def test_log_pages_search_and_compaction_keep_every_line(store):
     store.save_jobs([JOB])
-    run = store.enqueue_run(store.get_job("nightly"), "manual", "me")
+    run = store.enqueue_run(store.get_job("nightly"), Trigger.manual(), "me")
     seq = 0
     for batch in range(40):
         rows = [row(seq + i, f"batch {batch} line {seq + i} " + "x" * 200) for i in range(500)]
@@ -94,7 +94,7 @@ def test_log_pages_search_and_compaction_keep_every_line(store):
 
 def test_node_counts_take_each_nodes_last_step(store):
     store.save_jobs([JOB])
-    run = store.enqueue_run(store.get_job("nightly"), "manual", "me")
+    run = store.enqueue_run(store.get_job("nightly"), Trigger.manual(), "me")
     store.start_step(run.id, 1, "dbt seed")
     store.finish_step(run.id, 1, RunStatus.SUCCESS, 0, [NodeResult("seed.p.a", "success", 1)])
     store.start_step(run.id, 2, "dbt build")
@@ -110,7 +110,7 @@ def test_a_watcher_sees_another_connections_change_on_its_next_poll(paths, store
     from dbt_console.store.tail import RunTail
 
     store.save_jobs([JOB])
-    run = store.enqueue_run(store.get_job("nightly"), "manual", "me")
+    run = store.enqueue_run(store.get_job("nightly"), Trigger.manual(), "me")
     with Store(paths.store) as watcher_store:
         tail = RunTail(watcher_store, run.id)
         assert tail.poll() == []
@@ -126,7 +126,7 @@ def test_a_watcher_sees_another_connections_change_on_its_next_poll(paths, store
 def test_renamed_job_keeps_its_runs(store):
     store.save_jobs([JOB])
     job = store.get_job("nightly")
-    run = store.enqueue_run(job, "manual", "me")
+    run = store.enqueue_run(job, Trigger.manual(), "me")
     store.update_job(Job(name="nightly-v2", commands=("dbt build",), project_dir="/srv/a"),
                      "nightly", job.version)
     assert [r.id for r in store.list_runs("nightly-v2")] == [run.id]
@@ -134,7 +134,7 @@ def test_renamed_job_keeps_its_runs(store):
 
 
 def test_ci_heads_first_look_marks_then_moves_queue_and_coalesce(store):
-    from dbt_console.model import job_from_dict
+    from dbt_console.jobrules import job_from_dict
 
     store.save_jobs([job_from_dict({"name": "pr", "git": {"url": "/srv/a.git"},
                                     "ci": {"defer_to": "nightly"}})])
@@ -144,7 +144,7 @@ def test_ci_heads_first_look_marks_then_moves_queue_and_coalesce(store):
     again = store.record_ci_heads("pr", {"feature/a": "a3", "feature/b": "b1"}, "push")
     assert again == [first[0]]  # a's waiting run became a3's; b did not move
     waiting = store.get_run(first[0])
-    assert (waiting.trigger, waiting.git_branch, waiting.git_sha) == (
+    assert (str(waiting.trigger), waiting.git_branch, waiting.git_sha) == (
         "ci:feature/a@a3", "feature/a", "a3")
     store.record_ci_heads("pr", {"feature/b": "b1"}, "push")
     gone = {b.branch: b.gone_at for b in store.ci_branches("pr")}

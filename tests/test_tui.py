@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -13,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import binary, copy_home, runs_json
+from conftest import binary, branch_remote, copy_home, runs_json
 from dbt_console.config import resolve_paths
-from dbt_console.model import RunStatus
+from dbt_console.model import RunStatus, Trigger
 from dbt_console.store import Store
 from dbt_console.tui.app import DbtConsoleApp
 from dbt_console.tui.screens.help import HelpScreen
@@ -234,7 +235,7 @@ def test_history_pages_through_many_runs(tmp_path, monkeypatch, paths, store):
     store.save_jobs([Job(name="busy", commands=("dbt run",), project_dir="/srv")])
     job = store.get_job("busy")
     for _ in range(PAGE * 2 + 5):
-        store.enqueue_run(job, "manual", "me")
+        store.enqueue_run(job, Trigger.manual(), "me")
 
     async def scenario():
         app = DbtConsoleApp(paths, embed_engine=False)
@@ -298,13 +299,13 @@ def test_job_form_refuses_a_bad_cron_then_saves_a_good_one(demo_runs, tmp_path, 
             assert isinstance(form, JobFormScreen)
             await type_into(pilot, "#f-name", "weekly")
             await type_into(pilot, "#f-project_dir", str(home / "demo" / "pedalshare"))
-            await type_into(pilot, "#f-cron", "0 25 * * 1")
+            await type_into(pilot, "#f-schedule-cron", "0 25 * * 1")
             await pilot.pause(0.3)
             assert any("schedule: cron '0 25 * * 1' is not valid" in p for p in form.problems)
             await pilot.press("ctrl+s")
             await pilot.pause()
             assert app.screen is form, "an invalid job is not saved"
-            await type_into(pilot, "#f-cron", "0 3 * * 1")
+            await type_into(pilot, "#f-schedule-cron", "0 3 * * 1")
             await pilot.pause(0.3)
             assert form.problems == []
             await pilot.press("ctrl+s")
@@ -387,7 +388,7 @@ def test_history_keeps_the_cursor_on_its_run_when_new_runs_arrive(tmp_path, monk
     store.save_jobs([Job(name="busy", commands=("dbt run",), project_dir="/srv")])
     job = store.get_job("busy")
     for _ in range(5):
-        store.enqueue_run(job, "manual", "me")
+        store.enqueue_run(job, Trigger.manual(), "me")
 
     async def scenario():
         app = DbtConsoleApp(paths, embed_engine=False)
@@ -397,7 +398,7 @@ def test_history_keeps_the_cursor_on_its_run_when_new_runs_arrive(tmp_path, monk
             runs = app.screen.query_one("#runs")
             assert runs.cursor_key == "3"
             with Store(paths.store) as other:  # another process queues a run
-                other.enqueue_run(job, "manual", "teammate")
+                other.enqueue_run(job, Trigger.manual(), "teammate")
             await pilot.pause(0.8)
             assert runs.row_count == 6 and runs.key_at(0) == "6"
             assert runs.cursor_key == "3"
@@ -502,16 +503,19 @@ def test_run_screen_lists_the_runs_deliveries(demo_runs, tmp_path, monkeypatch):
 def test_ci_job_shows_a_row_per_open_branch_and_reruns_the_branch(demo_runs, tmp_path,
                                                                    monkeypatch):
     home = demo_copy(demo_runs, tmp_path, monkeypatch)
+    bare, a = branch_remote(tmp_path, "feature/new")
+    _, b = branch_remote(tmp_path, "feature/old", bare)
     jobs = tmp_path / "ci.yml"
-    jobs.write_text("jobs:\n  - name: pr\n    git: {url: /srv/none.git}\n"
+    jobs.write_text(f"jobs:\n  - name: pr\n    git: {{url: {bare}}}\n"
                     "    ci: {defer_to: nightly, branches: feature/*}\n")
     assert binary(home, "jobs", "import", str(jobs)).code == 0
-    a, b = "a" * 40, "b" * 40
     with Store(home / "dbt-console.db") as store:
         # What the engine's poller records: a first look marks, then two branches move.
         store.record_ci_heads("pr", {"feature/old": a}, "push")
         store.record_ci_heads("pr", {"feature/old": b, "feature/new": a}, "push")
         store.record_ci_heads("pr", {"feature/new": a}, "push")  # feature/old deleted
+        before = [r.id for r in store.list_runs("pr")]
+        waiting = store.list_runs("pr", branch="feature/new")[0]
 
     async def scenario():
         app = DbtConsoleApp(resolve_paths(), embed_engine=False)
@@ -528,13 +532,20 @@ def test_ci_job_shows_a_row_per_open_branch_and_reruns_the_branch(demo_runs, tmp
             await pilot.press("down")
             assert app.screen.selected_branch() == "feature/new"
             await pilot.press("r")
+            await app.workers.wait_for_complete()
             await pilot.pause()
-            run = app.store.list_runs("pr", limit=1)[0]
-            assert (run.trigger, run.git_branch, run.git_sha) == (
-                f"ci:feature/new@{a}", "feature/new", a)
+            # The branch's run still waiting is the one asked for: no second run.
+            assert f"run {waiting.id} of pr on feature/new queued" in \
+                list(app._notifications)[-1].message
+            with Store(home / "dbt-console.db") as store:
+                assert [r.id for r in store.list_runs("pr")] == before
+                runs = store.list_runs("pr", branch="feature/new")
+            assert (str(runs[0].trigger), runs[0].git_branch, runs[0].git_sha,
+                    runs[0].actor) == (f"ci:feature/new@{a}", "feature/new", a,
+                                   pwd.getpwuid(os.getuid()).pw_name)
             await pilot.press("enter")
             await pilot.pause()
-            assert isinstance(app.screen, RunScreen) and app.screen.run_id == run.id
+            assert isinstance(app.screen, RunScreen) and app.screen.run_id == waiting.id
 
     asyncio.run(scenario())
 

@@ -19,7 +19,7 @@ from dbt_console.config import Paths
 from dbt_console.engine.executor import Executor, find_dbt
 from dbt_console.engine.launcher import SubprocessLauncher
 from dbt_console.engine.warm.launcher import WarmLauncher, interpreter_of
-from dbt_console.model import Job, RunStatus
+from dbt_console.model import Job, RunStatus, Trigger
 from dbt_console.store import Store
 
 DBT = find_dbt(Job(name="any", commands=("dbt parse",)))
@@ -49,7 +49,7 @@ def import_file(cli, tmp_path: Path, text: str) -> None:
 
 def run_job(paths: Paths, job_name: str, launcher) -> int:
     with Store(paths.store) as store:
-        run = store.enqueue_run(store.get_job(job_name), "manual", "test")
+        run = store.enqueue_run(store.get_job(job_name), Trigger.manual(), "test")
     Executor(paths, launcher).execute(run.id)
     return run.id
 
@@ -132,7 +132,7 @@ jobs:
     commands: ["dbt run"]
 """)
     with Store(paths.store) as store:
-        run = store.enqueue_run(store.get_job("slow"), "manual", "test")
+        run = store.enqueue_run(store.get_job("slow"), Trigger.manual(), "test")
     executor = Executor(paths, warm)
     worker = threading.Thread(target=executor.execute, args=(run.id,))
     worker.start()
@@ -161,7 +161,7 @@ def test_a_helper_killed_mid_run_errors_the_run_and_the_next_run_gets_a_new_help
     try:
         first = launcher.helpers()[0]
         with Store(paths.store) as store:
-            run = store.enqueue_run(store.get_job("slow"), "manual", "test")
+            run = store.enqueue_run(store.get_job("slow"), Trigger.manual(), "test")
             worker = threading.Thread(target=Executor(paths, launcher).execute, args=(run.id,))
             worker.start()
             wait_for(lambda: "START sql table model main.slow" in log_text(store, run.id),

@@ -1,7 +1,7 @@
-"""The API's routes: dbt Cloud's Admin API v2 paths over the store.
+"""The API's routes: dbt Cloud's Admin API v2 paths over the actions.
 
 Reads run on the event loop with one store connection of its own (WAL readers never wait
-for the engine's writes); anything that writes runs in the thread pool with a connection
+for the engine's writes); anything that writes runs in the thread pool with a context
 per call, so a busy store never stalls the polls of other clients.
 """
 
@@ -12,7 +12,6 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -20,66 +19,65 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from dbt_console import retries
+from dbt_console import actions, rundir
+from dbt_console.actions import Actor, Context
 from dbt_console.api import requests, wire
-from dbt_console.api.tokens import from_header, token_hash
+from dbt_console.api.tokens import from_header
+from dbt_console.config import Paths
 from dbt_console.errors import NotFound, UserError
-from dbt_console.model import Job, Run, RunStatus, Trigger
-from dbt_console.store import Store
+from dbt_console.model import Job, Run
 
 log = logging.getLogger(__name__)
 
-ARTIFACTS = ("manifest.json", "run_results.json", "catalog.json")
 # run_steps' logs: the newest lines of each step (a step can log millions).
 STEP_LOG_LINES = 5000
 DEBUG_LOG_BYTES = 1 << 20
 MAX_PAGE = 100
-FAILED = (RunStatus.ERROR, RunStatus.CANCELLED)
+# Who reads on behalf of a request before its token is known.
+READER = Actor("api", "engine", "api")
 
-Handler = Callable[["Api", Request, str], Awaitable[Response]]
+Handler = Callable[["Api", Request, Context], Awaitable[Response]]
 
 
 class Api:
-    def __init__(self, store_path: Path, account_id: int):
-        self.store_path = store_path
+    def __init__(self, paths: Paths, account_id: int):
+        self.paths = paths
         self.account_id = account_id
         self._local = threading.local()
 
     @property
-    def store(self) -> Store:
-        """This thread's read connection (the event loop's, in practice)."""
-        store = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = Store(self.store_path)
-        return store
+    def reader(self) -> Context:
+        """This thread's read context (the event loop's, in practice)."""
+        ctx = getattr(self._local, "ctx", None)
+        if ctx is None:
+            ctx = self._local.ctx = Context(self.paths, READER)
+        return ctx
 
-    def write(self, action: Callable[[Store], object]):
+    def write(self, actor: Actor, action: Callable[[Context], object]):
         def in_thread():
-            with Store(self.store_path) as store:
-                return action(store)
+            with Context(self.paths, actor) as ctx:
+                return action(ctx)
         return run_in_threadpool(in_thread)
 
-    def caller(self, request: Request) -> str | None:
+    def caller(self, request: Request) -> Actor | None:
         token = from_header(request.headers.get("authorization"))
-        return None if token is None else self.store.token_name(token_hash(token))
+        return actions.tokens.authenticate(self.reader, token)
 
     def ok(self, data, extra: dict | None = None) -> JSONResponse:
         return JSONResponse(wire.envelope(data, extra=extra))
 
-    def job(self, job_id: str) -> Job:
-        for job in self.store.list_jobs():
-            if str(job.id) == job_id:
-                return job
-        raise NotFound(f"no job with id {job_id}")
+    def job(self, ctx: Context, job_id: str) -> Job:
+        if not job_id.isdigit():
+            raise NotFound(f"no job with id {job_id}")
+        return actions.jobs.by_id(ctx, int(job_id))
 
-    def run(self, run_id: str) -> Run:
+    def run(self, ctx: Context, run_id: str) -> Run:
         if not run_id.isdigit():
             raise NotFound(f"no run with id {run_id}")
-        return self.store.get_run(int(run_id))
+        return actions.runs.get(ctx, int(run_id))
 
-    def run_data(self, run: Run, store: Store | None = None) -> dict:
-        store = store or self.store
-        return wire.run_obj(run, self.account_id, store.run_cause(run.id))
+    def run_data(self, ctx: Context, run: Run) -> dict:
+        return wire.run_obj(run, self.account_id, actions.runs.cause(ctx, run.id))
 
 
 def fail(code: int, message: str) -> JSONResponse:
@@ -98,7 +96,7 @@ def endpoint(handler: Handler):
             if account != api.account_id:
                 return fail(404, f"no account {account} here: this dbt-console's account id "
                                  f"is {api.account_id} (api_account_id in settings.toml)")
-            return await handler(api, request, actor)
+            return await handler(api, request, api.reader.acting_as(actor))
         except requests.BadRequest as exc:
             return fail(400, str(exc))
         except NotFound as exc:
@@ -113,12 +111,12 @@ def endpoint(handler: Handler):
 
 # --- the account ------------------------------------------------------------------
 
-async def list_accounts(api: Api, request: Request, actor: str) -> Response:
+async def list_accounts(api: Api, request: Request, ctx: Context) -> Response:
     # Airflow's "test connection" lists the accounts a token sees.
     return api.ok([_account(api)])
 
 
-async def get_account(api: Api, request: Request, actor: str) -> Response:
+async def get_account(api: Api, request: Request, ctx: Context) -> Response:
     return api.ok(_account(api))
 
 
@@ -131,11 +129,11 @@ def _account(api: Api) -> dict:
 
 # --- jobs -------------------------------------------------------------------------
 
-async def list_jobs(api: Api, request: Request, actor: str) -> Response:
+async def list_jobs(api: Api, request: Request, ctx: Context) -> Response:
     q = request.query_params
     limit = requests.whole(q.get("limit"), "limit", MAX_PAGE, 1, MAX_PAGE)
     offset = requests.whole(q.get("offset"), "offset", 0, 0, 1 << 31)
-    jobs = sorted(api.store.list_jobs(), key=lambda j: j.id)
+    jobs = sorted(actions.jobs.list_all(ctx), key=lambda j: j.id)
     if q.get("name__icontains"):
         jobs = [j for j in jobs if q["name__icontains"].lower() in j.name.lower()]
     page = jobs[offset:offset + limit]
@@ -144,39 +142,33 @@ async def list_jobs(api: Api, request: Request, actor: str) -> Response:
         "id", len(page), len(jobs)))
 
 
-async def get_job(api: Api, request: Request, actor: str) -> Response:
-    return api.ok(wire.job_obj(api.job(request.path_params["job_id"]), api.account_id))
+async def get_job(api: Api, request: Request, ctx: Context) -> Response:
+    return api.ok(wire.job_obj(api.job(ctx, request.path_params["job_id"]), api.account_id))
 
 
-async def trigger_run(api: Api, request: Request, actor: str) -> Response:
-    job = api.job(request.path_params["job_id"])
+async def trigger_run(api: Api, request: Request, ctx: Context) -> Response:
+    job = api.job(ctx, request.path_params["job_id"])
     asked = requests.trigger(job, await _body(request))
 
-    def enqueue(store: Store) -> dict:
-        run = store.enqueue_run(asked.job, Trigger.API, actor, asked.branch, asked.sha,
-                                cause=asked.cause)
-        return api.run_data(run, store)
-    return api.ok(await api.write(enqueue))
+    def enqueue(wctx: Context) -> dict:
+        run = actions.runs.run_now(wctx, job.name, asked.branch, asked.sha, asked.overrides,
+                                   cause=asked.cause)
+        return api.run_data(wctx, run)
+    return api.ok(await api.write(ctx.actor, enqueue))
 
 
-async def rerun(api: Api, request: Request, actor: str) -> Response:
-    job = api.job(request.path_params["job_id"])
+async def rerun(api: Api, request: Request, ctx: Context) -> Response:
+    job = api.job(ctx, request.path_params["job_id"])
 
-    def enqueue(store: Store) -> dict:
-        last = store.list_runs(job.name, limit=1)
-        if last and last[0].status in FAILED:
-            run, note = retries.retry(store, last[0].id, actor)
-            store.record_event("api", job.name, f"{actor}: {note}")
-        else:
-            run = store.enqueue_run(job, Trigger.API, actor,
-                                    cause="Rerun through the API: no failed run to retry")
-        return api.run_data(run, store)
-    return api.ok(await api.write(enqueue))
+    def enqueue(wctx: Context) -> dict:
+        run, _ = actions.runs.rerun(wctx, job.name)
+        return api.run_data(wctx, run)
+    return api.ok(await api.write(ctx.actor, enqueue))
 
 
 # --- runs ------------------------------------------------------------------------
 
-async def list_runs(api: Api, request: Request, actor: str) -> Response:
+async def list_runs(api: Api, request: Request, ctx: Context) -> Response:
     q = request.query_params
     limit = requests.whole(q.get("limit"), "limit", MAX_PAGE, 1, MAX_PAGE)
     offset = requests.whole(q.get("offset"), "offset", 0, 0, 1 << 31)
@@ -184,45 +176,39 @@ async def list_runs(api: Api, request: Request, actor: str) -> Response:
     if job_id is not None:
         job_id = requests.whole(job_id, "job_definition_id", 0, 1, 1 << 62)
     codes = requests.list_values(q.getlist("status__in") + q.getlist("status"), "status")
-    statuses = []
-    for code in codes:
-        if not code.isdigit() or int(code) not in wire.STATUS_BY_CODE:
-            raise requests.BadRequest(f"status: {code!r} is not a run status (1 queued, "
-                                      "2 starting, 3 running, 10 success, 20 error, "
-                                      "30 cancelled)")
-        statuses.append(wire.STATUS_BY_CODE[int(code)].value)
+    statuses = [requests.status(code) for code in codes]
     order = q.get("order_by", "id")
-    if order.lstrip("-") not in Store.RUN_ORDERS:
+    if order.lstrip("-") not in actions.runs.ORDERS:
         raise requests.BadRequest(f"order_by: {order!r} is not one of "
-                                  f"{', '.join(Store.RUN_ORDERS)} (with - for descending)")
+                                  f"{', '.join(actions.runs.ORDERS)} (with - for descending)")
     between = (requests.time_range(q["finished_at__range"])
                if q.get("finished_at__range") else None)
-    runs, total = api.store.query_runs(job_id, statuses, order.lstrip("-"),
-                                       order.startswith("-"), limit, offset, between)
-    return api.ok([api.run_data(r) for r in runs], _extra(
+    runs, total = actions.runs.query(ctx, job_id, statuses, order.lstrip("-"),
+                                     order.startswith("-"), limit, offset, between)
+    return api.ok([api.run_data(ctx, r) for r in runs], _extra(
         {"job_definition_id": job_id, "status__in": codes or None, "limit": limit,
          "offset": offset, "finished_at__range": q.get("finished_at__range")},
         order, len(runs), total))
 
 
-async def get_run(api: Api, request: Request, actor: str) -> Response:
-    run = api.run(request.path_params["run_id"])
+async def get_run(api: Api, request: Request, ctx: Context) -> Response:
+    run = api.run(ctx, request.path_params["run_id"])
     related = requests.related(request.query_params.getlist("include_related"))
-    data = api.run_data(run)
+    data = api.run_data(ctx, run)
     if "job" in related:
-        job = api.store.find_job(run.job_name)
+        job = actions.jobs.find(ctx, run.job_name)
         data["job"] = None if job is None else wire.job_obj(job, api.account_id)
     if "run_steps" in related or "debug_logs" in related:
         data["run_steps"] = await run_in_threadpool(
-            _steps, api, run, "debug_logs" in related)
+            _steps, api, ctx.actor, run, "debug_logs" in related)
     return api.ok(data)
 
 
-def _steps(api: Api, run: Run, debug: bool) -> list[dict]:
-    with Store(api.store_path) as store:
-        steps = store.list_steps(run.id)
+def _steps(api: Api, actor: Actor, run: Run, debug: bool) -> list[dict]:
+    with Context(api.paths, actor) as ctx:
+        steps = actions.runs.steps(ctx, run.id)
         tails: dict[int, deque] = {s.idx: deque(maxlen=STEP_LOG_LINES) for s in steps}
-        for line in store.iter_log(run.id):
+        for line in actions.logs.lines(ctx, run.id):
             if line.step in tails:
                 tails[line.step].append(line.msg)
     debug_logs = _debug_log(run) if debug else None
@@ -231,9 +217,8 @@ def _steps(api: Api, run: Run, debug: bool) -> list[dict]:
 
 
 def _debug_log(run: Run) -> str:
-    path = Path(run.run_dir or "") / "logs" / "dbt.log"
     try:
-        with path.open("rb") as f:
+        with rundir.dbt_log(run.run_dir or "").open("rb") as f:
             size = f.seek(0, 2)
             f.seek(max(0, size - DEBUG_LOG_BYTES))
             return f.read().decode("utf-8", "replace")
@@ -241,52 +226,31 @@ def _debug_log(run: Run) -> str:
         return ""
 
 
-async def cancel_run(api: Api, request: Request, actor: str) -> Response:
-    run = api.run(request.path_params["run_id"])
+async def cancel_run(api: Api, request: Request, ctx: Context) -> Response:
+    run = api.run(ctx, request.path_params["run_id"])
 
-    def cancel(store: Store) -> dict:
-        cancelled = store.request_cancel(run.id)
-        store.record_event("api", run.job_name, f"{actor} cancelled run {run.id}")
-        return api.run_data(cancelled, store)
-    return api.ok(await api.write(cancel))
+    def cancel(wctx: Context) -> dict:
+        return api.run_data(wctx, actions.runs.cancel(wctx, run.id))
+    return api.ok(await api.write(ctx.actor, cancel))
 
 
-async def list_artifacts(api: Api, request: Request, actor: str) -> Response:
-    run = api.run(request.path_params["run_id"])
-    return api.ok([name for name in ARTIFACTS if _artifact(run, name, None) is not None])
+async def list_artifacts(api: Api, request: Request, ctx: Context) -> Response:
+    run = api.run(ctx, request.path_params["run_id"])
+    return api.ok([name for name in rundir.ARTIFACTS
+                   if rundir.artifact(run.run_dir, name) is not None])
 
 
-async def get_artifact(api: Api, request: Request, actor: str) -> Response:
-    run = api.run(request.path_params["run_id"])
+async def get_artifact(api: Api, request: Request, ctx: Context) -> Response:
+    run = api.run(ctx, request.path_params["run_id"])
     name = request.path_params["path"]
-    if name not in ARTIFACTS:
-        raise NotFound(f"artifact {name!r}: only {', '.join(ARTIFACTS)} are served")
+    if name not in rundir.ARTIFACTS:
+        raise NotFound(f"artifact {name!r}: only {', '.join(rundir.ARTIFACTS)} are served")
     step = request.query_params.get("step")
     step_no = None if step is None else requests.whole(step, "step", 1, 1, 10_000)
-    path = _artifact(run, name, step_no)
+    path = rundir.artifact(run.run_dir, name, step_no)
     if path is None:
         raise NotFound(f"run {run.id} has no {name}" + (f" for step {step_no}" if step else ""))
     return FileResponse(path, media_type="application/json")
-
-
-def _artifact(run: Run, name: str, step: int | None) -> Path | None:
-    """Where a run keeps an artifact: run_results.json per step (the last step's unless
-    one is named), the manifest in target/, the catalog with the docs."""
-    if not run.run_dir:
-        return None
-    root = Path(run.run_dir)
-    if name == "run_results.json":
-        if step is not None:
-            candidates = [root / "artifacts" / f"step-{step}" / name]
-        else:
-            steps = sorted((root / "artifacts").glob("step-*"),
-                           key=lambda p: int(p.name.split("-")[1]), reverse=True)
-            candidates = [p / name for p in steps]
-    elif name == "manifest.json":
-        candidates = [root / "target" / name]
-    else:
-        candidates = [root / "docs" / name, root / "target" / name]
-    return next((p for p in candidates if p.is_file()), None)
 
 
 # --- the app ---------------------------------------------------------------------
@@ -329,7 +293,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return fail(code, words.get(code, "bad request"))
 
 
-def build_app(store_path: Path, account_id: int) -> Starlette:
+def build_app(paths: Paths, account_id: int) -> Starlette:
     routes = []
     for method, path, handler in ROUTES:
         # Clients send the trailing slash; some URL joins drop it. Both answer, since a
@@ -339,5 +303,5 @@ def build_app(store_path: Path, account_id: int) -> Starlette:
     for variant in ("/api/v2/accounts/", "/api/v2/accounts"):
         routes.append(Route(variant, endpoint(list_accounts), methods=["GET"]))
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
-    app.state.api = Api(store_path, account_id)
+    app.state.api = Api(paths, account_id)
     return app

@@ -7,12 +7,14 @@ import ast
 import json
 import math
 import re
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from dbt_console.api.wire import STATUS_BY_CODE
 from dbt_console.ci import SCHEMA_ENV
-from dbt_console.model import MAX_TIMEOUT_MINUTES, Job, check_command
+from dbt_console.jobrules import MAX_TIMEOUT_MINUTES, check_command
+from dbt_console.model import Job, Overrides
 
 IGNORED = {"azure_pull_request_id", "github_pull_request_id", "gitlab_merge_request_id",
            "non_native_pull_request_id"}  # PR numbers: dbt-console reads the branch instead
@@ -28,14 +30,18 @@ class BadRequest(Exception):
     """The caller's mistake; the message is the 400's user_message."""
 
 
-class Trigger:
-    """A checked trigger: the job as this run should run it, and what to check out."""
+@dataclass(frozen=True)
+class Asked:
+    """A checked trigger request: what this run changes of the job, and what to check
+    out."""
 
-    def __init__(self, job: Job, cause: str, branch: str | None, sha: str | None):
-        self.job, self.cause, self.branch, self.sha = job, cause, branch, sha
+    overrides: Overrides
+    cause: str
+    branch: str | None
+    sha: str | None
 
 
-def trigger(job: Job, body: Any) -> Trigger:
+def trigger(job: Job, body: Any) -> Asked:
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object with at least a 'cause'")
     problems = []
@@ -59,7 +65,8 @@ def trigger(job: Job, body: Any) -> Trigger:
                         "repository")
     if job.ci is not None and not branch:
         problems.append(f"git_branch: required: {job.name} is a CI job, which runs a branch")
-    env, changes = dict(job.env), {}
+    env: dict[str, str] = {}
+    changes: dict[str, Any] = {}
     schema = body.get("schema_override")
     if schema is not None:
         if not isinstance(schema, str) or not SCHEMA_RE.match(schema):
@@ -87,6 +94,7 @@ def trigger(job: Job, body: Any) -> Trigger:
         else:
             # Timeouts are kept in whole minutes: a part of a minute rounds up.
             changes["timeout_minutes"] = math.ceil(timeout / 60) or None
+            changes["no_timeout"] = timeout == 0
     docs = body.get("generate_docs_override")
     if docs is not None:
         if not isinstance(docs, bool):
@@ -105,7 +113,15 @@ def trigger(job: Job, body: Any) -> Trigger:
             changes["commands"] = tuple(steps)
     if problems:
         raise BadRequest("; ".join(problems))
-    return Trigger(replace(job, env=env, **changes), cause.strip(), branch, sha)
+    return Asked(Overrides(env=env, **changes), cause.strip(), branch, sha)
+
+
+def status(code: str) -> str:
+    """A run status as clients send it (dbt Cloud's number) -> our word."""
+    if not code.isdigit() or int(code) not in STATUS_BY_CODE:
+        raise BadRequest(f"status: {code!r} is not a run status (1 queued, 2 starting, "
+                         "3 running, 10 success, 20 error, 30 cancelled)")
+    return STATUS_BY_CODE[int(code)].value
 
 
 def _whole(value: Any) -> bool:

@@ -7,8 +7,8 @@ import ssl
 import subprocess
 import sys
 import time
-from pathlib import Path
 
+from dbt_console.config import Paths
 from dbt_console.errors import UserError
 
 START_SECONDS = 15.0
@@ -24,7 +24,7 @@ def parse_address(text: str) -> tuple[str, int]:
 
 
 class ApiServer:
-    def __init__(self, store_path: Path, account_id: int, address: str,
+    def __init__(self, paths: Paths, account_id: int, address: str,
                  cert: str | None = None, key: str | None = None):
         try:
             import starlette  # noqa: F401 - only checked here; the worker imports them
@@ -56,8 +56,9 @@ class ApiServer:
         self.url = f"{'https' if cert else 'http'}://{host}:{self.port}/api/v2/accounts/{account_id}/"
         # Its own process: the engine's log pumps keep a core busy while dbt talks, and
         # polls answered from the same interpreter would wait on its lock.
-        self.argv = [sys.executable, "-m", "dbt_console.api.worker", str(store_path),
-                     str(account_id), str(self.sock.fileno()), cert or "", key or ""]
+        self.argv = [sys.executable, "-m", "dbt_console.api.worker", str(paths.data_dir),
+                     str(paths.config_dir), str(account_id), str(self.sock.fileno()),
+                     cert or "", key or ""]
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:

@@ -1,20 +1,6 @@
-"""API tokens: made here, shown once, kept only as a hash."""
+"""API tokens as HTTP carries them (actions/tokens.py makes and checks them)."""
 
 from __future__ import annotations
-
-import hashlib
-import secrets
-
-PREFIX = "dbtc_"
-
-
-def new_token() -> str:
-    return PREFIX + secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    # Tokens are 256 random bits: a plain hash is enough (no password stretching needed).
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def from_header(value: str | None) -> str | None:

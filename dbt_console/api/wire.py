@@ -7,7 +7,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from dbt_console.model import Job, Run, RunStatus, Step, default_cause
+from dbt_console.model import Job, Run, RunStatus, Step
 
 STATUS_CODES = {
     RunStatus.QUEUED: 1, RunStatus.STARTING: 2, RunStatus.RUNNING: 3,
@@ -82,8 +82,8 @@ def run_obj(run: Run, account_id: int, cause: str | None) -> dict:
         "href": f"dbt-console logs {run.id}",
         "trigger": {
             "id": run.id,
-            "cause": cause or default_cause(run),
-            "cause_category": run.trigger.split(":", 1)[0],
+            "cause": cause or run.trigger.words(run.actor),
+            "cause_category": run.trigger.kind,
             "job_definition_id": run.job_id,
             "git_branch": run.git_branch,
             "git_sha": run.git_sha,

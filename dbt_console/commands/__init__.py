@@ -1,6 +1,7 @@
-"""What each CLI command does, a module per group of commands. The dashboard and the API
-call the same store, engine and core functions. A command's module is imported only when
-that command runs, so `dbt-console --help` stays quick."""
+"""What each CLI command does, a module per group of commands: parse, call an action
+(dbt_console.actions, the same ones the dashboard and the API call), print the answer. A
+command's module is imported only when that command runs, so `dbt-console --help` stays
+quick."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from argparse import Namespace
 from importlib import import_module
 from pathlib import Path
 
+from dbt_console.actions.context import Context, local_actor
 from dbt_console.config import resolve_paths
 
 # command -> (module in this package, function)
@@ -22,6 +24,7 @@ HANDLERS = {
     "hooks": ("notify", "cmd_hooks"),
     "jobs": ("jobs", "cmd_jobs"),
     "logs": ("history", "cmd_logs"),
+    "rerun": ("running", "cmd_rerun"),
     "retry": ("running", "cmd_retry"),
     "run": ("running", "cmd_run"),
     "runs": ("history", "cmd_runs"),
@@ -34,7 +37,8 @@ HANDLERS = {
 def dispatch(args: Namespace) -> int:
     module, function = HANDLERS[args.command]
     handler = getattr(import_module(f"dbt_console.commands.{module}"), function)
-    return handler(args, resolve_paths())
+    with Context(resolve_paths(), local_actor("cli")) as ctx:
+        return handler(args, ctx)
 
 
 def out(text: str = "") -> None:

@@ -6,25 +6,19 @@ import json
 import sys
 from argparse import Namespace
 
-from dbt_console import humanize
+from dbt_console import actions, humanize
+from dbt_console.actions import Context
 from dbt_console.commands import out
 from dbt_console.commands.running import follow
-from dbt_console.config import Paths
-from dbt_console.errors import UserError
 from dbt_console.model import Run
-from dbt_console.store import Store
 
 
-def cmd_runs(args: Namespace, paths: Paths) -> int:
-    if args.limit < 1:
-        raise UserError(f"--limit must be at least 1, got {args.limit}")
-    with Store(paths.store) as store:
-        if args.job is not None and store.find_job(args.job) is None and not store.list_runs(
-                args.job, limit=1):
-            raise UserError(f"no job named {args.job!r} and no runs of one")
-        runs = store.list_runs(args.job, limit=args.limit, status=args.status,
-                               trigger=args.trigger, text=args.search, branch=args.branch)
-        counts = store.node_counts([r.id for r in runs])
+def cmd_runs(args: Namespace, ctx: Context) -> int:
+    if args.job is not None:
+        actions.jobs.refuse_if_missing(ctx, args.job)
+    runs = actions.runs.history(ctx, args.job, limit=args.limit, status=args.status,
+                                trigger=args.trigger, text=args.search, branch=args.branch)
+    counts = actions.runs.node_counts(ctx, [r.id for r in runs])
     if args.json:
         out(json.dumps([run_json(r, counts[r.id]) for r in runs], indent=2))
         return 0
@@ -40,7 +34,7 @@ def cmd_runs(args: Namespace, paths: Paths) -> int:
 def run_json(run: Run, nodes: dict[str, int]) -> dict:
     return {
         "id": run.id, "job": run.job_name, "status": run.status.value,
-        "trigger": run.trigger, "actor": run.actor,
+        "trigger": str(run.trigger), "actor": run.actor,
         "git_sha": run.git_sha, "git_branch": run.git_branch,
         "queued_at": humanize.iso_utc(run.queued_at),
         "started_at": humanize.iso_utc(run.started_at),
@@ -50,23 +44,20 @@ def run_json(run: Run, nodes: dict[str, int]) -> dict:
     }
 
 
-def cmd_logs(args: Namespace, paths: Paths) -> int:
-    with Store(paths.store) as store:
-        run = store.get_run(args.run_id)
-        if args.follow:
-            from dbt_console.engine.lease import live_holder
-
-            if not run.status.finished and live_holder(store) is None:
-                sys.stderr.write(f"dbt-console: run {run.id} is {run.status.value} and no "
-                                 "engine is running; following until one runs it\n")
-            follow(store, args.run_id)
-            return 0
-        batch: list[str] = []
-        for line in store.iter_log(args.run_id):
-            batch.append(humanize.log_line(line))
-            if len(batch) >= 5000:
-                out("\n".join(batch))
-                batch.clear()
-        if batch:
+def cmd_logs(args: Namespace, ctx: Context) -> int:
+    run = actions.runs.get(ctx, args.run_id)
+    if args.follow:
+        if not run.status.finished and actions.status.engine(ctx) is None:
+            sys.stderr.write(f"dbt-console: run {run.id} is {run.status.value} and no "
+                             "engine is running; following until one runs it\n")
+        follow(ctx, args.run_id)
+        return 0
+    batch: list[str] = []
+    for line in actions.logs.lines(ctx, args.run_id):
+        batch.append(humanize.log_line(line))
+        if len(batch) >= 5000:
             out("\n".join(batch))
+            batch.clear()
+    if batch:
+        out("\n".join(batch))
     return 0

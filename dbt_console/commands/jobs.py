@@ -7,30 +7,29 @@ import sys
 from argparse import Namespace
 from pathlib import Path
 
-from dbt_console import humanize
+from dbt_console import actions, humanize
+from dbt_console.actions import Context
 from dbt_console.commands import out
-from dbt_console.config import Paths
 from dbt_console.errors import UserError
+from dbt_console.jobfields import public_dict
 from dbt_console.model import redact
-from dbt_console.store import Store
 
 
-def cmd_demo(args: Namespace, paths: Paths) -> int:
-    from dbt_console import jobspec
+def cmd_demo(args: Namespace, ctx: Context) -> int:
     from dbt_console.demo import write_demo
 
-    jobs_file = write_demo(paths.demo)
-    jobs = jobspec.load_jobs_file(jobs_file)
-    with Store(paths.store) as store:
-        store.save_jobs(jobs)
+    jobs_file = write_demo(ctx.paths.demo)
+    imported = actions.jobs.import_file(ctx, jobs_file)
+    names = imported.created + imported.updated
     out(f"demo dbt project: {jobs_file.parent / 'pedalshare'}")
-    out(f"demo jobs ({', '.join(j.name for j in jobs)}) imported from {jobs_file}")
-    out(f"store: {paths.store}")
+    out(f"demo jobs ({', '.join(names)}) imported from {jobs_file}")
+    out(f"store: {ctx.paths.store}")
     out()
     if not args.no_tui and sys.stdin.isatty() and sys.stdout.isatty():
         from dbt_console.tui.app import run_app
 
-        return run_app(paths)
+        ctx.close()
+        return run_app(ctx.paths)
     out("next:  dbt-console                        # the dashboard")
     out("       dbt-console run nightly --wait     # a run that succeeds")
     out("       dbt-console run ride_audit --wait  # a run that fails on purpose")
@@ -38,82 +37,64 @@ def cmd_demo(args: Namespace, paths: Paths) -> int:
     return 0
 
 
-def cmd_jobs(args: Namespace, paths: Paths) -> int:
-    from dbt_console import jobspec
-
-    with Store(paths.store) as store:
-        action = args.jobs_command
-        if action == "list":
-            return _jobs_list(store, args.json)
-        if action == "show":
-            sys.stdout.write(jobspec.dump_jobs([store.get_job(args.name)]))
-            return 0
-        if action == "import":
-            jobs = jobspec.load_jobs_file(Path(args.file))
-            existing = {j.name for j in store.list_jobs()}
-            store.save_jobs(jobs)
-            created = [j.name for j in jobs if j.name not in existing]
-            updated = [j.name for j in jobs if j.name in existing]
-            out(f"imported {len(jobs)} job(s) from {args.file}"
-                + (f"; created: {', '.join(created)}" if created else "")
-                + (f"; updated: {', '.join(updated)}" if updated else ""))
-            return 0
-        if action == "export":
-            text = jobspec.dump_jobs(store.list_jobs(), include_secrets=args.include_secrets)
-            if args.file == "-":
-                sys.stdout.write(text)
-            else:
-                try:
-                    Path(args.file).write_text(text, encoding="utf-8")
-                except OSError as exc:
-                    raise UserError(f"{args.file}: cannot write: {exc.strerror}") from None
-                out(f"exported {len(store.list_jobs())} job(s) to {args.file}")
-            return 0
-        if action == "delete":
-            store.delete_job(args.name)
-            out(f"deleted job {args.name!r}; its past runs are kept")
-            return 0
-        if action in ("pause", "resume"):
-            job = store.set_job_enabled(args.name, action == "resume")
-            out(f"job {job.name!r} {'resumed' if job.enabled else 'paused'}")
-            return 0
-    raise AssertionError(action)
-
-
-def _jobs_list(store: Store, as_json: bool) -> int:
-    from dbt_console import jobspec
-
-    jobs = store.list_jobs()
-    latest = store.latest_runs()
-    if as_json:
-        docs = []
-        for job in jobs:
-            doc = {"id": job.id, **jobspec.public_dict(job)}
-            last = latest.get(job.name)
-            doc["next_fire"] = (humanize.iso_utc(_next_fire(job))
-                                if job.enabled and job.schedule else None)
-            doc["last_run"] = None if last is None else {
-                "id": last.id, "status": last.status.value,
-                "finished_at": humanize.iso_utc(last.finished_at)}
-            docs.append(doc)
-        out(json.dumps(docs, indent=2))
-        return 0
-    rows = []
-    for job in jobs:
-        last = latest.get(job.name)
-        schedule = f"{job.schedule.cron} ({job.schedule.timezone})" if job.schedule else "-"
-        nxt = humanize.local_time(_next_fire(job)) if job.enabled and job.schedule else "-"
-        project = (f"{redact(job.git.url)}#{job.git.branch}" if job.git else job.project_dir) \
-            or ""
-        rows.append([str(job.id), job.name, "yes" if job.enabled else "paused", schedule, nxt,
-                     f"#{last.id} {last.status.value}" if last else "-", project])
-    # The id is what the API's paths and orchestrators' dbt Cloud operators call the job.
-    out(humanize.table(["ID", "NAME", "ENABLED", "SCHEDULE", "NEXT FIRE", "LAST RUN",
-                        "PROJECT"], rows))
+def cmd_jobs(args: Namespace, ctx: Context) -> int:
+    action = args.jobs_command
+    if action == "list":
+        return _jobs_list(ctx, args.json)
+    if action == "show":
+        sys.stdout.write(actions.jobs.export(ctx, names=[args.name]))
+    elif action == "import":
+        done = actions.jobs.import_file(ctx, Path(args.file))
+        out(f"imported {len(done.created) + len(done.updated)} job(s) from {args.file}"
+            + (f"; created: {', '.join(done.created)}" if done.created else "")
+            + (f"; updated: {', '.join(done.updated)}" if done.updated else ""))
+    elif action == "export":
+        _export(ctx, args.file, args.include_secrets)
+    elif action == "delete":
+        actions.jobs.delete(ctx, args.name)
+        out(f"deleted job {args.name!r}; its past runs are kept")
+    elif action in ("pause", "resume"):
+        job = actions.jobs.set_enabled(ctx, args.name, action == "resume")
+        out(f"job {job.name!r} {'resumed' if job.enabled else 'paused'}")
     return 0
 
 
-def _next_fire(job) -> float | None:
-    from dbt_console.engine.scheduler import next_fire
+def _export(ctx: Context, file: str, include_secrets: bool) -> None:
+    text = actions.jobs.export(ctx, include_secrets=include_secrets)
+    if file == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(file).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{file}: cannot write: {exc.strerror}") from None
+    out(f"exported {len(actions.jobs.list_all(ctx))} job(s) to {file}")
 
-    return next_fire(job.schedule)
+
+def _jobs_list(ctx: Context, as_json: bool) -> int:
+    rows = actions.jobs.overview(ctx)
+    if as_json:
+        docs = []
+        for row in rows:
+            last = row.last
+            docs.append({"id": row.job.id, **public_dict(row.job),
+                         "next_fire": humanize.iso_utc(actions.jobs.next_fire(row.job)),
+                         "last_run": None if last is None else {
+                             "id": last.id, "status": last.status.value,
+                             "finished_at": humanize.iso_utc(last.finished_at)}})
+        out(json.dumps(docs, indent=2))
+        return 0
+    table = []
+    for row in rows:
+        job, last = row.job, row.last
+        schedule = f"{job.schedule.cron} ({job.schedule.timezone})" if job.schedule else "-"
+        nxt = actions.jobs.next_fire(job)
+        project = (f"{redact(job.git.url)}#{job.git.branch}" if job.git else job.project_dir) \
+            or ""
+        table.append([str(job.id), job.name, "yes" if job.enabled else "paused", schedule,
+                      humanize.local_time(nxt) if nxt else "-",
+                      f"#{last.id} {last.status.value}" if last else "-", project])
+    # The id is what the API's paths and orchestrators' dbt Cloud operators call the job.
+    out(humanize.table(["ID", "NAME", "ENABLED", "SCHEDULE", "NEXT FIRE", "LAST RUN",
+                        "PROJECT"], table))
+    return 0

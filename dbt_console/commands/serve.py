@@ -9,16 +9,15 @@ import threading
 import time
 from argparse import Namespace
 
-from dbt_console import humanize
+from dbt_console import actions, humanize
+from dbt_console.actions import Context
 from dbt_console.commands import out
 from dbt_console.commands.history import run_json
-from dbt_console.config import Paths
 from dbt_console.errors import UserError
 from dbt_console.model import Run
-from dbt_console.store import Store
 
 
-def cmd_serve(args: Namespace, paths: Paths) -> int:
+def cmd_serve(args: Namespace, ctx: Context) -> int:
     import logging
     import os
     import signal
@@ -30,6 +29,7 @@ def cmd_serve(args: Namespace, paths: Paths) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it narrates every fire
     restore_default_sigint()
+    paths = ctx.paths
     settings = load_settings(paths)
     api = None
     if args.api or args.tls_cert or args.tls_key:
@@ -38,7 +38,7 @@ def cmd_serve(args: Namespace, paths: Paths) -> int:
         from dbt_console.api.server import ApiServer
 
         # Bound before the engine starts: a taken port is refused before anything runs.
-        api = ApiServer(paths.store, settings.api_account_id, args.api, args.tls_cert,
+        api = ApiServer(paths, settings.api_account_id, args.api, args.tls_cert,
                         args.tls_key)
     engine = Engine(paths, settings, kind="serve")
 
@@ -94,60 +94,51 @@ def _start_engine(engine) -> list[int]:
             time.sleep(1)
 
 
-def cmd_status(args: Namespace, paths: Paths) -> int:
-    import socket
-
-    from dbt_console.engine.lease import describe, live_holder
-    from dbt_console.engine.scheduler import next_fire
-    from dbt_console.engine.warm.launcher import rss_bytes
-
-    with Store(paths.store) as store:
-        holder = live_holder(store)
-        queued = store.queued_runs()
-        flying = store.runs_in_flight()
-        fires = sorted((next_fire(j.schedule), j.name) for j in store.list_jobs()
-                       if j.enabled and j.schedule)
-        events = store.recent_events(5)
-        helpers = [] if holder is None else store.warm_helpers(holder.token)
-    local = holder is not None and holder.host == socket.gethostname()
-    rss = {h.pid: rss_bytes(h.pid) if local else None for h in helpers}
+def cmd_status(args: Namespace, ctx: Context) -> int:
+    st = actions.status.status(ctx)
     if args.json:
-        out(json.dumps({
-            "engine": None if holder is None else {
-                "kind": holder.kind, "host": holder.host, "pid": holder.pid,
-                "since": humanize.iso_utc(holder.started_at),
-                "heartbeat": humanize.iso_utc(holder.heartbeat_at)},
-            "queued": [run_id for run_id, _ in queued],
-            "in_flight": [run_json(r, {}) for r in flying],
-            "next_fires": [{"job": name, "at": humanize.iso_utc(at)} for at, name in fires],
-            "warm_helpers": [{"python": h.python, "pid": h.pid, "state": h.state,
-                              "dbt_version": h.dbt_version or None, "rss_bytes": rss[h.pid],
-                              "detail": h.detail or None} for h in helpers],
-        }, indent=2))
+        out(json.dumps(_status_json(st), indent=2))
         return 0
-    out(f"engine:    {describe(holder) if holder else 'none running (start: dbt-console serve)'}")
-    out(f"queued:    {len(queued)}" + (f" (runs {', '.join(str(i) for i, _ in queued[:10])})"
-                                       if queued else ""))
-    out(f"in flight: {len(flying)}")
-    for run in flying:
+    out(f"engine:    {st.engine_words}")
+    out(f"queued:    {len(st.queued)}" + (f" (runs {', '.join(map(str, st.queued[:10]))})"
+                                          if st.queued else ""))
+    out(f"in flight: {len(st.in_flight)}")
+    for run in st.in_flight:
         progress = run.progress
         done = f", {progress.get('done', 0)}/{progress.get('total', 0)} nodes" if progress else ""
         out(f"  run {run.id} of {run.job_name}: {run.status.value} for "
             f"{humanize.duration(time.time() - (run.started_at or run.queued_at))}{done}")
-    if holder is not None:
-        out(f"warm dbt:  {len(helpers) or 'no'} helper(s)" + (
-            "" if helpers else " (none started yet, or warm_starts is off)"))
-    for h in helpers:
-        memory = f", {humanize.size(rss[h.pid])}" if rss[h.pid] else ""
+    if st.engine is not None:
+        out(f"warm dbt:  {len(st.helpers) or 'no'} helper(s)" + (
+            "" if st.helpers else " (none started yet, or warm_starts is off)"))
+    for helper in st.helpers:
+        h = helper.row
+        memory = f", {humanize.size(helper.rss_bytes)}" if helper.rss_bytes else ""
         version = f"dbt {h.dbt_version}, " if h.dbt_version else ""
         detail = f": {h.detail}" if h.detail else ""
         out(f"  {h.state}: {version}pid {h.pid}{memory}, {h.python}{detail}")
     out("next fires:")
-    for at, name in fires[:10]:
+    for at, name in st.next_fires[:10]:
         out(f"  {humanize.local_time(at)}  {name}")
-    if events:
+    if st.events:
         out("engine events:")
-        for event in events:
+        for event in st.events:
             out(f"  {humanize.local_time(event.at)}  {event.kind}  {event.job_name or ''}  "
                 f"{event.detail}")
     return 0
+
+
+def _status_json(st) -> dict:
+    holder = st.engine
+    return {
+        "engine": None if holder is None else {
+            "kind": holder.kind, "host": holder.host, "pid": holder.pid,
+            "since": humanize.iso_utc(holder.started_at),
+            "heartbeat": humanize.iso_utc(holder.heartbeat_at)},
+        "queued": list(st.queued),
+        "in_flight": [run_json(r, {}) for r in st.in_flight],
+        "next_fires": [{"job": name, "at": humanize.iso_utc(at)} for at, name in st.next_fires],
+        "warm_helpers": [{"python": h.row.python, "pid": h.row.pid, "state": h.row.state,
+                          "dbt_version": h.row.dbt_version or None, "rss_bytes": h.rss_bytes,
+                          "detail": h.row.detail or None} for h in st.helpers],
+    }

@@ -11,40 +11,34 @@ import json
 import shutil
 from pathlib import Path
 
-from dbt_console.docs_site import DOCS_FILES, docs_dir
-from dbt_console.model import NodeResult
-
-FAILED = ("error", "fail", "runtime error")
+from dbt_console import rundir
+from dbt_console.model import FAILED_NODE, NodeResult
 
 
 def keep_docs(run_dir: Path) -> bool:
     """Copy the docs site out of target/ (a later run's seeding or a retry may touch it).
     False when dbt did not write all of it."""
-    target = run_dir / "target"
-    if not all((target / name).is_file() for name in DOCS_FILES):
+    target = rundir.target(run_dir)
+    if not all((target / name).is_file() for name in rundir.DOCS_FILES):
         return False
-    keep = docs_dir(run_dir)
+    keep = rundir.docs(run_dir)
     keep.mkdir(parents=True, exist_ok=True)
-    for name in DOCS_FILES:
+    for name in rundir.DOCS_FILES:
         shutil.copy2(target / name, keep / name)
     return True
-
-
-def step_dir(run_dir: Path, step: int) -> Path:
-    return run_dir / "artifacts" / f"step-{step}"
 
 
 def collect_step(run_dir: Path, step: int, since: float) -> list[NodeResult]:
     """Keep this step's run_results.json and turn it into node results. A step that wrote
     none (dbt failed before running anything) has none."""
-    results_file = run_dir / "target" / "run_results.json"
+    results_file = rundir.run_results(run_dir)
     try:
         if results_file.stat().st_mtime < since:
             return []  # left by an earlier step
         data = json.loads(results_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    keep = step_dir(run_dir, step)
+    keep = rundir.step_artifacts(run_dir, step)
     keep.mkdir(parents=True, exist_ok=True)
     shutil.copy2(results_file, keep / "run_results.json")
     return node_results(data, step, _compiled_paths(run_dir, data))
@@ -75,11 +69,11 @@ def _compiled_paths(run_dir: Path, data: dict) -> dict[str, str]:
     """Where the compiled SQL of each failed node is. Only failures need it, and the
     manifest can be large, so it is read only when something failed."""
     failed = {r.get("unique_id") for r in data.get("results") or []
-              if r.get("status") in FAILED}
+              if r.get("status") in FAILED_NODE}
     if not failed:
         return {}
     try:
-        manifest = json.loads((run_dir / "target" / "manifest.json").read_text("utf-8"))
+        manifest = json.loads(rundir.manifest(run_dir).read_text("utf-8"))
     except (OSError, ValueError):
         return {}
     out = {}
@@ -88,7 +82,7 @@ def _compiled_paths(run_dir: Path, data: dict) -> dict[str, str]:
         original, package = node.get("original_file_path"), node.get("package_name")
         if not original or not package:
             continue
-        path = run_dir / "target" / "compiled" / package / original
+        path = rundir.compiled(run_dir, package, original)
         if not original.endswith((".sql", ".py")):
             path = path / node.get("path", "")  # generic tests compile under their .yml
         out[uid] = str(path)
@@ -99,9 +93,9 @@ def seed_partial_parse(previous_run_dir: str | None, run_dir: Path) -> bool:
     """Copy the previous run's partial_parse.msgpack in, so dbt re-parses only what changed."""
     if not previous_run_dir:
         return False
-    src = Path(previous_run_dir) / "target" / "partial_parse.msgpack"
+    src = rundir.target(previous_run_dir) / "partial_parse.msgpack"
     if not src.is_file():
         return False
-    (run_dir / "target").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src, run_dir / "target" / "partial_parse.msgpack")
+    rundir.target(run_dir).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, rundir.target(run_dir) / "partial_parse.msgpack")
     return True

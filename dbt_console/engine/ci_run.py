@@ -9,11 +9,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbt_console import ci
+from dbt_console import ci, rundir
+from dbt_console.jobrules import command_argv
 from dbt_console.model import Job, Run
 from dbt_console.store import Store
 
-CLEANUP_PREFIX = "ci-cleanup:"
 MACRO_FILE = "dbt_console_ci_cleanup.sql"
 
 
@@ -29,7 +29,7 @@ class CiPlan:
 
 
 def cleanup_branch(run: Run) -> str | None:
-    return run.trigger[len(CLEANUP_PREFIX):] if run.trigger.startswith(CLEANUP_PREFIX) else None
+    return run.trigger.branch if run.trigger.kind == "ci-cleanup" else None
 
 
 def plan(store: Store, job: Job, run: Run, project_dir: Path, run_dir: Path, say) -> CiPlan:
@@ -47,12 +47,12 @@ def plan(store: Store, job: Job, run: Run, project_dir: Path, run_dir: Path, say
     schema = ci.schema_for(job.name, run.git_branch)
     say(f"CI run of {run.git_branch}: everything it builds goes to schema {schema} "
         f"(profiles.yml reads it from {ci.SCHEMA_ENV})", "info")
-    argvs = job.argvs()
+    argvs = [command_argv(c) for c in job.commands]
     production = store.last_success_before(job.ci.defer_to)
-    manifest = Path(production.run_dir or "") / "target" / "manifest.json" if production else None
+    manifest = rundir.manifest(production.run_dir or "") if production else None
     if manifest is not None and manifest.is_file():
         # A copy: the production run's directory may be cleaned up while this one runs.
-        state = run_dir / "state"
+        state = rundir.state(run_dir)
         state.mkdir(parents=True, exist_ok=True)
         shutil.copy2(manifest, state / "manifest.json")
         sha = f" at {production.git_sha[:12]}" if production.git_sha else ""

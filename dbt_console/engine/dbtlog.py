@@ -7,14 +7,13 @@ from typing import Any
 
 import orjson
 
-from dbt_console.model import SYSTEM_EVENT
+from dbt_console.model import FAILED_NODE, SYSTEM_EVENT
 
 # Events that end a node. Their node_info.node_status is the node's final state.
 RESULT_EVENTS = frozenset({
     "LogModelResult", "LogSeedResult", "LogSnapshotResult", "LogTestResult",
     "SkippingDetails", "LogFreshnessResult", "LogNodeNoOpResult",
 })
-FAILED_STATES = frozenset({"error", "fail", "runtime error"})
 
 
 
@@ -87,7 +86,7 @@ class Progress:
             self.done += 1
             if node_id:
                 self.running.pop(node_id, None)
-            if status in FAILED_STATES:
+            if status in FAILED_NODE:
                 self.failed += 1
 
     def as_dict(self) -> dict[str, Any]:

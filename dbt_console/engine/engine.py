@@ -39,8 +39,11 @@ HELPER_CHECK_SECONDS = 2.0
 class Engine:
     def __init__(self, paths: Paths, settings: Settings, kind: str = "serve",
                  launcher: Launcher | None = None, trigger_for: TriggerFor | None = None,
-                 events: RunEvents | None = None):
+                 events: RunEvents | None = None, only_run: int | None = None):
         self.paths = paths
+        # One-run mode (`run --wait` with no engine alive): the same lease, recovery and
+        # executor, but no schedules, pushes or other queued runs, and no notifier thread.
+        self.only_run = only_run
         self.settings = settings
         self.events = events or RunEvents()
         self.keeper = LeaseKeeper(kind)
@@ -69,13 +72,15 @@ class Engine:
         with Store(self.paths.store) as store:
             self.keeper.acquire(store)
             orphans = recover(store, self.keeper)
-            self._catch_up(store)
-            jobs = store.list_jobs()
-            self.scheduler.sync(jobs)
-        self._prewarm(jobs)
-        self.scheduler.start()
-        self.notifier.start()
-        self.pushes.start()
+            if self.only_run is None:
+                self._catch_up(store)
+                jobs = store.list_jobs()
+                self.scheduler.sync(jobs)
+        if self.only_run is None:
+            self._prewarm(jobs)
+            self.scheduler.start()
+            self.notifier.start()
+            self.pushes.start()
         self._loop = threading.Thread(target=self._run_loop, name="engine", daemon=True)
         self._loop.start()
         return orphans
@@ -86,8 +91,9 @@ class Engine:
         grace = self.settings.stop_grace_seconds if grace_seconds is None else grace_seconds
         self._stopping.set()
         self._wake.set()
-        self.scheduler.shutdown()
-        self.pushes.stop()
+        if self.only_run is None:
+            self.scheduler.shutdown()
+            self.pushes.stop()
         if self._loop is not None:
             self._loop.join()
         deadline = time.monotonic() + grace
@@ -98,7 +104,8 @@ class Engine:
                 self.executor.cancel(run_id)
         for _, thread in list(self._flights.values()):
             thread.join(CANCEL_WAIT_SECONDS)
-        self.notifier.stop()
+        if self.only_run is None:
+            self.notifier.stop()
         if self.warm is not None:
             self.warm.close()
         with Store(self.paths.store) as store:
@@ -128,7 +135,7 @@ class Engine:
                 try:
                     self._drain_fires(store)
                     fingerprint = store.jobs_fingerprint()
-                    if fingerprint != jobs_seen:
+                    if fingerprint != jobs_seen and self.only_run is None:
                         jobs_seen = fingerprint
                         jobs = store.list_jobs()
                         self.scheduler.sync(jobs)
@@ -155,7 +162,7 @@ class Engine:
             except queue.Empty:
                 break
         if fires:
-            store.enqueue_fires(fires, Trigger.SCHEDULE, "scheduler")
+            store.enqueue_fires(fires, Trigger.schedule(), "scheduler")
 
     def _dispatch(self, store: Store) -> None:
         for run_id, (_, thread) in list(self._flights.items()):
@@ -169,6 +176,8 @@ class Engine:
         for run_id, job_name in store.queued_runs():
             if len(self._flights) >= limit:
                 break
+            if self.only_run is not None and run_id != self.only_run:
+                continue
             if job_name in busy:
                 continue  # one run per job at a time; later ones wait their turn
             busy.add(job_name)
@@ -235,5 +244,5 @@ class Engine:
                     f" were missed while no engine ran and are older than the "
                     f"{self.settings.catch_up_grace_minutes} min grace window: not run")
         if fires:
-            store.enqueue_fires(fires, Trigger.CATCH_UP, "engine")
+            store.enqueue_fires(fires, Trigger.catch_up(), "engine")
         store.mark_schedules({j.name: now for j in store.list_jobs() if j.schedule})

@@ -16,21 +16,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dbt_console import rundir
 from dbt_console.config import Paths
 from dbt_console.engine import artifacts, ci_run
 from dbt_console.engine.events import RunEvents
 from dbt_console.engine.launcher import Launcher, Process, SubprocessLauncher
 from dbt_console.engine.logpump import RunLog, pump
 from dbt_console.engine.workspace import WorkspaceError, prepare
-from dbt_console.model import (
-    ENV_REF_RE,
-    REASON_CATEGORIES,
-    Job,
-    Run,
-    RunStatus,
-    command_argv,
-    default_cause,
-)
+from dbt_console.jobrules import command_argv
+from dbt_console.model import ENV_REF_RE, Job, Run, RunStatus
 from dbt_console.store import Store
 
 # Cancel escalation: SIGINT lets dbt cancel its queries and write run_results.json (it
@@ -148,8 +142,8 @@ class Executor:
     def _run(self, store: Store, job: Job, flight: _Flight) -> tuple[RunStatus, str | None]:
         run_id = flight.run_id
         run_dir = self.paths.run_dir(run_id)
-        (run_dir / "target").mkdir(parents=True, exist_ok=True)
-        (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        rundir.target(run_dir).mkdir(parents=True, exist_ok=True)
+        rundir.logs(run_dir).mkdir(parents=True, exist_ok=True)
         store.update_run(run_id, run_dir=str(run_dir))
         log = RunLog(store, run_id)
 
@@ -295,8 +289,8 @@ def step_env(job: Job, run_id: int, run_dir: Path, project_dir: Path) -> dict[st
             value = os.environ[ref[1]]
         env[key] = value
     env.update({
-        "DBT_TARGET_PATH": str(run_dir / "target"),
-        "DBT_LOG_PATH": str(run_dir / "logs"),
+        "DBT_TARGET_PATH": str(rundir.target(run_dir)),
+        "DBT_LOG_PATH": str(rundir.logs(run_dir)),
         "DBT_LOG_FORMAT": "json",
         # With JSON on stdout dbt writes its debug file log as JSON too, which costs ~0.1 s
         # per start; the text format is what people read in logs/dbt.log anyway.
@@ -321,9 +315,8 @@ def cloud_env(job: Job, run: Run, sha: str | None, cause: str | None) -> dict[st
     return {
         "DBT_CLOUD_JOB_ID": str(job.id or ""),
         "DBT_CLOUD_RUN_ID": str(run.id),
-        "DBT_CLOUD_RUN_REASON_CATEGORY": REASON_CATEGORIES.get(
-            run.trigger.split(":", 1)[0], "other"),
-        "DBT_CLOUD_RUN_REASON": cause or default_cause(run),
+        "DBT_CLOUD_RUN_REASON_CATEGORY": run.trigger.reason_category,
+        "DBT_CLOUD_RUN_REASON": cause or run.trigger.words(run.actor),
         "DBT_CLOUD_GIT_SHA": sha or "",
     }
 

@@ -10,7 +10,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE jobs (
         id          INTEGER PRIMARY KEY,
         name        TEXT NOT NULL UNIQUE,
-        spec        TEXT NOT NULL,            -- the job as JSON (model.job_to_dict)
+        spec        TEXT NOT NULL,            -- the job as JSON (jobfields.job_to_dict)
         enabled     INTEGER NOT NULL,
         version     INTEGER NOT NULL,         -- bumped on every save: edit conflicts
         created_at  REAL NOT NULL,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 
+from dbt_console import actions
+from dbt_console.actions import Context, local_actor
 from dbt_console.config import Paths
 from dbt_console.errors import UserError
-from dbt_console.store import Store
 from dbt_console.tui.screens.jobs import JobsScreen
 
 ENGINE_CHECK_SECONDS = 2.0
@@ -26,7 +28,7 @@ class DbtConsoleApp(App):
     def __init__(self, paths: Paths, embed_engine: bool = True):
         super().__init__()
         self.paths = paths
-        self.store = Store(paths.store)
+        self.ctx = Context(paths, local_actor("dashboard"))
         self.embed_engine = embed_engine
         self.engine = None
 
@@ -41,11 +43,11 @@ class DbtConsoleApp(App):
 
     def check_engine(self) -> None:
         """Say which engine runs the store; start one here when none is alive."""
-        from dbt_console.engine.lease import EngineBusy, live_holder
+        from dbt_console.engine.lease import EngineBusy
 
         if self.engine is not None:
             return
-        holder = live_holder(self.store)
+        holder = actions.status.engine(self.ctx)
         if holder is None and self.embed_engine:
             from dbt_console.config import load_settings
             from dbt_console.engine.engine import Engine
@@ -74,7 +76,7 @@ class DbtConsoleApp(App):
         yield SystemCommand("New job", "create a job with the job form", self.open_job_form)
         yield SystemCommand("All runs", "the history of every job",
                             partial(self.open_history, None))
-        for job in self.store.list_jobs():
+        for job in actions.jobs.list_all(self.ctx):
             yield SystemCommand(f"Run {job.name} now", "queue a manual run",
                                 partial(self.run_now, job.name))
             yield SystemCommand(f"Open latest run of {job.name}", "its log and nodes",
@@ -83,7 +85,7 @@ class DbtConsoleApp(App):
                                 partial(self.open_history, job.name))
 
     def attempt(self, action, *args):
-        """Do a store action; a refusal (someone deleted or changed it meanwhile) becomes a
+        """Do an action; a refusal (someone deleted or changed it meanwhile) becomes a
         visible message, never a crash. Returns the action's result, or None if refused."""
         try:
             return action(*args)
@@ -92,33 +94,42 @@ class DbtConsoleApp(App):
             return None
 
     def run_now(self, name: str, branch: str | None = None) -> None:
-        """Queue a run of a job; of a CI job, a run of the branch at its newest known head."""
-        from dbt_console import ci
-        from dbt_console.config import current_user
-        from dbt_console.model import Trigger
-
-        job = self.attempt(self.store.get_job, name)
+        """Queue a run of a job; of a CI job, a run of the branch at its head on the remote
+        (asked for off the event loop: it is a git ls-remote)."""
+        job = self.attempt(actions.jobs.get, self.ctx, name)
         if job is None:
             return
-        if job.ci is None:
-            run = self.store.enqueue_run(job, Trigger.MANUAL, current_user())
-        elif branch is None:
+        if job.ci is not None and branch is None:
             self.notify(f"{name} is a CI job: its runs come from branches. Pick a branch row "
                         f"under it, or: dbt-console run {name} --branch BRANCH",
                         severity="warning", timeout=8)
             return
+        if job.ci is None:
+            self._queued(self.attempt(actions.runs.run_now, self.ctx, name), branch)
         else:
-            sha = next(b.sha for b in self.store.ci_branches(name) if b.branch == branch) or None
-            run = self.store.enqueue_run(job, ci.trigger(branch, sha or "head"), current_user(),
-                                         branch, sha)
-        self.notify(f"run {run.id} of {name}{' on ' + branch if branch else ''} queued")
+            self._run_branch(name, branch)
+
+    @work(thread=True, group="run-now")
+    def _run_branch(self, name: str, branch: str) -> None:
+        with self.ctx.fork() as ctx:
+            try:
+                run = actions.runs.run_now(ctx, name, branch)
+            except UserError as exc:
+                self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+                return
+        self.call_from_thread(self._queued, run, branch)
+
+    def _queued(self, run, branch: str | None) -> None:
+        if run is not None:
+            self.notify(f"run {run.id} of {run.job_name}{' on ' + branch if branch else ''} "
+                        "queued")
 
     def open_latest_run(self, name: str, branch: str | None = None) -> None:
         from dbt_console.tui.screens.run import RunScreen
 
-        runs = self.store.list_runs(name, limit=1, branch=branch)
-        if runs:
-            self.push_screen(RunScreen(runs[0].id))
+        run = actions.runs.latest(self.ctx, name, branch)
+        if run is not None:
+            self.push_screen(RunScreen(run.id))
         else:
             self.notify(f"{name} has no runs yet", severity="warning")
 
@@ -141,7 +152,7 @@ class DbtConsoleApp(App):
     def action_quit_app(self) -> None:
         from dbt_console.tui.screens.confirm import ConfirmScreen
 
-        flying = self.store.runs_in_flight() if self.engine is not None else []
+        flying = actions.runs.in_flight(self.ctx) if self.engine is not None else []
         if not flying:
             self.exit()
             return
@@ -157,7 +168,7 @@ class DbtConsoleApp(App):
     def on_unmount(self) -> None:
         if self.engine is not None:
             self.engine.stop(grace_seconds=0)
-        self.store.close()
+        self.ctx.close()
 
 
 def run_app(paths: Paths) -> int:

@@ -6,4 +6,3 @@ RUN = {"success": "green", "error": "bold red", "cancelled": "yellow",
        "running": "bold cyan", "starting": "cyan", "queued": "dim"}
 NODE = {"success": "green", "pass": "green", "error": "bold red", "fail": "bold red",
         "runtime error": "bold red", "skipped": "yellow", "warn": "yellow", "running": "cyan"}
-FAILED_NODE = frozenset({"error", "fail", "runtime error"})

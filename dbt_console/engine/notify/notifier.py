@@ -12,9 +12,10 @@ import random
 import threading
 import time
 
-from dbt_console.engine.notify import payloads
 from dbt_console.engine.notify.send import attempt, masked_target
-from dbt_console.model import Hook, Run, RunStatus
+from dbt_console.hooks import KINDS
+from dbt_console.hooks.pagerduty import RESOLVES
+from dbt_console.model import FAILED_NODE, WARNED_NODE, Hook, Run, RunStatus
 from dbt_console.store import Store
 
 log = logging.getLogger(__name__)
@@ -22,9 +23,6 @@ log = logging.getLogger(__name__)
 # Waits after failed attempts 1-4; a 5th failure is final (about 7.5 min in all, +-20 %).
 BACKOFF_SECONDS = (30.0, 60.0, 120.0, 240.0)
 JITTER = 0.2
-FAILED = ("error", "fail", "runtime error")
-# The routing key is put in when sent, so a literal key is never stored in a body.
-KEY_PLACEHOLDER = "(added when sent)"
 
 
 def _wanted(hook: Hook, event: str, store: Store, run: Run) -> bool:
@@ -32,11 +30,20 @@ def _wanted(hook: Hook, event: str, store: Store, run: Run) -> bool:
     if event in events:
         return True
     # PagerDuty: the job's next success resolves the incident its failure opened.
-    if hook.type == "pagerduty" and event in ("succeeded", "warned"):
+    if hook.type == "pagerduty" and event in RESOLVES:
         earlier = [r for r in store.list_runs(run.job_name, limit=5, before_id=run.id)
                    if r.status.finished]
         return bool(earlier) and earlier[0].status in (RunStatus.ERROR, RunStatus.CANCELLED)
     return False
+
+
+def event_of(run: Run, counts: dict[str, int]) -> str | None:
+    """The hook event a run's status is, or None for statuses hooks do not hear."""
+    if run.status is RunStatus.RUNNING:
+        return "started"
+    if run.status is RunStatus.SUCCESS:
+        return "warned" if any(counts.get(s) for s in WARNED_NODE) else "succeeded"
+    return {RunStatus.ERROR: "errored", RunStatus.CANCELLED: "cancelled"}.get(run.status)
 
 
 def queue_for(store: Store, run: Run) -> int:
@@ -45,21 +52,16 @@ def queue_for(store: Store, run: Run) -> int:
     if not job.hooks:
         return 0
     counts = store.node_counts([run.id])[run.id]
-    event = payloads.event_of(run, counts)
+    event = event_of(run, counts)
     if event is None:
         return 0
     failed = [(r.unique_id, r.status, r.message) for r in store.node_results(run.id)
-              if r.status in FAILED]
+              if r.status in FAILED_NODE]
     rows = []
     for index, hook in enumerate(job.hooks):
         if not _wanted(hook, event, store, run):
             continue
-        if hook.type == "slack":
-            body = payloads.slack(run, event, counts, failed)
-        elif hook.type == "pagerduty":
-            body = payloads.pagerduty(KEY_PLACEHOLDER, run, event, failed)
-        else:  # webhook and command both carry the dbt Cloud webhook body
-            body = payloads.webhook(hook, index, run, event, counts, failed)
+        body = KINDS[hook.type].body(hook, index, run, event, counts, failed)
         rows.append((run.id, run.job_name, index, hook.type, masked_target(hook), event,
                      json.dumps(body)))
     store.add_deliveries(rows)

@@ -3,18 +3,15 @@ Secrets are read at send time (${VAR} from the environment) and never written ba
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import os
 import subprocess
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from dbt_console.hooks import KINDS
 from dbt_console.model import ENV_REF_RE, Hook
 
 TIMEOUT_SECONDS = 10.0
-PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 RESPONSE_CHARS = 2000
 
 
@@ -41,34 +38,25 @@ def resolve(value: str) -> str:
 
 def masked_target(hook: Hook) -> str:
     """Where a hook sends, safe to show: scheme and host, never the path or a key."""
-    if hook.type == "command":
+    kind = KINDS[hook.type]
+    if kind.runs_program:
         return "command " + os.path.basename(str((hook.options.get("argv") or ["?"])[0]))
-    url = hook.options.get("url") or (PAGERDUTY_URL if hook.type == "pagerduty" else "")
+    url = hook.options.get("url") or kind.default_url or ""
     if ENV_REF_RE.match(url):
         return url  # a reference, not the secret
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "…"
 
 
-def sign(body: bytes, secret: str) -> str:
-    """dbt Cloud's signature: hex HMAC-SHA256 of the exact body, no prefix."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 def attempt(hook: Hook, body: str) -> Attempt:
     target = masked_target(hook)
     try:
-        if hook.type == "command":
+        kind = KINDS[hook.type]
+        if kind.runs_program:
             return _command(hook, body)
-        url = resolve(hook.options.get("url") or PAGERDUTY_URL)
-        headers = {"Content-Type": "application/json"}
-        if hook.type == "webhook" and hook.options.get("secret"):
-            header = hook.options.get("header") or "Authorization"
-            headers[header] = sign(body.encode(), resolve(hook.options["secret"]))
-        if hook.type == "pagerduty":
-            data = json.loads(body)
-            data["routing_key"] = resolve(hook.options["routing_key"])
-            body = json.dumps(data)
+        url = resolve(hook.options.get("url") or kind.default_url)
+        body, extra = kind.prepare(hook, body, resolve)
+        headers = {"Content-Type": "application/json", **extra}
         import httpx
 
         response = httpx.post(url, content=body.encode(), headers=headers,

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label
 
-from dbt_console import humanize
+from dbt_console import actions, humanize
 from dbt_console.model import RunStatus
 from dbt_console.tui import status_styles
 from dbt_console.tui.widgets.row_list import RowList
@@ -52,8 +52,8 @@ class HistoryScreen(Screen):
         self._exhausted = False
 
     @property
-    def store(self):
-        return self.app.store
+    def ctx(self):
+        return self.app.ctx
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -71,7 +71,7 @@ class HistoryScreen(Screen):
 
     def _query(self, before_id: int | None, limit: int = PAGE):
         f = self.filters
-        return self.store.list_runs(f.get("job"), limit=limit, before_id=before_id,
+        return actions.runs.history(self.ctx, f.get("job"), limit=limit, before_id=before_id,
                                     status=f.get("status"), trigger=f.get("trigger"),
                                     text=f.get("text"))
 
@@ -87,7 +87,7 @@ class HistoryScreen(Screen):
         keep = table.cursor_key
         table.clear()
         self._oldest, self._exhausted = None, False
-        self._version = self.store.data_version()
+        self._version = actions.status.data_version(self.ctx)
         self.load_more()
         if keep in table.rows:  # new runs arrived: stay on the run the user was on
             table.cursor = list(table.rows).index(keep)
@@ -109,7 +109,7 @@ class HistoryScreen(Screen):
 
     def refresh_runs(self) -> None:
         """New runs appear at the top; runs shown update their status in place."""
-        version = self.store.data_version()
+        version = actions.status.data_version(self.ctx)
         if version == self._version:
             return
         self._version = version

@@ -12,9 +12,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from dbt_console import humanize
+from dbt_console import actions, humanize
 from dbt_console.errors import UserError
-from dbt_console.model import Job, Run, RunStatus
+from dbt_console.model import Job, Run
 from dbt_console.tui import status_styles
 from dbt_console.tui.widgets.row_list import RowList
 
@@ -64,49 +64,40 @@ class JobsScreen(Screen):
         self.refresh_jobs(force=True)
 
     @property
-    def store(self):
-        return self.app.store
+    def ctx(self):
+        return self.app.ctx
 
     @property
     def table(self) -> RowList:
         return self.query_one("#jobs", RowList)
 
     def refresh_jobs(self, force: bool = False) -> None:
-        version = self.store.data_version()
+        version = actions.status.data_version(self.ctx)
         if version == self._version and not force:
             return
         self._version = version
-        jobs = self.store.list_jobs()
-        latest = self.store.latest_runs()
-        history = self.store.recent_statuses(10)
         rows = []
-        for job in jobs:
-            rows.append((job.name, self._row(job, latest.get(job.name),
-                                             history.get(job.name, []))))
-            if job.ci is not None:
-                rows.extend(self._branch_rows(job))
+        for row in actions.jobs.overview(self.ctx):
+            rows.append((row.job.name, self._row(row.job, row.last, row.recent)))
+            rows.extend(self._branch_rows(row.job, row.branches))
         self.table.set_rows(rows)
 
-    def _branch_rows(self, job: Job) -> list[tuple]:
+    def _branch_rows(self, job: Job, branches) -> list[tuple]:
         """A row per branch still on the remote that has run: its latest result."""
-        runs = self.store.latest_branch_runs(job.name)
-        open_branches = [b for b in self.store.ci_branches(job.name)
-                         if b.gone_at is None and b.branch in runs]
         rows = []
-        for b in open_branches:
-            run = runs[b.branch]
-            rows.append((f"{job.name}{BRANCH_SEP}{b.branch}", (
-                Text(f" └ {b.branch}", style="dim"), "", status_text(run),
+        for branch, head, run in branches:
+            if run is None:
+                continue
+            rows.append((f"{job.name}{BRANCH_SEP}{branch}", (
+                Text(f" └ {branch}", style="dim"), "", status_text(run),
                 humanize.duration(run.duration), "", "", "",
                 f"at {(run.git_sha or '')[:10]}" + (
-                    f", head now {b.sha[:10]}" if b.sha and b.sha != run.git_sha else ""))))
+                    f", head now {head[:10]}" if head and head != run.git_sha else ""))))
         return rows
 
-    def _row(self, job: Job, last: Run | None, history: list[RunStatus]) -> tuple:
+    def _row(self, job: Job, last: Run | None, history) -> tuple:
         if self._schedules_ready:
-            from dbt_console.engine.scheduler import next_fire
-
-            nxt = next_fire(job.schedule) if job.enabled and job.schedule else None
+            nxt = actions.jobs.next_fire(job)
             words = humanize.schedule_words(job.schedule)
             fire = humanize.local_time(nxt)[5:16] if nxt else "-"
         else:
@@ -146,8 +137,9 @@ class JobsScreen(Screen):
 
     def action_toggle_pause(self) -> None:
         name = self.selected_job()
-        job = self.app.attempt(self.store.get_job, name) if name else None
-        job = job and self.app.attempt(self.store.set_job_enabled, name, not job.enabled)
+        job = self.app.attempt(actions.jobs.get, self.ctx, name) if name else None
+        job = job and self.app.attempt(actions.jobs.set_enabled, self.ctx, name,
+                                       not job.enabled)
         if job is not None:
             self.notify(f"{name} {'resumed' if job.enabled else 'paused'}")
         self.refresh_jobs(force=True)
@@ -159,7 +151,7 @@ class JobsScreen(Screen):
         from dbt_console.tui.screens.job_form import JobFormScreen
 
         name = self.selected_job()
-        job = self.app.attempt(self.store.get_job, name) if name else None
+        job = self.app.attempt(actions.jobs.get, self.ctx, name) if name else None
         if job is not None:
             self.app.push_screen(JobFormScreen(job), lambda _: self.refresh_jobs(force=True))
 
@@ -174,7 +166,7 @@ class JobsScreen(Screen):
             if not yes:
                 return
             try:
-                self.store.delete_job(name)
+                actions.jobs.delete(self.ctx, name)
             except UserError as exc:  # deleted by someone else meanwhile
                 self.notify(str(exc), severity="error")
             else:

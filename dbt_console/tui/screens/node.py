@@ -12,8 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from dbt_console.model import NodeResult
-from dbt_console.tui.status_styles import FAILED_NODE
+from dbt_console.model import FAILED_NODE, NodeResult
 
 MAX_SQL_BYTES = 200_000
 

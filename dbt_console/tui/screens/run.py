@@ -14,8 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
 
-from dbt_console import humanize
-from dbt_console.model import Run
+from dbt_console import actions, humanize
+from dbt_console.model import FAILED_NODE, SKIPPED_NODE, WARNED_NODE, Run
 from dbt_console.tui import status_styles
 from dbt_console.tui.widgets.log_view import LogView
 
@@ -52,8 +52,8 @@ class RunScreen(Screen):
         self._docs_server = None
 
     @property
-    def store(self):
-        return self.app.store
+    def ctx(self):
+        return self.app.ctx
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -66,7 +66,7 @@ class RunScreen(Screen):
             yield Static(id="deliveries")
             yield Static(id="docs-line")
         with Horizontal(id="run-body"):
-            yield LogView(lambda start, n: self.store.read_log(self.run_id, start, n),
+            yield LogView(lambda start, n: actions.logs.page(self.ctx, self.run_id, start, n),
                           id="log")
             table = DataTable(cursor_type="row", id="nodes")
             table.add_columns("node", "status", "time")
@@ -79,13 +79,13 @@ class RunScreen(Screen):
         self.set_interval(POLL_SECONDS, self.poll)
 
     def poll(self) -> None:
-        version = self.store.data_version()
+        version = actions.status.data_version(self.ctx)
         if version == self._version:
             return
         self._version = version
-        run = self.store.get_run(self.run_id)
+        run = actions.runs.get(self.ctx, self.run_id)
         self.run = run
-        self.query_one(LogView).set_line_count(self.store.log_line_count(self.run_id),
+        self.query_one(LogView).set_line_count(actions.logs.count(self.ctx, self.run_id),
                                                run.status.finished)
         self._show_head(run)
         self._show_nodes(run)
@@ -123,7 +123,7 @@ class RunScreen(Screen):
     def _show_deliveries(self) -> None:
         """Where this run's notifications went, and how that went."""
         text = Text()
-        for d in reversed(self.store.list_deliveries(self.run_id)):
+        for d in reversed(actions.notify.deliveries(self.ctx, self.run_id)):
             style = {"delivered": "green", "failed": "bold red"}.get(d.status, "yellow")
             text.append(f"→ {d.hook_type} {d.target} ({d.event}): ")
             text.append(d.status, style=style)
@@ -139,14 +139,15 @@ class RunScreen(Screen):
         widget.update(text)
 
     def _show_nodes(self, run: Run) -> None:
-        results = self.store.node_results(self.run_id)
+        results = actions.runs.node_results(self.ctx, self.run_id)
         running = (run.progress or {}).get("running") or []
         key = (len(results), tuple(running), run.status)
         if key == self._nodes_seen:
             return
         self._nodes_seen = key
         # Failures first: they are what a person opening a finished run looks for.
-        order = {"error": 0, "fail": 0, "runtime error": 0, "skipped": 1, "warn": 2}
+        order = {**dict.fromkeys(FAILED_NODE, 0), **dict.fromkeys(SKIPPED_NODE, 1),
+                 **dict.fromkeys(WARNED_NODE, 2)}
         latest = {r.unique_id: r for r in results}
         self._results = latest
         rows = sorted(latest.values(), key=lambda r: (order.get(r.status, 3), r.step,
@@ -172,8 +173,8 @@ class RunScreen(Screen):
 
     def _failure_summary(self) -> Text:
         """Each failed node with the first line of dbt's message: the review at a glance."""
-        failed = [r for r in self._results.values() if r.status in status_styles.FAILED_NODE]
-        skipped = sum(r.status == "skipped" for r in self._results.values())
+        failed = [r for r in self._results.values() if r.status in FAILED_NODE]
+        skipped = sum(r.status in SKIPPED_NODE for r in self._results.values())
         text = Text()
         for r in failed[:4]:
             first = (r.message or "").strip().splitlines()[:1]
@@ -189,36 +190,20 @@ class RunScreen(Screen):
     def show_changes(self, run: Run) -> None:
         """For a failed run of a git project: the commits since the job's last green run,
         so 'what changed' is one glance. Git runs here, off the event loop."""
-        from dbt_console.config import Paths
-        from dbt_console.engine.workspace import WorkspaceError, commits_between
-        from dbt_console.store import Store
-
-        if run.status.value != "error" or not run.git_sha:
-            return
         failures = self._failures
-        paths: Paths = self.app.paths
-        with Store(paths.store) as store:
-            job = store.run_job(run.id)
-            if job.ci is None:
-                green = store.last_success_before(run.job_name, run.id)
-            else:  # a CI branch: its own last green run, else production's it builds on
-                green = (store.last_success_before(run.job_name, run.id, run.git_branch)
-                         or store.last_success_before(job.ci.defer_to, run.id))
-        if green is None or not green.git_sha:
-            text = Text("no earlier green run of this job to compare with", style="dim")
-        elif green.git_sha == run.git_sha:
-            text = Text(f"same commit as the last green run #{green.id}: the code did not "
-                        "change (data or environment did)", style="dim")
+        with self.ctx.fork() as ctx:
+            changes = actions.review.changes(ctx, run)
+        if changes is None:
+            return
+        if not changes.commits:
+            text = Text(changes.note, style="dim")
         else:
-            try:
-                commits = commits_between(job, paths.workspaces, green.git_sha, run.git_sha)
-            except WorkspaceError as exc:
-                text = Text(str(exc), style="dim")
-            else:
-                text = Text(f"changed since the last green run #{green.id} "
-                            f"({green.git_sha[:10]}): {len(commits)} commit(s)\n", style="bold")
-                for c in commits[:5]:
-                    text.append(f"  {c.sha[:10]} {c.author}: {c.subject}\n")
+            green = changes.green
+            text = Text(f"changed since the last green run #{green.id} "
+                        f"({green.git_sha[:10]}): {len(changes.commits)} commit(s)\n",
+                        style="bold")
+            for c in changes.commits[:5]:
+                text.append(f"  {c.sha[:10]} {c.author}: {c.subject}\n")
         self.app.call_from_thread(self.query_one("#review", Static).update,
                                   Text.assemble(failures, text))
 
@@ -227,15 +212,14 @@ class RunScreen(Screen):
         and say where: the URL here and the ssh line for a laptop."""
         import threading
 
-        from dbt_console.docs_site import docs_dir, docs_server, find_docs, has_docs, how_to_reach
+        from dbt_console.docs_site import docs_server, how_to_reach
         from dbt_console.errors import UserError
 
         if self._docs_server is not None:
             return
         try:
-            run = find_docs(self.store, self.run.job_name,
-                            self.run_id if has_docs(self.run) else None)
-            self._docs_server = docs_server(docs_dir(run.run_dir), 0)
+            run, directory = actions.docs.for_run(self.ctx, self.run_id)
+            self._docs_server = docs_server(directory, 0)
         except UserError as exc:
             self.notify(str(exc), severity="warning", timeout=10)
             return
@@ -265,8 +249,7 @@ class RunScreen(Screen):
             return
 
         def answered(yes: bool | None) -> None:
-            if yes:
-                self.store.request_cancel(self.run_id)
+            if yes and self.app.attempt(actions.runs.cancel, self.ctx, self.run_id):
                 self.notify(f"cancelling run {self.run_id}")
 
         self.app.push_screen(ConfirmScreen(f"Cancel run {self.run_id} of {self.run.job_name}?"),

@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Sparkline, Static
 
-from dbt_console import humanize
+from dbt_console import actions, humanize
 from dbt_console.tui.widgets.timing_chart import gantt
 
 TREND_RUNS = 30
@@ -23,9 +23,9 @@ class TimingScreen(Screen):
         self.run_id = run_id
 
     def compose(self) -> ComposeResult:
-        store = self.app.store
-        run = store.get_run(self.run_id)
-        finished = [r for r in store.list_runs(run.job_name, limit=TREND_RUNS)
+        ctx = self.app.ctx
+        run = actions.runs.get(ctx, self.run_id)
+        finished = [r for r in actions.runs.history(ctx, run.job_name, limit=TREND_RUNS)
                     if r.duration is not None][::-1]
         durations = [r.duration for r in finished]
         yield Header()
@@ -39,6 +39,6 @@ class TimingScreen(Screen):
                         f"max {humanize.duration(ordered[-1])}")
             yield Sparkline(durations, id="trend")
         with VerticalScroll():
-            yield Static(gantt(store.node_results(self.run_id), self.app.size.width),
+            yield Static(gantt(actions.runs.node_results(ctx, self.run_id), self.app.size.width),
                          id="gantt")
         yield Footer()

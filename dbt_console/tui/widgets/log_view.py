@@ -15,8 +15,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from dbt_console.model import SYSTEM_EVENT, LogLine
-from dbt_console.tui.status_styles import FAILED_NODE
+from dbt_console.model import FAILED_NODE, SYSTEM_EVENT, LogLine
 
 PAGE_LINES = 256
 CACHED_PAGES = 64

@@ -1,0 +1,23 @@
+"""The action layer: one function for each thing a user can do, whoever asks and from
+wherever (the CLI, the dashboard, the API). Each is given a Context (who is acting, on
+which store), applies the rules once and returns plain data; the front ends only turn
+input into a call and render the answer.
+
+    jobs      create, update, delete, import, export, pause, resume; reading jobs
+    runs      run now (branch, sha, overrides), retry, rerun, cancel; reading runs
+    logs      a page, all lines, following a run
+    review    failed nodes with message and SQL; commits since the last green run
+    status    the engine, queue, runs in flight, next fires, warm helpers
+    notify    hooks test, deliveries
+    docs      which run's docs to serve
+    ci        CI branches, cleanup of deleted branches' schemas
+    tokens    API tokens
+"""
+
+from __future__ import annotations
+
+from dbt_console.actions import ci, docs, jobs, logs, notify, review, runs, status, tokens
+from dbt_console.actions.context import Actor, Context, local_actor, token_actor
+
+__all__ = ["Actor", "Context", "ci", "docs", "jobs", "local_actor", "logs", "notify",
+           "review", "runs", "status", "token_actor", "tokens"]

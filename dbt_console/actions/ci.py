@@ -1,0 +1,54 @@
+"""CI: dropping the schemas of CI branches deleted from the remote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dbt_console.actions.context import Context
+from dbt_console.errors import UserError
+from dbt_console.model import Job, Run, Trigger
+
+
+@dataclass(frozen=True)
+class Cleanup:
+    job: Job
+    runs: tuple[Run, ...]  # one queued run per schema to drop; empty: nothing to do
+
+
+def cleanup(ctx: Context, job_name: str | None = None, branch: str | None = None
+            ) -> list[Cleanup]:
+    """Queue a run per deleted branch whose schema is still there (or for `branch`)."""
+    from dbt_console.engine.workspace import WorkspaceError, remote_heads
+
+    store = ctx.store
+    jobs = [store.get_job(job_name)] if job_name else store.list_jobs()
+    jobs = [j for j in jobs if j.ci is not None]
+    if not jobs:
+        raise UserError(f"job {job_name!r} is not a CI job (it has no ci: field)"
+                        if job_name else "there are no CI jobs")
+    out = []
+    for job in jobs:
+        try:
+            heads = remote_heads(job.git.url)
+        except WorkspaceError as exc:
+            raise UserError(f"job {job.name!r}: cannot list the remote's branches: "
+                            f"{exc}") from None
+        known = {b.branch: b for b in store.ci_branches(job.name)}
+        gone = [b for b in known if b not in heads]
+        store.mark_ci_gone(job.name, gone)
+        if branch is not None:
+            if branch in heads:
+                raise UserError(f"branch {branch!r} still exists on the remote of "
+                                f"{job.name!r}; its next CI run would only make the schema "
+                                "again: delete the branch first")
+            if branch not in known:
+                raise UserError(f"job {job.name!r} never ran branch {branch!r}")
+            gone = [branch]
+        todo = [b for b in gone if known[b].dropped_at is None or b == branch]
+        out.append(Cleanup(job, tuple(store.enqueue_run(job, Trigger.ci_cleanup(b),
+                                                        ctx.actor.name) for b in todo)))
+    return out
+
+
+def branches(ctx: Context, job_name: str):
+    return ctx.store.ci_branches(job_name)

@@ -1,0 +1,85 @@
+"""Failure review: what failed in a run, with its message and SQL, and what changed in
+the code since the last green run. The dashboard's run screen, `dbt-console review` and
+the API read the same answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dbt_console.actions.context import Context
+from dbt_console.model import FAILED_NODE, SKIPPED_NODE, NodeResult, Run, RunStatus
+
+
+@dataclass(frozen=True)
+class FailedNode:
+    result: NodeResult
+    sql: str | None  # the compiled SQL dbt ran, when it got that far
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The commits since the last green run, or why there are none to show."""
+
+    green: Run | None
+    commits: tuple = ()  # engine.workspace.Commit, newest first
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Review:
+    run: Run
+    failed: tuple[FailedNode, ...]
+    skipped: int
+    changes: Changes | None  # None: not asked for, or not a failed git run
+
+
+def failed_nodes(ctx: Context, run_id: int) -> tuple[list[FailedNode], int]:
+    """The nodes that failed (last step's status of each), and how many were skipped."""
+    last: dict[str, NodeResult] = {}
+    for result in ctx.store.node_results(run_id):
+        last[result.unique_id] = result
+    failed = [FailedNode(r, read_sql(r)) for r in last.values() if r.status in FAILED_NODE]
+    skipped = sum(1 for r in last.values() if r.status in SKIPPED_NODE)
+    return failed, skipped
+
+
+def read_sql(result: NodeResult, limit: int = 200_000) -> str | None:
+    if not result.compiled_path:
+        return None
+    try:
+        return Path(result.compiled_path).read_text(encoding="utf-8", errors="replace")[:limit]
+    except OSError:
+        return None
+
+
+def changes(ctx: Context, run: Run) -> Changes | None:
+    """For a failed run of a git project: the commits since the job's last green run (for
+    a CI branch: its own, else production's it builds on). Runs git: call it off the UI."""
+    from dbt_console.engine.workspace import WorkspaceError, commits_between
+
+    if run.status is not RunStatus.ERROR or not run.git_sha:
+        return None
+    store = ctx.store
+    job = store.run_job(run.id)
+    if job.ci is None:
+        green = store.last_success_before(run.job_name, run.id)
+    else:
+        green = (store.last_success_before(run.job_name, run.id, run.git_branch)
+                 or store.last_success_before(job.ci.defer_to, run.id))
+    if green is None or not green.git_sha:
+        return Changes(None, note="no earlier green run of this job to compare with")
+    if green.git_sha == run.git_sha:
+        return Changes(green, note=f"same commit as the last green run #{green.id}: the code "
+                                   "did not change (data or environment did)")
+    try:
+        commits = commits_between(job, ctx.paths.workspaces, green.git_sha, run.git_sha)
+    except WorkspaceError as exc:
+        return Changes(green, note=str(exc))
+    return Changes(green, tuple(commits))
+
+
+def review(ctx: Context, run_id: int, with_changes: bool = True) -> Review:
+    run = ctx.store.get_run(run_id)
+    failed, skipped = failed_nodes(ctx, run_id)
+    return Review(run, tuple(failed), skipped, changes(ctx, run) if with_changes else None)

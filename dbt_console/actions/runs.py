@@ -1,0 +1,161 @@
+"""Runs: run now, retry, rerun, cancel, and reading runs back.
+
+Every front end asks for a run through run_now, so a run of one CI branch is the same
+run (trigger, actor, environment, merging with one already waiting) whoever asks.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import replace
+from pathlib import Path
+
+from dbt_console import rundir
+from dbt_console.actions.context import Context
+from dbt_console.errors import UserError
+from dbt_console.model import Job, Overrides, Run, RunStatus, Step, Trigger
+
+FAILED = (RunStatus.ERROR, RunStatus.CANCELLED)
+
+
+def run_now(ctx: Context, job_name: str, branch: str | None = None, sha: str | None = None,
+            overrides: Overrides | None = None, cause: str | None = None) -> Run:
+    """Queue a run of a job now. A CI job needs a branch; its sha is the branch's head on
+    the remote unless given. A run of a branch already waiting becomes this one."""
+    job = ctx.store.get_job(job_name)
+    if (branch or sha) and job.git is None:
+        raise UserError(f"job {job.name!r} runs a local project_dir; a branch or sha is "
+                        "for git jobs")
+    if overrides is not None:
+        job = overrides.apply(job)
+    if job.ci is not None:
+        if not branch:
+            raise UserError(f"job {job.name!r} is a CI job: name the branch to test with "
+                            f"--branch (git_branch in the API; it watches "
+                            f"{', '.join(job.ci.branches)})")
+        sha = sha or _branch_head(job, branch)
+        trigger = Trigger.ci(branch, sha)
+    else:
+        trigger = Trigger.api() if ctx.actor.is_token else Trigger.manual()
+    return ctx.store.enqueue_run(job, trigger, ctx.actor.name, branch, sha, cause=cause)
+
+
+def _branch_head(job: Job, branch: str) -> str:
+    from dbt_console.engine.workspace import WorkspaceError, remote_head
+
+    try:
+        return remote_head(job.git.url, branch)
+    except WorkspaceError as exc:
+        raise UserError(f"job {job.name!r}: branch {branch}: {exc}") from None
+
+
+def retry(ctx: Context, run_id: int) -> tuple[Run, str]:
+    """Queue a run that retries run_id from where it failed; returns it and a line saying
+    what it will do."""
+    store = ctx.store
+    failed = store.get_run(run_id)
+    if not failed.status.finished:
+        raise UserError(f"run {failed.id} is still {failed.status.value}; "
+                        "only a finished run can be retried")
+    if failed.status is RunStatus.SUCCESS:
+        raise UserError(f"run {failed.id} succeeded; there is nothing to retry")
+    job = store.run_job(failed.id)
+    commands, note = _retry_commands(store.list_steps(failed.id), failed, job.commands)
+    # The same commit: what failed is retried against the code that failed.
+    same = (failed.git_branch, failed.git_sha) if job.git is not None else (None, None)
+    run = store.enqueue_run(replace(job, commands=commands), Trigger.retry(failed.id),
+                            ctx.actor.name, *same)
+    return run, note
+
+
+def _retry_commands(steps: list[Step], failed: Run, commands: tuple[str, ...]
+                    ) -> tuple[tuple[str, ...], str]:
+    """`dbt retry` against the failed step's results, then the steps that never ran.
+    A run that failed before dbt wrote results (git, deps, a missing dbt) runs again
+    from the start."""
+    steps = [s for s in steps if s.command != "dbt deps"]
+    state = rundir.target(Path(failed.run_dir or ""))
+    if not steps or not (state / "run_results.json").is_file():
+        return commands, f"run {failed.id} has no dbt results to retry from: running it again"
+    failed_at = len(steps) - 1  # a run stops at its first failed step
+    rest = commands[failed_at + 1:]
+    return ((f"dbt retry --state {shlex.quote(str(state))}", *rest),
+            f"retrying what failed in '{steps[-1].command}' of run {failed.id}"
+            + (f", then {len(rest)} step(s) that did not run" if rest else ""))
+
+
+def rerun(ctx: Context, job_name: str) -> tuple[Run, str]:
+    """dbt Cloud's rerun: retry the job's latest run when it failed, else run it anew."""
+    job = ctx.store.get_job(job_name)
+    last = ctx.store.list_runs(job.name, limit=1)
+    if last and last[0].status in FAILED:
+        return retry(ctx, last[0].id)
+    if job.ci is not None and last and last[0].git_branch:
+        run = run_now(ctx, job.name, last[0].git_branch)
+    else:
+        run = run_now(ctx, job.name, cause="Rerun: no failed run to retry")
+    return run, f"the latest run of {job.name} did not fail: a new run"
+
+
+def cancel(ctx: Context, run_id: int) -> Run:
+    """A queued run is cancelled at once; a run in flight is asked to stop, and the engine
+    running it sees the request within a second."""
+    run = ctx.store.get_run(run_id)
+    if run.status.finished:
+        raise UserError(f"run {run.id} already finished: {run.status.value}")
+    cancelled = ctx.store.request_cancel(run.id)
+    ctx.store.record_event("cancel", run.job_name, f"{ctx.actor.name} cancelled run {run.id} "
+                           f"(from the {ctx.actor.via})")
+    return cancelled
+
+
+def get(ctx: Context, run_id: int) -> Run:
+    return ctx.store.get_run(run_id)
+
+
+def latest(ctx: Context, job_name: str, branch: str | None = None) -> Run | None:
+    runs = ctx.store.list_runs(job_name, limit=1, branch=branch)
+    return runs[0] if runs else None
+
+
+def history(ctx: Context, job_name: str | None = None, limit: int = 50,
+            before_id: int | None = None, status: str | None = None,
+            trigger: str | None = None, text: str | None = None,
+            branch: str | None = None) -> list[Run]:
+    """Newest first, a page at a time (before_id: the last id seen)."""
+    if limit < 1:
+        raise UserError(f"limit must be at least 1, got {limit}")
+    return ctx.store.list_runs(job_name, limit=limit, before_id=before_id, status=status,
+                               trigger=trigger, text=text, branch=branch)
+
+
+def query(ctx: Context, job_id: int | None, statuses: list[str], order_by: str,
+          descending: bool, limit: int, offset: int,
+          finished_between: tuple[float, float] | None) -> tuple[list[Run], int]:
+    """A page of runs and how many match: the API's runs list."""
+    return ctx.store.query_runs(job_id, statuses, order_by, descending, limit, offset,
+                                finished_between)
+
+
+# How a runs list may be ordered (the API's order_by).
+ORDERS = ("id", "created_at", "finished_at")
+
+
+def steps(ctx: Context, run_id: int) -> list[Step]:
+    return ctx.store.list_steps(run_id)
+
+
+def node_results(ctx: Context, run_id: int):
+    return ctx.store.node_results(run_id)
+
+
+def node_counts(ctx: Context, run_ids: list[int]) -> dict[int, dict[str, int]]:
+    return ctx.store.node_counts(run_ids)
+
+
+def in_flight(ctx: Context) -> list[Run]:
+    return ctx.store.runs_in_flight()
+
+
+def cause(ctx: Context, run_id: int) -> str | None:
+    return ctx.store.run_cause(run_id)

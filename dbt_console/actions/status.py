@@ -1,0 +1,63 @@
+"""The engine's state as anyone can see it: who holds the store, the queue, runs in
+flight, the next fires, warm helpers, recent engine events."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from dbt_console.actions.context import Context
+from dbt_console.model import Run
+from dbt_console.store import EngineEvent, Lease, WarmHelperRow
+
+
+@dataclass(frozen=True)
+class Helper:
+    row: WarmHelperRow
+    rss_bytes: int | None  # None when the helper is on another host
+
+
+@dataclass(frozen=True)
+class Status:
+    engine: Lease | None
+    engine_words: str  # who holds the store, in words
+    queued: tuple[int, ...]
+    in_flight: tuple[Run, ...]
+    next_fires: tuple[tuple[float, str], ...]  # (at, job), soonest first
+    helpers: tuple[Helper, ...]
+    events: tuple[EngineEvent, ...]
+
+
+def engine(ctx: Context) -> Lease | None:
+    """The live engine holding the store's lease, or None."""
+    from dbt_console.engine.lease import live_holder
+
+    return live_holder(ctx.store)
+
+
+def describe(lease: Lease) -> str:
+    from dbt_console.engine.lease import describe as words
+
+    return words(lease)
+
+
+def status(ctx: Context, events: int = 5) -> Status:
+    from dbt_console.actions.jobs import next_fire
+    from dbt_console.engine.warm.launcher import rss_bytes
+
+    store = ctx.store
+    holder = engine(ctx)
+    fires = sorted((at, j.name) for j in store.list_jobs()
+                   if (at := next_fire(j)) is not None)
+    rows = [] if holder is None else store.warm_helpers(holder.token)
+    local = holder is not None and holder.host == socket.gethostname()
+    return Status(
+        holder, describe(holder) if holder else "none running (start: dbt-console serve)",
+        tuple(run_id for run_id, _ in store.queued_runs()), tuple(store.runs_in_flight()),
+        tuple(fires), tuple(Helper(h, rss_bytes(h.pid) if local else None) for h in rows),
+        tuple(store.recent_events(events)))
+
+
+def data_version(ctx: Context) -> int:
+    """Changes whenever another process commits: a screen's cheap 'anything new?'."""
+    return ctx.store.data_version()

@@ -1,0 +1,53 @@
+"""API tokens: made here, shown once, kept only as a hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from dbt_console.actions.context import Actor, Context, token_actor
+from dbt_console.errors import UserError
+from dbt_console.jobrules import NAME_RE
+
+PREFIX = "dbtc_"
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    name: str
+    created_at: float
+    created_by: str
+    revoked_at: float | None
+
+
+def token_hash(token: str) -> str:
+    # Tokens are 256 random bits: a plain hash is enough (no password stretching needed).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create(ctx: Context, name: str) -> str:
+    """A new token; the only time it is seen. Returns it."""
+    if not NAME_RE.match(name):
+        raise UserError(f"token name {name!r}: use lower-case letters, digits, - and _ (it "
+                        "names who asked, on every run it starts)")
+    token = PREFIX + secrets.token_urlsafe(32)
+    ctx.store.create_token(name, token_hash(token), ctx.actor.name)
+    return token
+
+
+def revoke(ctx: Context, name: str) -> None:
+    ctx.store.revoke_token(name)
+
+
+def list_all(ctx: Context) -> list[TokenRow]:
+    return [TokenRow(name, created, by, revoked)
+            for name, created, by, _, revoked in ctx.store.list_tokens()]
+
+
+def authenticate(ctx: Context, token: str | None) -> Actor | None:
+    """The actor a presented token acts as, or None for no token or a dead one."""
+    if not token:
+        return None
+    name = ctx.store.token_name(token_hash(token))
+    return None if name is None else token_actor(name)

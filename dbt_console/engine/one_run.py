@@ -1,0 +1,69 @@
+"""`run --wait` when no engine is alive: this process becomes the engine for that one run,
+with the same lease, recovery and executor as `serve`, then gives the store back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from dbt_console.config import Paths, load_settings
+from dbt_console.engine.engine import Engine
+from dbt_console.engine.lease import EngineBusy
+from dbt_console.store import Store
+
+
+@dataclass
+class OneRun:
+    engine: Engine
+    run_id: int
+    warm: object | None  # the imports-only warm launcher, when the job has later steps
+
+    def cancel(self) -> None:
+        """Ctrl-C: dbt gets SIGINT and stops cleanly."""
+        self.engine.executor.cancel(self.run_id)
+
+    def finish(self) -> None:
+        """The run has ended: give the store back. No engine will come by to send this
+        run's notifications now, so they are tried here once; whatever fails stays queued,
+        with its retries, for the next engine."""
+        from dbt_console.engine.notify.notifier import send_due
+
+        self.engine.stop(grace_seconds=0)
+        if self.warm is not None:
+            self.warm.close()
+        with Store(self.engine.paths.store) as store:
+            send_due(store, self.run_id)
+
+
+def start(paths: Paths, run_id: int) -> OneRun | None:
+    """An engine running only this run, started; None when another engine took the store
+    meanwhile (it will run it)."""
+    settings = load_settings(paths)
+    with Store(paths.store) as store:
+        job = store.run_job(run_id)
+    warm = _warm_for(paths, job, settings.warm_starts)
+    engine = Engine(paths, replace(settings, warm_starts=False), kind="run --wait",
+                    launcher=warm, only_run=run_id)
+    try:
+        engine.start()
+    except EngineBusy:
+        if warm is not None:
+            warm.close()
+        return None
+    return OneRun(engine, run_id, warm)
+
+
+def _warm_for(paths: Paths, job, warm_starts: bool):
+    """A helper that only imports dbt starts beside the first step and is ready for the
+    second (the first runs cold). One-step jobs gain nothing from it and get none."""
+    from dbt_console.engine.executor import SetupError, find_dbt
+    from dbt_console.engine.warm.launcher import WarmLauncher
+
+    if len(job.commands) < 2 or not job.warm or not warm_starts:
+        return None
+    try:
+        dbt = find_dbt(job)
+    except SetupError:
+        return None  # the run says so
+    launcher = WarmLauncher(paths.helper_log, imports_only=True)
+    launcher.prewarm([dbt])
+    return launcher

@@ -1,0 +1,13 @@
+"""Notification hook kinds: each kind is one module that says everything about it (its
+fields, which are secrets, what it sends, how a send is prepared), and KINDS lists them.
+Adding a kind is a module here, a line in KINDS and its test. Pure: no I/O."""
+
+from __future__ import annotations
+
+from dbt_console.hooks import command, pagerduty, slack, webhook
+from dbt_console.hooks.kind import EVENTS, HookKind
+
+KINDS: dict[str, HookKind] = {k.name: k for k in (webhook.KIND, slack.KIND, pagerduty.KIND,
+                                                  command.KIND)}
+
+__all__ = ["EVENTS", "KINDS", "HookKind"]

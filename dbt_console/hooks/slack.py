@@ -1,0 +1,39 @@
+"""Slack: an incoming webhook URL, a Block Kit message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbt_console.hooks.common import trim
+from dbt_console.hooks.kind import HookKind
+from dbt_console.model import Hook, Run
+
+MARKS = {"succeeded": ":white_check_mark:", "warned": ":warning:", "errored": ":x:",
+         "cancelled": ":no_entry_sign:", "started": ":arrow_forward:"}
+
+
+def body(hook: Hook, index: int, run: Run, event: str, counts: dict[str, int],
+         failed) -> dict[str, Any]:
+    title = f"{MARKS[event]} {run.job_name}: run {run.id} {event}"
+    duration = "" if run.duration is None else f"{run.duration:.0f}s"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        {"type": "section", "fields": [
+            {"type": "mrkdwn", "text": f"*Job*\n{run.job_name}"},
+            {"type": "mrkdwn", "text": f"*Status*\n{run.status.value}"},
+            {"type": "mrkdwn", "text": f"*Duration*\n{duration or '-'}"},
+            {"type": "mrkdwn", "text": f"*Trigger*\n{run.trigger}"},
+        ]},
+    ]
+    if run.error:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn",
+                                                   "text": f"*Why*\n{trim(run.error)}"}})
+    for uid, status, message in failed[:5]:
+        blocks.append({"type": "section", "text": {
+            "type": "mrkdwn", "text": f"*{status}* `{uid}`\n{trim(message) or ''}"[:2900]}})
+    blocks.append({"type": "context", "elements": [
+        {"type": "mrkdwn", "text": f"`dbt-console logs {run.id}`"}]})
+    return {"text": title, "blocks": blocks}
+
+
+KIND = HookKind("slack", frozenset({"url"}), frozenset({"events", "name"}), ("url",), body)

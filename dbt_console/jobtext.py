@@ -1,0 +1,132 @@
+"""A job as the texts of a form and back, for every field in jobfields.FIELDS.
+
+Values are what the form's widgets hold: text for most, a bool for a bool field. Secrets
+are shown masked and a mask left in place keeps the secret (jobfields.unmask). Opening a
+job and saving it unchanged gives the job back exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbt_console.jobfields import FIELDS, GROUP_DEFAULTS, Field, public_dict, unmask
+from dbt_console.model import Job
+
+DEFAULT_BOOLS = {"enabled": True, "warm": True}
+NEW_JOB = {"schedule.timezone": "UTC", "git.branch": "main", "commands": "dbt build"}
+
+
+def _get(data: dict[str, Any], path: str) -> Any:
+    group, _, key = path.partition(".")
+    value = data.get(group)
+    return value.get(key) if key and isinstance(value, dict) else (None if key else value)
+
+
+def to_form(job: Job | None) -> dict[str, str | bool]:
+    """The form's values for a job (secrets masked), or for a new one."""
+    if job is None:
+        return {f.path: NEW_JOB.get(f.path, DEFAULT_BOOLS.get(f.path, False)
+                                    if f.kind == "bool" else "") for f in FIELDS}
+    data = public_dict(job)
+    return {f.path: _text(f, _get(data, f.path)) for f in FIELDS}
+
+
+def _text(f: Field, value: Any) -> str | bool:
+    if f.kind == "bool":
+        return DEFAULT_BOOLS.get(f.path, False) if value is None else bool(value)
+    if value is None:
+        return ""
+    if f.kind == "lines":
+        return "\n".join(value)
+    if f.kind == "list":
+        return value if isinstance(value, str) else ", ".join(value)
+    if f.kind == "env":
+        return "\n".join(f"{k}={v}" for k, v in value.items())
+    if f.kind == "yaml":
+        import yaml
+
+        return yaml.safe_dump(value, sort_keys=False, default_flow_style=False) if value else ""
+    return str(value)
+
+
+def from_form(values: dict[str, str | bool], original: Job | None
+              ) -> tuple[dict[str, Any], list[str]]:
+    """The job's plain data from the form's values, and the problems of the text itself
+    (what is wrong with the job is for jobrules to say)."""
+    problems: list[str] = []
+    data: dict[str, Any] = {}
+    for f in FIELDS:
+        raw = values.get(f.path, False if f.kind == "bool" else "")
+        value = _parse(f, raw, problems)
+        if value is None:
+            continue
+        group, _, key = f.path.partition(".")
+        if key:
+            data.setdefault(group, {})[key] = value
+        else:
+            data[group] = value
+    for group, defaults in GROUP_DEFAULTS.items():
+        if group not in data:
+            continue
+        first = next(f.path.split(".", 1)[1] for f in FIELDS if f.path.startswith(group + "."))
+        if first not in data[group]:
+            del data[group]  # a group without its first field is not there (no git url)
+        else:
+            data[group] = {**defaults, **data[group]}
+    return unmask(data, original), problems
+
+
+def _parse(f: Field, raw: str | bool, problems: list[str]) -> Any:
+    if f.kind == "bool":
+        return bool(raw)
+    text = str(raw)
+    if f.kind in ("lines", "env", "yaml"):
+        if not text.strip():
+            return [] if f.path == "commands" else None
+    else:
+        text = text.strip()
+        if not text:
+            return None
+    if f.kind == "lines":
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    if f.kind == "list":
+        items = [s.strip() for s in text.split(",") if s.strip()]
+        return items[0] if f.path == "ci.branches" and len(items) == 1 else items
+    if f.kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            problems.append(f"{f.path}: {text!r} is not a whole number")
+            return None
+    if f.kind == "env":
+        return _env(text, problems)
+    if f.kind == "yaml":
+        return _yaml_list(f, text, problems)
+    return text
+
+
+def _env(text: str, problems: list[str]) -> dict[str, str] | None:
+    env: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            problems.append(f"env line {n}: expected NAME=value, got {line.strip()!r}")
+        else:
+            env[key.strip()] = value
+    return env or None
+
+
+def _yaml_list(f: Field, text: str, problems: list[str]) -> list | None:
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problems.append(f"{f.path}: not valid YAML: {getattr(exc, 'problem', exc)}")
+        return None
+    if not isinstance(value, list):
+        problems.append(f"{f.path}: a YAML list, e.g. - {{type: slack, url: ...}}")
+        return None
+    return value

@@ -1,0 +1,92 @@
+"""The connection every part of the store shares: WAL, one transaction per change."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dbt_console.errors import UserError
+from dbt_console.model import Run, RunStatus, Trigger
+from dbt_console.store import logcodec
+from dbt_console.store.schema import migrate
+
+IN_FLIGHT = (RunStatus.STARTING.value, RunStatus.RUNNING.value)
+
+RUN_COLUMNS = ("id, job_id, job_name, status, trigger, actor, queued_at, started_at, "
+               "finished_at, git_sha, git_branch, error, run_dir, progress")
+
+
+def like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def like_prefix(text: str) -> str:
+    return like_escape(text) + "%"
+
+
+class StoreBase:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        new = not self.path.exists()
+        try:
+            self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+            if new:
+                # Job specs can hold secret values: the store is for its owner and their
+                # group (teammates), never for everyone on the machine. SQLite gives its
+                # -wal and -shm files the same mode.
+                self.path.chmod(0o660)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable across a crash of the process; only a power loss can undo
+            # the last commits. One fsync per commit would cap log batches needlessly.
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            migrate(self.conn)
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"{self.path}: cannot open the store: {exc}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes when another connection commits: a cheap 'anything new?' check."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def _run(self, row: Sequence[Any]) -> Run:
+        (run_id, job_id, job_name, status, trigger, actor, queued_at, started_at,
+         finished_at, git_sha, git_branch, error, run_dir, progress) = row
+        return Run(run_id, job_id, job_name, RunStatus(status), Trigger.parse(trigger), actor,
+                   queued_at, started_at, finished_at, git_sha, git_branch, error, run_dir,
+                   json.loads(progress) if progress else {})
+
+    def _append_system_line(self, conn: sqlite3.Connection, run_id: int, msg: str,
+                            level: str) -> None:
+        from dbt_console.model import SYSTEM_EVENT
+
+        seq = conn.execute("SELECT log_lines FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000000Z"
+        conn.execute("INSERT INTO log_chunks VALUES (?, ?, 1, ?)",
+                     (run_id, seq, logcodec.encode([(stamp, level, 0, SYSTEM_EVENT, None,
+                                                     None, msg)])))
+        conn.execute("UPDATE runs SET log_lines = ? WHERE id = ?", (seq + 1, run_id))
