@@ -42,7 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
                      description="Run dbt Core jobs in production: schedules, logs, history.")
     parser.add_argument("--version", action="version", version=f"dbt-console {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _jobs_commands(sub)
+    _engine_commands(sub)
+    _run_commands(sub)
+    _history_commands(sub)
+    return parser
 
+
+def _jobs_commands(sub) -> None:
+    """demo and jobs"""
     demo = sub.add_parser("demo", help="write the demo dbt project and its jobs")
     demo.add_argument("--no-tui", action="store_true", help="only write, do not open the dashboard")
 
@@ -66,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     resume = jobs_sub.add_parser("resume", help="start a paused job's schedule again")
     resume.add_argument("name")
 
+
+def _engine_commands(sub) -> None:
+    """serve, tokens, hooks, deliveries, status"""
     serve = sub.add_parser("serve", help="run the engine in the foreground: schedules, queue, "
                                          "runs (and the HTTP API with --api)")
     serve.add_argument("--api", metavar="HOST:PORT",
@@ -93,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="the engine, the queue, runs in flight, next fires")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
+
+def _run_commands(sub) -> None:
+    """run, cancel, docs, retry, rerun"""
     run = sub.add_parser("run", help="queue a run of a job now and print its id")
     run.add_argument("job")
     run.add_argument("--wait", action="store_true",
@@ -115,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     rerun.add_argument("job")
     rerun.add_argument("--wait", action="store_true", help="as for run")
 
+
+def _history_commands(sub) -> None:
+    """runs, ci, review, logs"""
     runs = sub.add_parser("runs", help="past and current runs, newest first")
     runs.add_argument("--job", help="only this job's runs")
     runs.add_argument("--status", choices=[s.value for s in RunStatus],
@@ -134,11 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
     cleanup.add_argument("job", nargs="?", help="only this CI job's branches")
     cleanup.add_argument("--branch", help="only this (deleted) branch")
 
+    review = sub.add_parser("review", help="failure review of a run: what failed, its message "
+                                           "and SQL, the commits since the last green run")
+    review.add_argument("run_id", type=_run_id, metavar="RUN")
+    review.add_argument("--json", action="store_true", help="machine-readable output")
+
     logs = sub.add_parser("logs", help="the log of a run")
     logs.add_argument("run_id", type=_run_id, metavar="RUN")
     logs.add_argument("--follow", "-f", action="store_true",
                       help="keep printing lines until the run ends")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

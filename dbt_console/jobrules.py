@@ -146,125 +146,152 @@ def _mapping(value: Any, where: str, allowed: set[str], problems: list[str]) -> 
     return value
 
 
+class _Problems:
+    """Problems found in one job, each prefixed with the job's name and the field."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.found: list[str] = []
+
+    def bad(self, field_name: str, message: str) -> None:
+        self.found.append(f"{self.label}: {field_name}: {message}")
+
+
 def job_from_dict(data: Any, where: str = "job") -> Job:
     """Build a Job from plain data (a YAML mapping, a form), or raise ValidationError.
 
     Every problem found is reported at once, each prefixed with the job's name (or its
     position) and the field, so a user fixes a file in one pass.
     """
-    problems: list[str] = []
     if not isinstance(data, dict):
         raise ValidationError([f"{where}: must be a mapping of job fields"])
     name = data.get("name")
-    label = f"job {name!r}" if isinstance(name, str) and name else where
-
-    def bad(field_name: str, message: str) -> None:
-        problems.append(f"{label}: {field_name}: {message}")
-
+    p = _Problems(f"job {name!r}" if isinstance(name, str) and name else where)
     for key in sorted(set(map(str, data)) - JOB_FIELDS):
-        bad(key, f"unknown field (known: {', '.join(sorted(JOB_FIELDS))})")
-
+        p.bad(key, f"unknown field (known: {', '.join(sorted(JOB_FIELDS))})")
     if not isinstance(name, str) or not NAME_RE.match(name):
-        bad("name", "must be a slug: lower-case letters, digits, '-' or '_', "
-            f"starting with a letter or digit, at most 63 characters (got {name!r})")
+        p.bad("name", "must be a slug: lower-case letters, digits, '-' or '_', "
+              f"starting with a letter or digit, at most 63 characters (got {name!r})")
+    _check_source(data, p)
+    commands = _check_commands(data, p)
+    _check_schedule(data, p)
+    _check_env(data, p)
+    _check_scalars(data, p)
+    _check_hooks(data, p)
+    _check_chain(data, p)
+    if data.get("ci") is not None:
+        _check_ci(data, p.label, p.found)
+    if p.found:
+        raise ValidationError(p.found)
+    return job_from_spec({**data, "commands": commands})
 
+
+def _check_source(data: dict[str, Any], p: _Problems) -> None:
     project_dir, git = data.get("project_dir"), data.get("git")
     if (project_dir is None) == (git is None):
-        bad("project_dir", "give exactly one of project_dir (a local dbt project) or git")
+        p.bad("project_dir", "give exactly one of project_dir (a local dbt project) or git")
     elif project_dir is not None and (not isinstance(project_dir, str) or not project_dir):
-        bad("project_dir", "must be a directory path")
+        p.bad("project_dir", "must be a directory path")
     elif git is not None:
-        git_map = _mapping(git, f"{label}: git", GIT_FIELDS, problems)
+        git_map = _mapping(git, f"{p.label}: git", GIT_FIELDS, p.found)
         url, branch = git_map.get("url"), git_map.get("branch", "main")
         subdirectory = git_map.get("subdirectory", "") or ""
         if not isinstance(url, str) or not url:
-            bad("git.url", "is required: a URL or path git can clone")
+            p.bad("git.url", "is required: a URL or path git can clone")
         elif "://***@" in url:
-            bad("git.url", "holds the mask of an export made without --include-secrets; "
-                "write the URL with its credentials, or keep them in git's credential helper")
+            p.bad("git.url", "holds the mask of an export made without --include-secrets; "
+                  "write the URL with its credentials, or keep them in git's credential helper")
         if not isinstance(branch, str) or not branch:
-            bad("git.branch", "must be a branch name")
+            p.bad("git.branch", "must be a branch name")
         if not isinstance(subdirectory, str) or subdirectory.startswith("/") or ".." in (
                 subdirectory.split("/")):
-            bad("git.subdirectory", "must be a relative path inside the repository")
+            p.bad("git.subdirectory", "must be a relative path inside the repository")
+    if data.get("pull") and git is not None:
+        p.bad("pull", "is for local project_dir checkouts; git jobs are always fetched")
+    if data.get("on_push") and git is None:
+        p.bad("on_push", "needs a git job: it runs when the git branch's head moves")
 
+
+def _check_commands(data: dict[str, Any], p: _Problems) -> list:
     commands = data.get("commands")
     if commands is None and data.get("ci") is not None:
         commands = list(ci.DEFAULT_COMMANDS)
     if not isinstance(commands, list) or not commands:
-        bad("commands", "must be a non-empty list of dbt commands, e.g. ['dbt build']")
-        commands = []
+        p.bad("commands", "must be a non-empty list of dbt commands, e.g. ['dbt build']")
+        return []
     for i, command in enumerate(commands):
         problem = check_command(command)
         if problem:
-            bad(f"commands[{i}]", problem)
+            p.bad(f"commands[{i}]", problem)
+    return commands
 
-    if data.get("schedule") is not None:
-        sched = _mapping(data["schedule"], f"{label}: schedule", SCHEDULE_FIELDS, problems)
-        cron, tz = sched.get("cron"), sched.get("timezone", "UTC")
-        if not isinstance(cron, str) or not isinstance(tz, str):
-            bad("schedule", "needs cron (text) and optionally timezone (text)")
-        else:
-            problem = check_cron(cron, tz)
-            if problem:
-                bad("schedule", problem)
 
+def _check_schedule(data: dict[str, Any], p: _Problems) -> None:
+    if data.get("schedule") is None:
+        return
+    sched = _mapping(data["schedule"], f"{p.label}: schedule", SCHEDULE_FIELDS, p.found)
+    cron, tz = sched.get("cron"), sched.get("timezone", "UTC")
+    if not isinstance(cron, str) or not isinstance(tz, str):
+        p.bad("schedule", "needs cron (text) and optionally timezone (text)")
+        return
+    problem = check_cron(cron, tz)
+    if problem:
+        p.bad("schedule", problem)
+
+
+def _check_env(data: dict[str, Any], p: _Problems) -> None:
     env = data.get("env") or {}
     if not isinstance(env, dict):
-        bad("env", "must be a mapping of NAME: value")
-        env = {}
+        p.bad("env", "must be a mapping of NAME: value")
+        return
     for key, value in env.items():
         if not isinstance(key, str) or not ENV_KEY_RE.match(key):
-            bad("env", f"{key!r} is not a valid environment variable name")
+            p.bad("env", f"{key!r} is not a valid environment variable name")
         elif key in MANAGED_ENV:
-            bad(f"env.{key}", "is set by dbt-console for every run")
+            p.bad(f"env.{key}", "is set by dbt-console for every run")
         elif not isinstance(value, str):
-            bad(f"env.{key}", f"must be text (quote it in YAML), got {type(value).__name__}")
+            p.bad(f"env.{key}", f"must be text (quote it in YAML), got {type(value).__name__}")
         elif value == SECRET_MASK:
-            bad(f"env.{key}", "holds the mask of an export made without --include-secrets; "
-                "write the value, or ${VAR} to read it from the environment")
+            p.bad(f"env.{key}", "holds the mask of an export made without --include-secrets; "
+                  "write the value, or ${VAR} to read it from the environment")
 
+
+def _check_scalars(data: dict[str, Any], p: _Problems) -> None:
     timeout = data.get("timeout_minutes")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
                                 or not 1 <= timeout <= MAX_TIMEOUT_MINUTES):
-        bad("timeout_minutes", f"must be a whole number of minutes from 1 to "
-            f"{MAX_TIMEOUT_MINUTES}, or left out for no timeout (got {timeout!r})")
-
-    raw_hooks = data.get("hooks") or []
-    if not isinstance(raw_hooks, list):
-        bad("hooks", "must be a list")
-        raw_hooks = []
-    for i, hook in enumerate(raw_hooks):
-        for problem in check_hook(hook):
-            bad(f"hooks[{i}]", problem)
-
+        p.bad("timeout_minutes", f"must be a whole number of minutes from 1 to "
+              f"{MAX_TIMEOUT_MINUTES}, or left out for no timeout (got {timeout!r})")
     for flag in ("enabled", "pull", "warm", "generate_docs", "on_push"):
         if flag in data and not isinstance(data[flag], bool):
-            bad(flag, f"must be true or false (got {data[flag]!r})")
+            p.bad(flag, f"must be true or false (got {data[flag]!r})")
     for text in ("profiles_dir", "target", "dbt_path", "description"):
         if data.get(text) is not None and not isinstance(data[text], str):
-            bad(text, "must be text")
+            p.bad(text, "must be text")
+
+
+def _check_hooks(data: dict[str, Any], p: _Problems) -> None:
+    raw_hooks = data.get("hooks") or []
+    if not isinstance(raw_hooks, list):
+        p.bad("hooks", "must be a list")
+        return
+    for i, hook in enumerate(raw_hooks):
+        for problem in check_hook(hook):
+            p.bad(f"hooks[{i}]", problem)
+
+
+def _check_chain(data: dict[str, Any], p: _Problems) -> None:
     after, on = data.get("after"), data.get("on")
     if after is not None and (not isinstance(after, str) or not NAME_RE.match(after)):
-        bad("after", f"must be the name of another job (got {after!r})")
-    elif after is not None and after == name:
-        bad("after", "a job cannot run after itself")
-    if on is not None:
-        if after is None:
-            bad("on", "only means something with 'after'")
-        elif (not isinstance(on, list) or not on
-              or any(s not in CHAIN_STATUSES for s in on)):
-            bad("on", f"must be a list of statuses from {', '.join(CHAIN_STATUSES)} (got {on!r})")
-    if data.get("pull") and git is not None:
-        bad("pull", "is for local project_dir checkouts; git jobs are always fetched")
-    if data.get("on_push") and git is None:
-        bad("on_push", "needs a git job: it runs when the git branch's head moves")
-    if data.get("ci") is not None:
-        _check_ci(data, label, problems)
-
-    if problems:
-        raise ValidationError(problems)
-    return job_from_spec({**data, "commands": commands})
+        p.bad("after", f"must be the name of another job (got {after!r})")
+    elif after is not None and after == data.get("name"):
+        p.bad("after", "a job cannot run after itself")
+    if on is None:
+        return
+    if after is None:
+        p.bad("on", "only means something with 'after'")
+    elif not isinstance(on, list) or not on or any(s not in CHAIN_STATUSES for s in on):
+        p.bad("on", f"must be a list of statuses from {', '.join(CHAIN_STATUSES)} (got {on!r})")
 
 
 def _check_ci(data: dict[str, Any], label: str, problems: list[str]) -> None:

@@ -117,6 +117,11 @@ def test_include_related_in_its_three_encodings(demo_api):
     assert "run_steps" not in plain and "job" not in plain
     debug = client.get("runs/1/", params={"include_related": "debug_logs"}).json()["data"]
     assert "Running with dbt" in debug["run_steps"][0]["debug_logs"]
+    review = client.get("runs/2/", params={"include_related": "failure_review"}).json()
+    failed = review["data"]["failure_review"]["failed"]
+    assert [(n["unique_id"], n["message"]) for n in failed] == [
+        ("test.pedalshare.assert_rides_end_within_a_day",
+         "Got 3 results, configured to fail if != 0")]
 
 
 def test_runs_list_filters_order_and_pages(demo_api):

@@ -84,3 +84,17 @@ def test_demo_is_idempotent(demo_runs, tmp_path):
     names = json.loads(binary(home, "jobs", "list", "--json").out)
     assert [j["name"] for j in names] == ["docs", "nightly", "ride_audit"]
     assert names[1]["last_run"]["status"] == "success"
+
+
+def test_review_shows_the_failing_test_with_its_message_and_sql(demo_runs):
+    audit = next(r for r in runs_json(demo_runs) if r["job"] == "ride_audit")
+    result = binary(demo_runs, "review", str(audit["id"]))
+    assert result.code == 0, result.err
+    assert "fail: test.pedalshare.assert_rides_end_within_a_day" in result.out
+    assert "Got 3 results, configured to fail if != 0" in result.out
+    assert "compiled SQL" in result.out and "select" in result.out.lower()
+    data = json.loads(binary(demo_runs, "review", str(audit["id"]), "--json").out)
+    assert [n["unique_id"] for n in data["failed"]] == [
+        "test.pedalshare.assert_rides_end_within_a_day"]
+    assert data["failed"][0]["compiled_sql"] and data["run"]["id"] == audit["id"]
+    assert data["changes"] is None  # a local project: no commits to compare

@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 
 from conftest import (
+    SLOW_PROJECT,
     binary,
+    make_project,
     runs_json,
     slow_home,
     wait_for,
@@ -214,3 +216,35 @@ def test_follow_a_queued_run_with_no_engine_says_so(tmp_path):
     out, err = proc.communicate(timeout=10)
     assert "no engine is running; following until one runs it" in err
     assert "cancelled before it started" in out
+
+
+def test_two_runs_writing_one_duckdb_file_never_start_together(tmp_path, serving):
+    """DuckDB takes one writer per file: the second run waits, says why, and starts when
+    the first ends; a run on another file starts beside them."""
+    other = make_project(tmp_path / "other", SLOW_PROJECT)
+    home = slow_home(tmp_path, extra_jobs=f"""
+  - name: slow-too
+    project_dir: {tmp_path / "slow"}
+    commands: ["dbt run"]
+  - name: elsewhere
+    project_dir: {other}
+    commands: ["dbt run"]
+""")
+    first, second, third = (binary(home, "run", name).out.strip()
+                            for name in ("slow", "slow-too", "elsewhere"))
+    serving(home, settings="max_concurrent_runs = 3\n")
+
+    def status(run_id: str) -> str:
+        return next(r["status"] for r in runs_json(home) if str(r["id"]) == run_id)
+
+    wait_for(lambda: status(first) == "running" and status(third) == "running",
+             what="the first and the third run to be running")
+    wait_for(lambda: "is writing the DuckDB file" in binary(home, "logs", second).out,
+             what="the second run to say why it waits")
+    assert status(second) == "queued"
+    log = binary(home, "logs", second).out
+    assert f"waiting: run {first} is writing the DuckDB file {tmp_path / 'slow'}" in log
+    assert binary(home, "cancel", first).code == 0
+    wait_for(lambda: status(second) == "running", what="the second run to start")
+    for run_id in (second, third):
+        binary(home, "cancel", run_id)

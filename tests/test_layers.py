@@ -118,3 +118,15 @@ def test_the_core_imports_neither_actions_store_nor_engine():
         for module in imports_of(source):
             for below in ("dbt_console.actions", "dbt_console.store", "dbt_console.engine"):
                 assert not module.startswith(below), (source.name, module)
+
+
+def test_modules_and_functions_stay_small_enough_to_read_in_one_sitting():
+    import ast
+
+    for source in sorted(PACKAGE.rglob("*.py")):
+        text = source.read_text()
+        assert len(text.splitlines()) <= 400, f"{source.relative_to(PACKAGE)} is over 400 lines"
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                assert length <= 60, f"{source.name}: {node.name} is {length} lines"

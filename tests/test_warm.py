@@ -16,8 +16,9 @@ import pytest
 
 from conftest import SLOW_PROJECT, binary, make_project, slow_home, wait_for, write_jobs
 from dbt_console.config import Paths
-from dbt_console.engine.executor import Executor, find_dbt
+from dbt_console.engine.executor import Executor
 from dbt_console.engine.launcher import SubprocessLauncher
+from dbt_console.engine.stepenv import find_dbt
 from dbt_console.engine.warm.launcher import WarmLauncher, interpreter_of
 from dbt_console.model import Job, RunStatus, Trigger
 from dbt_console.store import Store

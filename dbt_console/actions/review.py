@@ -83,3 +83,18 @@ def review(ctx: Context, run_id: int, with_changes: bool = True) -> Review:
     run = ctx.store.get_run(run_id)
     failed, skipped = failed_nodes(ctx, run_id)
     return Review(run, tuple(failed), skipped, changes(ctx, run) if with_changes else None)
+
+
+def as_dict(review: Review) -> dict:
+    """The review as JSON-ready data (the run itself left to the caller's shape)."""
+    changes = review.changes
+    return {
+        "failed": [{"unique_id": n.result.unique_id, "status": n.result.status,
+                    "message": n.result.message, "compiled_sql": n.sql} for n in review.failed],
+        "skipped": review.skipped,
+        "changes": None if changes is None else {
+            "last_green_run": changes.green.id if changes.green else None,
+            "commits": [{"sha": c.sha, "author": c.author, "subject": c.subject}
+                        for c in changes.commits],
+            "note": changes.note or None},
+    }

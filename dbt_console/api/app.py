@@ -198,6 +198,8 @@ async def get_run(api: Api, request: Request, ctx: Context) -> Response:
     if "job" in related:
         job = actions.jobs.find(ctx, run.job_name)
         data["job"] = None if job is None else wire.job_obj(job, api.account_id)
+    if "failure_review" in related:  # dbt-console's own: what failed and what changed
+        data["failure_review"] = await run_in_threadpool(_review, api, ctx.actor, run.id)
     if "run_steps" in related or "debug_logs" in related:
         data["run_steps"] = await run_in_threadpool(
             _steps, api, ctx.actor, run, "debug_logs" in related)
@@ -214,6 +216,11 @@ def _steps(api: Api, actor: Actor, run: Run, debug: bool) -> list[dict]:
     debug_logs = _debug_log(run) if debug else None
     return [wire.step_obj(s, api.account_id, "\n".join(tails[s.idx]), debug_logs)
             for s in steps]
+
+
+def _review(api: Api, actor: Actor, run_id: int) -> dict:
+    with Context(api.paths, actor) as ctx:
+        return actions.review.as_dict(actions.review.review(ctx, run_id))
 
 
 def _debug_log(run: Run) -> str:

@@ -21,7 +21,7 @@ IGNORED = {"azure_pull_request_id", "github_pull_request_id", "gitlab_merge_requ
 OVERRIDES = {"cause", "git_branch", "git_sha", "schema_override", "target_name_override",
              "threads_override", "timeout_seconds_override", "generate_docs_override",
              "steps_override"}
-RELATED = {"run_steps", "job", "trigger", "debug_logs"}
+RELATED = {"run_steps", "job", "trigger", "debug_logs", "failure_review"}
 SCHEMA_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,126}$")
 SHA_RE = re.compile(r"^[0-9a-fA-F]{7,40}$")
 
@@ -55,6 +55,14 @@ def trigger(job: Job, body: Any) -> Asked:
     cause = body.get("cause")
     if not isinstance(cause, str) or not cause.strip() or len(cause) > 255:
         problems.append("cause: required: a text of 1 to 255 characters saying why")
+    branch, sha = _checkout(job, body, problems)
+    overrides = _overrides(body, problems)
+    if problems:
+        raise BadRequest("; ".join(problems))
+    return Asked(overrides, cause.strip(), branch, sha)
+
+
+def _checkout(job: Job, body: dict, problems: list[str]) -> tuple[str | None, str | None]:
     branch, sha = body.get("git_branch"), body.get("git_sha")
     if branch is not None and (not isinstance(branch, str) or not branch.strip()):
         problems.append("git_branch: must be a branch name")
@@ -65,6 +73,11 @@ def trigger(job: Job, body: Any) -> Asked:
                         "repository")
     if job.ci is not None and not branch:
         problems.append(f"git_branch: required: {job.name} is a CI job, which runs a branch")
+    return branch, sha
+
+
+def _overrides(body: dict, problems: list[str]) -> Overrides:
+    """dbt Cloud's *_override fields, each checked."""
     env: dict[str, str] = {}
     changes: dict[str, Any] = {}
     schema = body.get("schema_override")
@@ -86,6 +99,11 @@ def trigger(job: Job, body: Any) -> Asked:
                             f"got {threads!r}")
         else:
             env["DBT_THREADS"] = str(threads)
+    _timeout_docs_steps(body, changes, problems)
+    return Overrides(env=env, **changes)
+
+
+def _timeout_docs_steps(body: dict, changes: dict[str, Any], problems: list[str]) -> None:
     timeout = body.get("timeout_seconds_override")
     if timeout is not None:
         if not _whole(timeout) or not 0 <= timeout <= MAX_TIMEOUT_MINUTES * 60:
@@ -111,9 +129,6 @@ def trigger(job: Job, body: Any) -> Asked:
                 if problem:
                     problems.append(f"steps_override[{i}]: {problem}")
             changes["commands"] = tuple(steps)
-    if problems:
-        raise BadRequest("; ".join(problems))
-    return Asked(Overrides(env=env, **changes), cause.strip(), branch, sha)
 
 
 def status(code: str) -> str:

@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from dbt_console.jobfields import public_dict
 from dbt_console.model import Job, Run, RunStatus, Step
 
 STATUS_CODES = {
@@ -149,4 +150,6 @@ def job_obj(job: Job, account_id: int) -> dict:
         "state": 1,
         "git_branch": job.git.branch if job.git else None,
         "timeout_seconds": (job.timeout_minutes or 0) * 60,
+        # The whole definition as a jobs file holds it, secrets masked (jobfields).
+        "dbt_console": public_dict(job),
     }

@@ -26,6 +26,7 @@ HANDLERS = {
     "logs": ("history", "cmd_logs"),
     "rerun": ("running", "cmd_rerun"),
     "retry": ("running", "cmd_retry"),
+    "review": ("history", "cmd_review"),
     "run": ("running", "cmd_run"),
     "runs": ("history", "cmd_runs"),
     "serve": ("serve", "cmd_serve"),

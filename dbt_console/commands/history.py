@@ -61,3 +61,38 @@ def cmd_logs(args: Namespace, ctx: Context) -> int:
     if batch:
         out("\n".join(batch))
     return 0
+
+
+def cmd_review(args: Namespace, ctx: Context) -> int:
+    review = actions.review.review(ctx, args.run_id)
+    if args.json:
+        out(json.dumps({"run": run_json(review.run, {}), **actions.review.as_dict(review)},
+                       indent=2))
+        return 0
+    run = review.run
+    out(f"run {run.id} of {run.job_name}: {run.status.value}"
+        + (f": {run.error}" if run.error else ""))
+    for node in review.failed:
+        r = node.result
+        out(f"\n{r.status}: {r.unique_id}")
+        out(_indent((r.message or "").strip()))
+        if node.sql:
+            out(f"  compiled SQL ({r.compiled_path}):")
+            out(_indent(node.sql.strip()))
+    if review.skipped:
+        out(f"\n{review.skipped} node(s) skipped because of these")
+    changes = review.changes
+    if changes is not None:
+        out("")
+        if changes.commits:
+            out(f"changed since the last green run #{changes.green.id} "
+                f"({changes.green.git_sha[:10]}): {len(changes.commits)} commit(s)")
+            for c in changes.commits:
+                out(f"  {c.sha[:10]} {c.author}: {c.subject}")
+        else:
+            out(changes.note)
+    return 0
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())

@@ -14,13 +14,15 @@ import time
 from collections.abc import Callable
 
 from dbt_console.config import Paths, Settings
+from dbt_console.engine.adapters import exclusive_resource
 from dbt_console.engine.events import RunEvents
-from dbt_console.engine.executor import Executor, SetupError, find_dbt
+from dbt_console.engine.executor import Executor
 from dbt_console.engine.launcher import Launcher
 from dbt_console.engine.lease import LeaseKeeper, recover
 from dbt_console.engine.notify.notifier import Notifier
 from dbt_console.engine.pushes import PushWatcher
 from dbt_console.engine.scheduler import Scheduler, TriggerFor, cron_trigger, next_fire
+from dbt_console.engine.stepenv import SetupError, find_dbt
 from dbt_console.engine.warm.launcher import Helper, WarmLauncher
 from dbt_console.model import Job, Trigger
 from dbt_console.store import Store
@@ -56,7 +58,10 @@ class Engine:
         self._fires: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._flights: dict[int, tuple[str, threading.Thread]] = {}
+        # run id -> (job name, what it holds alone or None, its thread)
+        self._flights: dict[int, tuple[str, str | None, threading.Thread]] = {}
+        self._resources: dict[int, str | None] = {}  # queued run id -> what it would hold
+        self._told_waiting: set[int] = set()
         self._loop: threading.Thread | None = None
         self.lost_lease = False
         self.notifier = Notifier(paths.store)
@@ -97,12 +102,12 @@ class Engine:
         if self._loop is not None:
             self._loop.join()
         deadline = time.monotonic() + grace
-        for _, thread in list(self._flights.values()):
+        for _, _, thread in list(self._flights.values()):
             thread.join(max(0.0, deadline - time.monotonic()))
-        for run_id, (_, thread) in list(self._flights.items()):
+        for run_id, (_, _, thread) in list(self._flights.items()):
             if thread.is_alive():
                 self.executor.cancel(run_id)
-        for _, thread in list(self._flights.values()):
+        for _, _, thread in list(self._flights.values()):
             thread.join(CANCEL_WAIT_SECONDS)
         if self.only_run is None:
             self.notifier.stop()
@@ -165,14 +170,15 @@ class Engine:
             store.enqueue_fires(fires, Trigger.schedule(), "scheduler")
 
     def _dispatch(self, store: Store) -> None:
-        for run_id, (_, thread) in list(self._flights.items()):
+        for run_id, (_, _, thread) in list(self._flights.items()):
             if not thread.is_alive():
                 del self._flights[run_id]
         limit = self.settings.max_concurrent_runs
         if len(self._flights) >= limit:
             return
-        busy = {name for name, _ in self._flights.values()}
+        busy = {name for name, _, _ in self._flights.values()}
         busy.update(r.job_name for r in store.runs_in_flight())
+        held = {res: run_id for run_id, (_, res, _) in self._flights.items() if res}
         for run_id, job_name in store.queued_runs():
             if len(self._flights) >= limit:
                 break
@@ -180,11 +186,39 @@ class Engine:
                 continue
             if job_name in busy:
                 continue  # one run per job at a time; later ones wait their turn
+            resource = self._resource(store, run_id)
+            if resource is not None and resource in held:
+                self._tell_waiting(store, run_id, resource, held[resource])
+                continue
             busy.add(job_name)
-            thread = threading.Thread(target=self._execute, args=(run_id,),
-                                      name=f"run-{run_id}", daemon=True)
-            self._flights[run_id] = (job_name, thread)
-            thread.start()
+            if resource is not None:
+                held[resource] = run_id
+            self._start_run(run_id, job_name, resource)
+
+    def _start_run(self, run_id: int, job_name: str, resource: str | None) -> None:
+        self._resources.pop(run_id, None)
+        self._told_waiting.discard(run_id)
+        thread = threading.Thread(target=self._execute, args=(run_id,),
+                                  name=f"run-{run_id}", daemon=True)
+        self._flights[run_id] = (job_name, resource, thread)
+        thread.start()
+
+    def _resource(self, store: Store, run_id: int) -> str | None:
+        """What a queued run would hold alone (engine/adapters), read once per run."""
+        if run_id not in self._resources:
+            try:
+                job = store.run_job(run_id)
+                self._resources[run_id] = exclusive_resource(job, self.paths.workspaces)
+            except Exception:  # an unreadable profile must never keep a run from starting
+                log.exception("reading the profile of run %s", run_id)
+                self._resources[run_id] = None
+        return self._resources[run_id]
+
+    def _tell_waiting(self, store: Store, run_id: int, resource: str, holder: int) -> None:
+        if run_id not in self._told_waiting:
+            self._told_waiting.add(run_id)
+            store.note(run_id, f"waiting: run {holder} is writing {resource}, which takes one "
+                               "writer at a time; this run starts when it ends", "warn")
 
     def _execute(self, run_id: int) -> None:
         try:

@@ -6,13 +6,10 @@ process, pump the log into the store, collect node results, decide the status.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 import signal
-import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +19,17 @@ from dbt_console.engine import artifacts, ci_run
 from dbt_console.engine.events import RunEvents
 from dbt_console.engine.launcher import Launcher, Process, SubprocessLauncher
 from dbt_console.engine.logpump import RunLog, pump
+from dbt_console.engine.stepenv import (
+    SetupError,
+    cloud_env,
+    deps_fingerprint,
+    deps_needed,
+    find_dbt,
+    step_env,
+)
 from dbt_console.engine.workspace import WorkspaceError, prepare
 from dbt_console.jobrules import command_argv
-from dbt_console.model import ENV_REF_RE, Job, Run, RunStatus
+from dbt_console.model import Job, Run, RunStatus
 from dbt_console.store import Store
 
 # Cancel escalation: SIGINT lets dbt cancel its queries and write run_results.json (it
@@ -37,12 +42,7 @@ CANCEL_SIGNALS = ((0.0, signal.SIGINT), (2.0, signal.SIGINT), (5.0, signal.SIGIN
 CANCEL_POLL_SECONDS = 0.5
 # A job's timeout_minutes are minutes of this many seconds (tests shorten it).
 SECONDS_PER_MINUTE = 60.0
-DEPS_MARKER = ".dbt-console-deps"
 DOCS_COMMAND = "dbt docs generate"
-
-
-class SetupError(Exception):
-    """A step could not be started; the message is the run's failure reason."""
 
 
 @dataclass
@@ -77,6 +77,25 @@ class _Flight:
     @property
     def stopping(self) -> bool:
         return self.stop_started is not None
+
+
+class _Stop(Exception):
+    """The run ends here, with this status (and, for an error, why)."""
+
+    def __init__(self, status: RunStatus, reason: str | None = None):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+@dataclass
+class _Plan:
+    project_dir: Path
+    run_dir: Path
+    dbt: str
+    env: dict[str, str]
+    commands: list[str]
+    docs_step: int | None
+    deps_marker: Path | None
 
 
 class Executor:
@@ -140,23 +159,27 @@ class Executor:
         return run
 
     def _run(self, store: Store, job: Job, flight: _Flight) -> tuple[RunStatus, str | None]:
-        run_id = flight.run_id
-        run_dir = self.paths.run_dir(run_id)
+        run_dir = self.paths.run_dir(flight.run_id)
         rundir.target(run_dir).mkdir(parents=True, exist_ok=True)
         rundir.logs(run_dir).mkdir(parents=True, exist_ok=True)
-        store.update_run(run_id, run_dir=str(run_dir))
-        log = RunLog(store, run_id)
+        store.update_run(flight.run_id, run_dir=str(run_dir))
+        log = RunLog(store, flight.run_id)
+        try:
+            plan = self._plan(store, job, flight.run_id, run_dir, log)
+            return self._steps(store, job, flight, plan, log)
+        except _Stop as stop:
+            if stop.reason is not None:
+                log.system(0, stop.reason, "error")
+            return stop.status, stop.reason
 
-        def fail(reason: str) -> tuple[RunStatus, str]:
-            log.system(0, reason, "error")
-            return RunStatus.ERROR, reason
-
+    def _plan(self, store: Store, job: Job, run_id: int, run_dir: Path, log: RunLog) -> _Plan:
+        """The workspace, the dbt, the environment and the steps of this run."""
         asked = store.get_run(run_id)  # a CI run or an API call may name a branch and sha
         try:
             ws = prepare(job, self.paths.workspaces, lambda msg: log.system(0, msg),
                          asked.git_branch, asked.git_sha)
         except WorkspaceError as exc:
-            return fail(str(exc))
+            raise _Stop(RunStatus.ERROR, str(exc)) from None
         store.update_run(run_id, git_sha=ws.git_sha, git_branch=ws.git_branch)
         if artifacts.seed_partial_parse(store.last_run_dir(job.name, run_id), run_dir):
             log.system(0, "reusing the previous run's parse (partial parsing)")
@@ -171,194 +194,112 @@ class Executor:
                 commands, docs = ci_plan.commands, docs and ci_plan.docs
                 env.update(ci_plan.env)
         except (SetupError, ci_run.CiSetupError) as exc:
-            return fail(str(exc))
+            raise _Stop(RunStatus.ERROR, str(exc)) from None
+        deps_marker = deps_needed(ws.project_dir)
+        if deps_marker is not None:
+            commands.insert(0, "dbt deps")
+        if docs:
+            commands.append(DOCS_COMMAND)
+        return _Plan(ws.project_dir, run_dir, dbt, env, commands,
+                     len(commands) if docs else None, deps_marker)
 
+    def _ticker(self, store: Store, flight: _Flight) -> Callable[[], None]:
         last_poll = [0.0]
 
         def tick() -> None:
             now = time.monotonic()
             if now - last_poll[0] >= CANCEL_POLL_SECONDS:
                 last_poll[0] = now
-                if store.cancel_requested(run_id):
+                if store.cancel_requested(flight.run_id):
                     flight.cancel_requested.set()
             flight.tick()
+        return tick
 
-        deps_marker = deps_needed(ws.project_dir)
-        if deps_marker is not None:
-            commands.insert(0, "dbt deps")
-        docs_step = None
-        if docs:
-            commands.append(DOCS_COMMAND)
-            docs_step = len(commands)
+    def _steps(self, store: Store, job: Job, flight: _Flight, plan: _Plan,
+               log: RunLog) -> tuple[RunStatus, str | None]:
+        tick = self._ticker(store, flight)
         nodes_failed = False
-        for idx, command in enumerate(commands, start=1):
-            if nodes_failed and idx != docs_step:
+        for idx, command in enumerate(plan.commands, start=1):
+            if nodes_failed and idx != plan.docs_step:
                 continue
-            if store.cancel_requested(run_id):
+            if store.cancel_requested(flight.run_id):
                 flight.cancel_requested.set()
             if flight.cancel_requested.is_set():
                 log.system(idx, "cancelled before this step started", "warn")
                 return RunStatus.CANCELLED, None
-            argv = [dbt, *command_argv(command)[1:]]
-            store.start_step(run_id, idx, command)
-            log.progress.start_step(idx)
-            log.system(idx, f"$ {command}")
-            started = time.time()
-            launcher = self.launcher if job.warm else self.cold
-            try:
-                flight.process = launcher.start(argv, ws.project_dir, env)
-            except OSError as exc:
-                store.finish_step(run_id, idx, RunStatus.ERROR, None)
-                return fail(f"could not start {dbt}: {exc.strerror or exc}")
-            if flight.process.note:
-                log.system(idx, flight.process.note)
-            store.set_step_pid(run_id, idx, flight.process.pid)
-            if idx == 1:
-                self._emit(store, run_id)  # starting -> running
-            code = pump(flight.process, log, idx, tick)
-            lost, flight.process = flight.process.lost, None
-            # The docs step compiles every node; those are not results of this run.
-            results = [] if idx == docs_step else artifacts.collect_step(run_dir, idx, started)
-            ok = code == 0 and not flight.stopping
-            step_status = (RunStatus.SUCCESS if ok else RunStatus.CANCELLED
-                           if flight.cancel_requested.is_set() else RunStatus.ERROR)
-            store.finish_step(run_id, idx, step_status, code, results)
-            log.system(idx, f"{command} exited with code {code}",
-                       "info" if code == 0 else "error")
-            if lost:
-                return fail(lost)
-            if flight.timed_out:
-                return fail(f"timed out after {job.timeout_minutes} min")
-            if flight.cancel_requested.is_set():
-                log.system(idx, "run cancelled", "warn")
-                return RunStatus.CANCELLED, None
-            if idx == docs_step:
-                if code == 0 and artifacts.keep_docs(run_dir):
-                    log.system(idx, "docs kept with the run: dbt-console docs "
-                                    f"{job.name} --run {run_id} serves them")
-                elif not nodes_failed:
-                    return fail(f"dbt docs generate failed (exit code {code}): the commands "
-                                "succeeded but the docs could not be generated")
+            code = self._step(store, job, flight, plan, log, idx, command, tick)
+            if idx == plan.docs_step:
+                self._judge_docs(job, flight.run_id, plan, log, idx, code, nodes_failed)
                 break
             if code != 0:
-                if code == 1 and docs_step is not None:
+                if code == 1 and plan.docs_step is not None:
                     # As dbt Cloud does: docs still describe a project whose nodes failed.
                     nodes_failed = True
                     continue
-                if command == "dbt deps":
-                    return fail(
-                        f"dbt deps failed (exit code {code}): the packages this project "
-                        "declares are not installed and could not be fetched (dbt deps needs "
-                        "network access to the package hub or the packages' git hosts)")
-                if code == 1:
-                    return RunStatus.ERROR, None  # nodes failed: node results say which
-                return fail(f"dbt could not run '{command}' (exit code {code}): "
-                            "dbt's own error is in the log above")
+                return self._judge_failure(command, code)
             if command == "dbt deps":
-                deps_marker.write_text(deps_fingerprint(ws.project_dir))
+                plan.deps_marker.write_text(deps_fingerprint(plan.project_dir))
         # Nodes failed: node results say which.
         return (RunStatus.ERROR, None) if nodes_failed else (RunStatus.SUCCESS, None)
 
-
-def find_dbt(job: Job) -> str:
-    """The dbt executable for a job: its dbt_path, else the dbt installed beside this
-    Python (the [duckdb] extra puts it there), else the first dbt on PATH."""
-    if job.dbt_path:
-        path = Path(job.dbt_path).expanduser()
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise SetupError(f"dbt not found at {path} (the job's dbt_path)")
-        return str(path)
-    beside = Path(sys.executable).parent / "dbt"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    found = shutil.which("dbt")
-    if not found:
-        raise SetupError("dbt not found: not installed beside this Python nor on PATH; "
-                         "install dbt-core and an adapter, or set the job's dbt_path")
-    return found
-
-
-def step_env(job: Job, run_id: int, run_dir: Path, project_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    for key, value in job.env.items():
-        ref = ENV_REF_RE.match(value)
-        if ref:
-            if ref[1] not in os.environ:
-                raise SetupError(f"env.{key}: ${{{ref[1]}}} is not set in the environment "
-                                 "of the process running the job")
-            value = os.environ[ref[1]]
-        env[key] = value
-    env.update({
-        "DBT_TARGET_PATH": str(rundir.target(run_dir)),
-        "DBT_LOG_PATH": str(rundir.logs(run_dir)),
-        "DBT_LOG_FORMAT": "json",
-        # With JSON on stdout dbt writes its debug file log as JSON too, which costs ~0.1 s
-        # per start; the text format is what people read in logs/dbt.log anyway.
-        "DBT_LOG_FORMAT_FILE": "debug",
-        "DBT_USE_COLORS": "false",
-        # Python block-buffers a pipe; unbuffered, each log line arrives as dbt writes it.
-        "PYTHONUNBUFFERED": "1",
-        "DBT_CONSOLE_RUN_ID": str(run_id),
-        "DBT_CONSOLE_JOB": job.name,
-    })
-    if job.profiles_dir:
-        env["DBT_PROFILES_DIR"] = str(Path(job.profiles_dir).expanduser())
-    elif (project_dir / "profiles.yml").is_file():
-        env["DBT_PROFILES_DIR"] = str(project_dir)
-    if job.target:
-        env["DBT_TARGET"] = job.target
-    return env
-
-
-def cloud_env(job: Job, run: Run, sha: str | None, cause: str | None) -> dict[str, str]:
-    """The variables dbt Cloud sets for every run, so macros written for it keep working."""
-    return {
-        "DBT_CLOUD_JOB_ID": str(job.id or ""),
-        "DBT_CLOUD_RUN_ID": str(run.id),
-        "DBT_CLOUD_RUN_REASON_CATEGORY": run.trigger.reason_category,
-        "DBT_CLOUD_RUN_REASON": cause or run.trigger.words(run.actor),
-        "DBT_CLOUD_GIT_SHA": sha or "",
-    }
-
-
-PACKAGE_FILES = ("packages.yml", "dependencies.yml", "package-lock.yml")
-
-
-def deps_fingerprint(project_dir: Path) -> str:
-    digest = hashlib.sha256()
-    for name in PACKAGE_FILES:
-        path = project_dir / name
-        if path.is_file():
-            digest.update(name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def deps_needed(project_dir: Path) -> Path | None:
-    """The marker file to write after `dbt deps` when the project declares packages that
-    are not installed as declared; None when deps can be skipped. Skipping saves a dbt
-    start per run and lets a server with no network run a project whose packages are in."""
-    package_files = [project_dir / n for n in ("packages.yml", "dependencies.yml")]
-    if not any(p.is_file() for p in package_files):
-        return None
-    import yaml
-
-    declared = False
-    for name in ("packages.yml", "dependencies.yml"):
+    def _step(self, store: Store, job: Job, flight: _Flight, plan: _Plan, log: RunLog,
+              idx: int, command: str, tick: Callable[[], None]) -> int:
+        """Run one step to its end; its exit code, or _Stop when the run ends here."""
+        run_id = flight.run_id
+        store.start_step(run_id, idx, command)
+        log.progress.start_step(idx)
+        log.system(idx, f"$ {command}")
+        started = time.time()
+        launcher = self.launcher if job.warm else self.cold
         try:
-            data = yaml.safe_load((project_dir / name).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            continue
-        declared = declared or bool(isinstance(data, dict) and data.get("packages"))
-    if not declared:
-        return None
-    install_dir = "dbt_packages"
-    try:
-        project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
-        install_dir = project.get("packages-install-path") or install_dir
-    except (OSError, yaml.YAMLError, AttributeError):
-        pass
-    marker = project_dir / install_dir / DEPS_MARKER
-    if marker.is_file() and marker.read_text() == deps_fingerprint(project_dir):
-        return None
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    return marker
+            flight.process = launcher.start([plan.dbt, *command_argv(command)[1:]],
+                                            plan.project_dir, plan.env)
+        except OSError as exc:
+            store.finish_step(run_id, idx, RunStatus.ERROR, None)
+            raise _Stop(RunStatus.ERROR,
+                        f"could not start {plan.dbt}: {exc.strerror or exc}") from None
+        if flight.process.note:
+            log.system(idx, flight.process.note)
+        store.set_step_pid(run_id, idx, flight.process.pid)
+        if idx == 1:
+            self._emit(store, run_id)  # starting -> running
+        code = pump(flight.process, log, idx, tick)
+        lost, flight.process = flight.process.lost, None
+        # The docs step compiles every node; those are not results of this run.
+        results = ([] if idx == plan.docs_step
+                   else artifacts.collect_step(plan.run_dir, idx, started))
+        ok = code == 0 and not flight.stopping
+        step_status = (RunStatus.SUCCESS if ok else RunStatus.CANCELLED
+                       if flight.cancel_requested.is_set() else RunStatus.ERROR)
+        store.finish_step(run_id, idx, step_status, code, results)
+        log.system(idx, f"{command} exited with code {code}", "info" if code == 0 else "error")
+        if lost:
+            raise _Stop(RunStatus.ERROR, lost)
+        if flight.timed_out:
+            raise _Stop(RunStatus.ERROR, f"timed out after {job.timeout_minutes} min")
+        if flight.cancel_requested.is_set():
+            log.system(idx, "run cancelled", "warn")
+            raise _Stop(RunStatus.CANCELLED)
+        return code
+
+    @staticmethod
+    def _judge_docs(job: Job, run_id: int, plan: _Plan, log: RunLog, idx: int, code: int,
+                    nodes_failed: bool) -> None:
+        if code == 0 and artifacts.keep_docs(plan.run_dir):
+            log.system(idx, "docs kept with the run: dbt-console docs "
+                            f"{job.name} --run {run_id} serves them")
+        elif not nodes_failed:
+            raise _Stop(RunStatus.ERROR, f"dbt docs generate failed (exit code {code}): the "
+                                         "commands succeeded but the docs could not be generated")
+
+    @staticmethod
+    def _judge_failure(command: str, code: int) -> tuple[RunStatus, str | None]:
+        if command == "dbt deps":
+            raise _Stop(RunStatus.ERROR,
+                        f"dbt deps failed (exit code {code}): the packages this project "
+                        "declares are not installed and could not be fetched (dbt deps needs "
+                        "network access to the package hub or the packages' git hosts)")
+        if code == 1:
+            return RunStatus.ERROR, None  # nodes failed: node results say which
+        raise _Stop(RunStatus.ERROR, f"dbt could not run '{command}' (exit code {code}): "
+                                     "dbt's own error is in the log above")

@@ -55,7 +55,7 @@ def start(paths: Paths, run_id: int) -> OneRun | None:
 def _warm_for(paths: Paths, job, warm_starts: bool):
     """A helper that only imports dbt starts beside the first step and is ready for the
     second (the first runs cold). One-step jobs gain nothing from it and get none."""
-    from dbt_console.engine.executor import SetupError, find_dbt
+    from dbt_console.engine.stepenv import SetupError, find_dbt
     from dbt_console.engine.warm.launcher import WarmLauncher
 
     if len(job.commands) < 2 or not job.warm or not warm_starts:

@@ -28,6 +28,11 @@ class LogsStore(StoreBase):
                 conn.execute("UPDATE runs SET log_lines = ?, progress = ? WHERE id = ?",
                              (first_seq + len(rows), json.dumps(progress), run_id))
 
+    def note(self, run_id: int, msg: str, level: str = "info") -> None:
+        """A line of dbt-console's own in a run's log (one that is not running yet)."""
+        with self._tx() as conn:
+            self._append_system_line(conn, run_id, msg, level)
+
     def log_line_count(self, run_id: int) -> int:
         row = self.conn.execute("SELECT log_lines FROM runs WHERE id = ?", (run_id,)).fetchone()
         return row[0] if row else 0

@@ -36,6 +36,7 @@ class JobsScreen(Screen):
     BINDINGS = [
         Binding("enter,l", "open_run", "Open run"),
         Binding("r", "run_now", "Run now"),
+        Binding("R", "rerun", "Rerun (retry if failed)", show=False),
         Binding("space", "toggle_pause", "Pause/resume"),
         Binding("n", "new_job", "New"),
         Binding("e", "edit_job", "Edit"),
@@ -133,6 +134,14 @@ class JobsScreen(Screen):
         name = self.selected_job()
         if name is not None:
             self.app.run_now(name, self.selected_branch())
+            self.refresh_jobs(force=True)
+
+    def action_rerun(self) -> None:
+        name = self.selected_job()
+        done = self.app.attempt(actions.runs.rerun, self.ctx, name) if name else None
+        if done is not None:
+            run, note = done
+            self.notify(f"run {run.id} of {name} queued: {note}")
             self.refresh_jobs(force=True)
 
     def action_toggle_pause(self) -> None:

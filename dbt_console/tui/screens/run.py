@@ -37,6 +37,7 @@ class RunScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("c", "cancel_run", "Cancel run"),
+        Binding("r", "retry", "Retry"),
         Binding("t", "timing", "Timing"),
         Binding("o", "docs", "Docs"),
     ]
@@ -240,6 +241,14 @@ class RunScreen(Screen):
         from dbt_console.tui.screens.timing import TimingScreen
 
         self.app.push_screen(TimingScreen(self.run_id))
+
+    def action_retry(self) -> None:
+        """A new run of what failed in this one (dbt retry), then open it."""
+        retried = self.app.attempt(actions.runs.retry, self.ctx, self.run_id)
+        if retried is not None:
+            run, note = retried
+            self.notify(f"run {run.id} queued: {note}")
+            self.app.switch_screen(RunScreen(run.id))
 
     def action_cancel_run(self) -> None:
         from dbt_console.tui.screens.confirm import ConfirmScreen
