@@ -36,7 +36,7 @@ def child(code: str, home: Path, *args: str) -> dict:
 SETUP_JOBS = """
 import sys
 from dbt_console.config import resolve_paths
-from dbt_console.model import Job, Schedule, Trigger
+from dbt_console.model import Job, Schedule
 from dbt_console.store import Store
 with Store(resolve_paths().store) as store:
     store.save_jobs([Job(name=f"job-{i:03d}", commands=("dbt build",), project_dir="/srv/a",
@@ -67,7 +67,7 @@ print(json.dumps(app.result))
 LATENCY = """
 import asyncio, json, threading, time
 from dbt_console.config import resolve_paths
-from dbt_console.model import Job
+from dbt_console.model import Job, Trigger
 from dbt_console.store import Store
 from dbt_console.tui.app import DbtConsoleApp
 from dbt_console.tui.screens.run import RunScreen
@@ -129,7 +129,7 @@ print(json.dumps({"p50": statistics.median(lat) if lat else None,
 RSS = """
 import asyncio, json, resource
 from dbt_console.config import resolve_paths
-from dbt_console.model import Job
+from dbt_console.model import Job, Trigger
 from dbt_console.store import Store
 from dbt_console.tui.app import DbtConsoleApp
 from dbt_console.tui.screens.run import RunScreen

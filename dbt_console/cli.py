@@ -1,5 +1,6 @@
 """`dbt-console` on the command line: parse the arguments, call a command, map the outcome
-to an exit code. 0 success, 1 the run errored or was cancelled, 2 bad input."""
+to an exit code. 0 success, 1 the run errored or was cancelled, 2 bad input, 3 not
+allowed (your role does not let you)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import sys
 import traceback
 
 from dbt_console import __version__
+from dbt_console.access import Forbidden
 from dbt_console.errors import UserError
 from dbt_console.model import RunStatus
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_NOT_ALLOWED = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     _engine_commands(sub)
     _run_commands(sub)
     _history_commands(sub)
+    _access_commands(sub)
     return parser
 
 
@@ -89,6 +92,8 @@ def _engine_commands(sub) -> None:
     tokens_sub.required = True
     create = tokens_sub.add_parser("create", help="a new token, printed once")
     create.add_argument("name", help="who uses it: recorded as who asked, on its runs")
+    create.add_argument("--role", default="runner", metavar="ROLE",
+                        help="viewer, runner (the default) or editor")
     tokens_sub.add_parser("list", help="tokens by name (never the tokens themselves)")
     revoke = tokens_sub.add_parser("revoke", help="a revoked token is refused at once")
     revoke.add_argument("name")
@@ -128,6 +133,33 @@ def _run_commands(sub) -> None:
                                          "failed, else run the job")
     rerun.add_argument("job")
     rerun.add_argument("--wait", action="store_true", help="as for run")
+
+
+def _access_commands(sub) -> None:
+    """access, audit"""
+    access = sub.add_parser("access", help="team access: grant roles to unix users and "
+                                           "groups, revoke them, list them")
+    access_sub = access.add_subparsers(dest="access_command", metavar="ACTION",
+                                       required=True, parser_class=_Parser)
+    grant = access_sub.add_parser("grant", help="give a user (or @group) a role")
+    grant.add_argument("principal", metavar="USER|@GROUP")
+    grant.add_argument("role", help="viewer, runner, editor or admin")
+    grant.add_argument("--jobs", default="*", metavar="PATTERN",
+                       help="only on jobs whose name matches, e.g. 'marts_*'")
+    revoke = access_sub.add_parser("revoke", help="take a user's (or @group's) grants away")
+    revoke.add_argument("principal", metavar="USER|@GROUP")
+    revoke.add_argument("--jobs", metavar="PATTERN", help="only the grant for these jobs")
+    listing = access_sub.add_parser("list", help="the owner and every grant")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    access_sub.add_parser("whoami", help="who you are here, and your role")
+
+    audit = sub.add_parser("audit", help="the audit log: every change, who, from where, "
+                                         "done or refused")
+    audit.add_argument("--user", help="only this user's or token's")
+    audit.add_argument("--job", help="only this job's")
+    audit.add_argument("--since", metavar="TIME", help="only since, e.g. 2026-12-01")
+    audit.add_argument("--limit", type=int, default=200, help="how many (default 200)")
+    audit.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _history_commands(sub) -> None:
@@ -173,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_app(resolve_paths())
         return commands.dispatch(args)
+    except Forbidden as exc:
+        sys.stderr.write(f"dbt-console: not allowed: {exc}\n")
+        return EXIT_NOT_ALLOWED
     except UserError as exc:
         sys.stderr.write(f"dbt-console: {exc}\n")
         return EXIT_BAD_INPUT

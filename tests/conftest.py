@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 import subprocess
 import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from dbt_console.cli import main
@@ -261,3 +265,29 @@ def branch_remote(tmp_path: Path, branch: str, bare: Path | None = None) -> tupl
     run(["git", "-c", "user.name=Ada", "-c", "user.email=a@example.org", "commit", "-qm", branch])
     run(["git", "push", "-q", str(bare), branch])
     return bare, run(["git", "rev-parse", "HEAD"]).stdout.strip()
+
+
+@contextmanager
+def api_server(token: str):
+    """The API app served over real HTTP by uvicorn in a thread of this process, with no
+    engine beside it (runs stay where actions leave them); a client holding `token`."""
+    import uvicorn
+
+    from dbt_console.api.app import build_app
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    server = uvicorn.Server(uvicorn.Config(build_app(resolve_paths(), 1), lifespan="off",
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, timeout=30, what="the API to serve")
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/api/v2/accounts/1/"
+    try:
+        with httpx.Client(base_url=url, timeout=30,
+                          headers={"Authorization": f"Token {token}"}) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -12,16 +12,12 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
-import socket
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from conftest import binary, branch_remote, wait_for, write_jobs
+from conftest import api_server, binary, branch_remote, write_jobs
 from dbt_console.config import resolve_paths
 from dbt_console.engine.stepenv import cloud_env
 from dbt_console.model import RunStatus, Trigger
@@ -71,32 +67,8 @@ jobs:
     return World(home, sha, token, failed.id, queued.id, waiting.id, ids)
 
 
-@contextmanager
-def api_server(world: World):
-    import uvicorn
-
-    from dbt_console.api.app import build_app
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    server = uvicorn.Server(uvicorn.Config(build_app(resolve_paths(), 1), lifespan="off",
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, timeout=30, what="the API to serve")
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/api/v2/accounts/1/"
-    try:
-        with httpx.Client(base_url=url, timeout=30,
-                          headers={"Authorization": f"Token {world.token}"}) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 def through_api(world: World, action: str) -> None:
-    with api_server(world) as client:
+    with api_server(world.token) as client:
         if action == "run a CI branch":
             response = client.post(f"jobs/{world.ids['pr']}/run/",
                                    json={"cause": "from Airflow", "git_branch": "feature/x"})

@@ -4,12 +4,14 @@ review the diff."""
 
 from __future__ import annotations
 
+import os
 import time
 import types
 from datetime import datetime, timezone
 
 import pytest
 
+from dbt_console.actions import Actor, Context
 from dbt_console.engine import scheduler
 from dbt_console.model import Job, NodeResult, RunStatus, Schedule, Trigger
 from dbt_console.store import Store
@@ -79,7 +81,10 @@ def frozen(paths, monkeypatch):
 
 
 def app(paths) -> DbtConsoleApp:
-    return DbtConsoleApp(paths, embed_engine=False)
+    made = DbtConsoleApp(paths, embed_engine=False)
+    # Whoever runs the tests, the header names the same user (the store's owner: admin).
+    made.ctx = Context(paths, Actor("ada", "user", "dashboard", os.getuid()))
+    return made
 
 
 def test_jobs_screen(frozen, snap_compare):

@@ -580,3 +580,27 @@ def test_run_screen_serves_the_docs_and_says_where(demo_runs, tmp_path, monkeypa
             assert target.status_code == 404  # only the docs site, not the target dir
 
     asyncio.run(scenario())
+
+
+def test_the_header_says_who_you_are_and_the_audit_screen_lists_changes(
+        demo_runs, tmp_path, monkeypatch):
+    from dbt_console.tui.screens.audit import AuditScreen
+
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+    assert binary(home, "jobs", "pause", "nightly").code == 0
+    assert binary(home, "tokens", "create", "bot", "--role", "admin").code == 2
+    me = pwd.getpwuid(os.getuid()).pw_name
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(120, 30)) as pilot:
+            assert app.title == f"dbt-console · {me} (admin)"  # the store's owner
+            await pilot.press("a")
+            await pilot.pause()
+            assert isinstance(app.screen, AuditScreen)
+            rows = list(app.screen.query_one("#audit").rows.values())
+            assert [str(r[3]) for r in rows[:2]] == ["tokens.create", "jobs.set_enabled"]
+            assert str(rows[0][5]).startswith("refused: unknown role 'admin'")
+            assert (rows[1][1], rows[1][2], str(rows[1][5])) == (me, "cli", "done")
+
+    asyncio.run(scenario())

@@ -11,13 +11,28 @@ input into a call and render the answer.
     notify    hooks test, deliveries
     docs      which run's docs to serve
     ci        CI branches, cleanup of deleted branches' schemas
-    tokens    API tokens
+    tokens    API tokens, each with a role
+    team      grants of roles to unix users and groups, who you are, the audit log
+
+Each is an @action (guard.py): it names the least role that may call it, and each that
+changes something writes one audit row, refused attempts included.
 """
 
 from __future__ import annotations
 
-from dbt_console.actions import ci, docs, jobs, logs, notify, review, runs, status, tokens
+from dbt_console.actions import (
+    ci,
+    docs,
+    jobs,
+    logs,
+    notify,
+    review,
+    runs,
+    status,
+    team,
+    tokens,
+)
 from dbt_console.actions.context import Actor, Context, local_actor, token_actor
 
 __all__ = ["Actor", "Context", "ci", "docs", "jobs", "local_actor", "logs", "notify",
-           "review", "runs", "status", "token_actor", "tokens"]
+           "review", "runs", "status", "team", "token_actor", "tokens"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dbt_console.actions.context import Context
+from dbt_console.actions.guard import action
 from dbt_console.errors import UserError
 from dbt_console.model import Job, Run, Trigger
 
@@ -15,6 +16,9 @@ class Cleanup:
     runs: tuple[Run, ...]  # one queued run per schema to drop; empty: nothing to do
 
 
+@action("editor", changes=True, job=lambda ctx, job_name=None, *a, **k: job_name,
+        target=lambda ctx, job_name=None, branch=None:
+        f"CI schemas of {job_name or 'every CI job'}" + (f" ({branch})" if branch else ""))
 def cleanup(ctx: Context, job_name: str | None = None, branch: str | None = None
             ) -> list[Cleanup]:
     """Queue a run per deleted branch whose schema is still there (or for `branch`)."""
@@ -50,5 +54,6 @@ def cleanup(ctx: Context, job_name: str | None = None, branch: str | None = None
     return out
 
 
+@action("viewer")
 def branches(ctx: Context, job_name: str):
     return ctx.store.ci_branches(job_name)

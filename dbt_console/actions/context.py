@@ -7,14 +7,17 @@ request, never from $USER or $LOGNAME, which any process can set.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass, field
 
+from dbt_console import access
 from dbt_console.config import Paths
 from dbt_console.store import Store
 
 # Where an action came from: the audit trail says so, and a few rules depend on it (a
 # run asked for through the API has trigger `api`).
 VIA = ("cli", "dashboard", "api", "engine")
+ROLE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Actor:
     name: str
     kind: str = "user"  # user | token | engine
     via: str = "cli"
+    uid: int | None = field(default=None, compare=False)  # a user's, from the kernel
 
     @property
     def is_token(self) -> bool:
@@ -39,9 +43,27 @@ def unix_name(uid: int) -> str:
         return f"uid{uid}"
 
 
+def unix_groups(name: str) -> set[str]:
+    import grp
+    import pwd
+
+    try:
+        gids = os.getgrouplist(name, pwd.getpwnam(name).pw_gid)
+    except KeyError:
+        return set()
+    out = set()
+    for gid in gids:
+        try:
+            out.add(grp.getgrgid(gid).gr_name)
+        except KeyError:
+            pass
+    return out
+
+
 def local_actor(via: str) -> Actor:
     """The unix user running this process, by its real uid."""
-    return Actor(unix_name(os.getuid()), "user", via)
+    uid = os.getuid()
+    return Actor(unix_name(uid), "user", via, uid)
 
 
 def token_actor(name: str) -> Actor:
@@ -59,6 +81,10 @@ class Context:
         self.paths = paths
         self.actor = actor
         self._store: Store | None = None
+        self._groups: set[str] | None = None
+        self._roles: dict[str | None, tuple[float, str | None]] = {}
+        # What an action adds to its audit row (a job edit's before -> after).
+        self.audit_detail = ""
 
     @property
     def store(self) -> Store:
@@ -75,6 +101,33 @@ class Context:
         ctx._store = self._store
         return ctx
 
+    def role(self, job: str | None = None) -> str | None:
+        """The actor's role (on `job`, for grants limited to some jobs). Read again after
+        ROLE_SECONDS: a screen polling many times a second asks once, and a grant or a
+        revocation takes effect within that."""
+        now = time.monotonic()
+        cached = self._roles.get(job)
+        if cached is None or now - cached[0] > ROLE_SECONDS:
+            cached = self._roles[job] = (now, self._read_role(job))
+        return cached[1]
+
+    def _read_role(self, job: str | None) -> str | None:
+        actor = self.actor
+        if actor.kind == "engine":
+            return "admin"
+        if actor.kind == "token":
+            return self.store.token_role(actor.name)
+        store = self.store
+        owner = actor.uid is not None and actor.uid in (0, os.stat(self.paths.store).st_uid)
+        if self._groups is None:
+            self._groups = unix_groups(actor.name)
+        return access.role_of(actor.name, self._groups, store.grants(), owner, job)
+
+    def audit(self, action: str, job: str | None, target: str, outcome: str) -> None:
+        detail, self.audit_detail = self.audit_detail, ""
+        self.store.audit(self.actor.name, self.actor.kind, self.actor.via, action, job,
+                         target, detail, outcome)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
@@ -85,7 +138,3 @@ class Context:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def with_via(actor: Actor, via: str) -> Actor:
-    return replace(actor, via=via)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from dbt_console import rundir
 from dbt_console.actions.context import Context
+from dbt_console.actions.guard import action
 from dbt_console.errors import NotFound, UserError
 from dbt_console.model import Run
 
@@ -13,6 +14,7 @@ from dbt_console.model import Run
 SEARCH_RUNS = 500
 
 
+@action("viewer")
 def find(ctx: Context, job_name: str, run_id: int | None = None) -> tuple[Run, Path]:
     """The run whose docs to serve (the given one, else the job's newest with docs) and
     the directory they are in. A UserError says how to get docs when there are none."""
@@ -36,6 +38,7 @@ def find(ctx: Context, job_name: str, run_id: int | None = None) -> tuple[Run, P
                    f"{job.name} --wait)")
 
 
+@action("viewer")
 def for_run(ctx: Context, run_id: int) -> tuple[Run, Path]:
     """This run's docs, else its job's latest."""
     run = ctx.store.get_run(run_id)

@@ -11,23 +11,31 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dbt_console import jobspec
+from dbt_console.access import Forbidden, allows
 from dbt_console.actions.context import Context
+from dbt_console.actions.guard import action
 from dbt_console.errors import UserError, ValidationError
+from dbt_console.hooks import KINDS
+from dbt_console.jobfields import public_dict
 from dbt_console.model import Job, Run, RunStatus
 
 
+@action("viewer")
 def list_all(ctx: Context) -> list[Job]:
     return ctx.store.list_jobs()
 
 
+@action("viewer")
 def get(ctx: Context, name: str) -> Job:
     return ctx.store.get_job(name)
 
 
+@action("viewer")
 def find(ctx: Context, name: str) -> Job | None:
     return ctx.store.find_job(name)
 
 
+@action("viewer")
 def by_id(ctx: Context, job_id: int) -> Job:
     from dbt_console.errors import NotFound
 
@@ -49,6 +57,7 @@ class JobRow:
     branches: tuple[tuple[str, str, Run | None], ...] = ()
 
 
+@action("viewer")
 def overview(ctx: Context) -> list[JobRow]:
     store = ctx.store
     latest = store.latest_runs()
@@ -89,21 +98,33 @@ def check_in_store(ctx: Context, jobs: list[Job], where: str = "") -> None:
         raise ValidationError(problems)
 
 
+@action("editor", changes=True, job=lambda ctx, job: job.name,
+        target=lambda ctx, job: f"job {job.name}")
 def create(ctx: Context, job: Job) -> Job:
     check_in_store(ctx, [job])
+    _check_admin_fields(ctx, job, None)
+    ctx.audit_detail = _diff(None, job)
     return ctx.store.create_job(job)
 
 
+@action("editor", changes=True, job=lambda ctx, job, previous: previous.name,
+        target=lambda ctx, job, previous: f"job {previous.name}")
 def update(ctx: Context, job: Job, previous: Job) -> Job:
     """Save an edited job, refusing when someone else saved it since `previous` was read."""
     check_in_store(ctx, [job])
+    _check_admin_fields(ctx, job, previous)
+    ctx.audit_detail = _diff(previous, job)
     return ctx.store.update_job(job, previous.name, previous.version)
 
 
+@action("editor", changes=True, job=lambda ctx, name: name,
+        target=lambda ctx, name: f"job {name}")
 def delete(ctx: Context, name: str) -> None:
     ctx.store.delete_job(name)
 
 
+@action("editor", changes=True, job=lambda ctx, name, *a, **k: name,
+        target=lambda ctx, name, enabled, *a, **k: f"{'resume' if enabled else 'pause'} job {name}")
 def set_enabled(ctx: Context, name: str, enabled: bool, seen: Job | None = None) -> Job:
     """Pause or resume. With `seen` (the job as the user saw it), a job deleted, renamed
     or changed since is refused instead of acting on whatever now has the name."""
@@ -126,18 +147,27 @@ class Imported:
     updated: tuple[str, ...]
 
 
+@action("editor", changes=True, target=lambda ctx, path: f"jobs file {path}")
 def import_file(ctx: Context, path: Path) -> Imported:
     """Create or update the jobs of a jobs file, all or none. Jobs not in the file stay."""
     jobs = jobspec.load_jobs_file(path)
     check_in_store(ctx, jobs, str(path))
-    existing = {j.name for j in ctx.store.list_jobs()}
+    before = {j.name: j for j in ctx.store.list_jobs()}
+    for job in jobs:
+        _check_admin_fields(ctx, job, before.get(job.name))
+    ctx.audit_detail = "; ".join(f"{j.name}: {d}" for j in jobs
+                                 if (d := _diff(before.get(j.name), j)))
+    existing = set(before)
     ctx.store.save_jobs(jobs)
     return Imported(tuple(j.name for j in jobs if j.name not in existing),
                     tuple(j.name for j in jobs if j.name in existing))
 
 
+@action("viewer")
 def export(ctx: Context, include_secrets: bool = False,
            names: list[str] | None = None) -> str:
+    if include_secrets and not allows(ctx.role(), "admin"):
+        raise Forbidden(f"{ctx.actor.name} may not export secrets: it takes the admin role")
     jobs = ctx.store.list_jobs() if names is None else [ctx.store.get_job(n) for n in names]
     return jobspec.dump_jobs(jobs, include_secrets=include_secrets)
 
@@ -158,6 +188,43 @@ def next_fire(job: Job, after: float | None = None) -> float | None:
     return fire(job.schedule, after)
 
 
+@action("viewer")
 def refuse_if_missing(ctx: Context, name: str) -> None:
     if ctx.store.find_job(name) is None and not ctx.store.list_runs(name, limit=1):
         raise UserError(f"no job named {name!r} and no runs of one")
+
+
+def _admin_values(job: Job) -> dict[str, set]:
+    """The values of a job's fields that choose what program runs as the service user."""
+    argvs = {tuple(h.options.get("argv") or ()) for h in job.hooks
+             if KINDS[h.type].runs_program}
+    return {"project_dir": {job.project_dir} - {None},
+            "git.url": {job.git.url} if job.git else set(),
+            "dbt_path": {job.dbt_path} - {None}, "hooks (command)": argvs}
+
+
+def _check_admin_fields(ctx: Context, job: Job, previous: Job | None) -> None:
+    """Only an admin may point a job at a program no job ran before: a new project_dir,
+    git url, dbt_path or command hook. An editor may reuse what an admin already set."""
+    if allows(ctx.role(job.name), "admin"):
+        return
+    known: dict[str, set] = {}
+    for other in ctx.store.list_jobs() + ([previous] if previous else []):
+        for key, values in _admin_values(other).items():
+            known.setdefault(key, set()).update(values)
+    new = [key for key, values in _admin_values(job).items()
+           if values - known.get(key, set())]
+    if new:
+        raise Forbidden(f"job {job.name!r}: only an admin may set {', '.join(new)} to a value "
+                        "no job has yet (it chooses what runs as the service user)")
+
+
+def _diff(before: Job | None, after: Job) -> str:
+    """What an edit changed, field by field, secrets masked: the audit row's detail."""
+    new = public_dict(after)
+    if before is None:
+        return "created"
+    old = public_dict(before)
+    changed = [f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
+               for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+    return "; ".join(changed)

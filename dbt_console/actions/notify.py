@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from dbt_console.actions.context import Context
+from dbt_console.actions.guard import action
 from dbt_console.errors import UserError
 from dbt_console.model import NodeResult, Run, RunStatus, Trigger
 from dbt_console.store import Delivery
@@ -22,6 +23,8 @@ class HookTest:
     error: str | None
 
 
+@action("editor", changes=True, job=lambda ctx, job_name: job_name,
+        target=lambda ctx, job_name: f"hooks of {job_name}")
 def test_hooks(ctx: Context, job_name: str) -> list[HookTest]:
     """Send a sample 'errored' event to every hook of a job, now, and say what happened."""
     from dbt_console.engine.notify.send import attempt, masked_target
@@ -47,6 +50,7 @@ def test_hooks(ctx: Context, job_name: str) -> list[HookTest]:
     return results
 
 
+@action("viewer")
 def deliveries(ctx: Context, run_id: int | None = None, failed_only: bool = False,
                limit: int = 50) -> list[Delivery]:
     return ctx.store.list_deliveries(run_id=run_id, failed_only=failed_only, limit=limit)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dbt_console.actions.context import Context
+from dbt_console.actions.guard import action
 from dbt_console.model import FAILED_NODE, SKIPPED_NODE, NodeResult, Run, RunStatus
 
 
@@ -34,6 +35,7 @@ class Review:
     changes: Changes | None  # None: not asked for, or not a failed git run
 
 
+@action("viewer")
 def failed_nodes(ctx: Context, run_id: int) -> tuple[list[FailedNode], int]:
     """The nodes that failed (last step's status of each), and how many were skipped."""
     last: dict[str, NodeResult] = {}
@@ -53,6 +55,7 @@ def read_sql(result: NodeResult, limit: int = 200_000) -> str | None:
         return None
 
 
+@action("viewer")
 def changes(ctx: Context, run: Run) -> Changes | None:
     """For a failed run of a git project: the commits since the job's last green run (for
     a CI branch: its own, else production's it builds on). Runs git: call it off the UI."""
@@ -79,6 +82,7 @@ def changes(ctx: Context, run: Run) -> Changes | None:
     return Changes(green, tuple(commits))
 
 
+@action("viewer")
 def review(ctx: Context, run_id: int, with_changes: bool = True) -> Review:
     run = ctx.store.get_run(run_id)
     failed, skipped = failed_nodes(ctx, run_id)

@@ -12,16 +12,29 @@ from pathlib import Path
 
 from dbt_console import rundir
 from dbt_console.actions.context import Context
+from dbt_console.actions.guard import action
 from dbt_console.errors import UserError
 from dbt_console.model import Job, Overrides, Run, RunStatus, Step, Trigger
 
 FAILED = (RunStatus.ERROR, RunStatus.CANCELLED)
 
 
+def _job_of_run(ctx: Context, run_id: int, *args, **kwargs) -> str:
+    return ctx.store.get_run(run_id).job_name
+
+
+@action("runner", changes=True, job=lambda ctx, job_name, *a, **k: job_name,
+        target=lambda ctx, job_name, branch=None, *a, **k:
+        job_name + (f" on {branch}" if branch else ""))
 def run_now(ctx: Context, job_name: str, branch: str | None = None, sha: str | None = None,
             overrides: Overrides | None = None, cause: str | None = None) -> Run:
     """Queue a run of a job now. A CI job needs a branch; its sha is the branch's head on
     the remote unless given. A run of a branch already waiting becomes this one."""
+    return _queue(ctx, job_name, branch, sha, overrides, cause)
+
+
+def _queue(ctx: Context, job_name: str, branch: str | None, sha: str | None,
+           overrides: Overrides | None, cause: str | None) -> Run:
     job = ctx.store.get_job(job_name)
     if (branch or sha) and job.git is None:
         raise UserError(f"job {job.name!r} runs a local project_dir; a branch or sha is "
@@ -49,9 +62,14 @@ def _branch_head(job: Job, branch: str) -> str:
         raise UserError(f"job {job.name!r}: branch {branch}: {exc}") from None
 
 
+@action("runner", changes=True, job=_job_of_run, target=lambda ctx, run_id: f"run {run_id}")
 def retry(ctx: Context, run_id: int) -> tuple[Run, str]:
     """Queue a run that retries run_id from where it failed; returns it and a line saying
     what it will do."""
+    return _retry(ctx, run_id)
+
+
+def _retry(ctx: Context, run_id: int) -> tuple[Run, str]:
     store = ctx.store
     failed = store.get_run(run_id)
     if not failed.status.finished:
@@ -84,19 +102,21 @@ def _retry_commands(steps: list[Step], failed: Run, commands: tuple[str, ...]
             + (f", then {len(rest)} step(s) that did not run" if rest else ""))
 
 
+@action("runner", changes=True, job=lambda ctx, job_name: job_name)
 def rerun(ctx: Context, job_name: str) -> tuple[Run, str]:
     """dbt Cloud's rerun: retry the job's latest run when it failed, else run it anew."""
     job = ctx.store.get_job(job_name)
     last = ctx.store.list_runs(job.name, limit=1)
     if last and last[0].status in FAILED:
-        return retry(ctx, last[0].id)
+        return _retry(ctx, last[0].id)
     if job.ci is not None and last and last[0].git_branch:
-        run = run_now(ctx, job.name, last[0].git_branch)
+        run = _queue(ctx, job.name, last[0].git_branch, None, None, None)
     else:
-        run = run_now(ctx, job.name, cause="Rerun: no failed run to retry")
+        run = _queue(ctx, job.name, None, None, None, "Rerun: no failed run to retry")
     return run, f"the latest run of {job.name} did not fail: a new run"
 
 
+@action("runner", changes=True, job=_job_of_run, target=lambda ctx, run_id: f"run {run_id}")
 def cancel(ctx: Context, run_id: int) -> Run:
     """A queued run is cancelled at once; a run in flight is asked to stop, and the engine
     running it sees the request within a second."""
@@ -109,15 +129,18 @@ def cancel(ctx: Context, run_id: int) -> Run:
     return cancelled
 
 
+@action("viewer")
 def get(ctx: Context, run_id: int) -> Run:
     return ctx.store.get_run(run_id)
 
 
+@action("viewer")
 def latest(ctx: Context, job_name: str, branch: str | None = None) -> Run | None:
     runs = ctx.store.list_runs(job_name, limit=1, branch=branch)
     return runs[0] if runs else None
 
 
+@action("viewer")
 def history(ctx: Context, job_name: str | None = None, limit: int = 50,
             before_id: int | None = None, status: str | None = None,
             trigger: str | None = None, text: str | None = None,
@@ -129,6 +152,7 @@ def history(ctx: Context, job_name: str | None = None, limit: int = 50,
                                trigger=trigger, text=text, branch=branch)
 
 
+@action("viewer")
 def query(ctx: Context, job_id: int | None, statuses: list[str], order_by: str,
           descending: bool, limit: int, offset: int,
           finished_between: tuple[float, float] | None) -> tuple[list[Run], int]:
@@ -141,21 +165,26 @@ def query(ctx: Context, job_id: int | None, statuses: list[str], order_by: str,
 ORDERS = ("id", "created_at", "finished_at")
 
 
+@action("viewer")
 def steps(ctx: Context, run_id: int) -> list[Step]:
     return ctx.store.list_steps(run_id)
 
 
+@action("viewer")
 def node_results(ctx: Context, run_id: int):
     return ctx.store.node_results(run_id)
 
 
+@action("viewer")
 def node_counts(ctx: Context, run_ids: list[int]) -> dict[int, dict[str, int]]:
     return ctx.store.node_counts(run_ids)
 
 
+@action("viewer")
 def in_flight(ctx: Context) -> list[Run]:
     return ctx.store.runs_in_flight()
 
 
+@action("viewer")
 def cause(ctx: Context, run_id: int) -> str | None:
     return ctx.store.run_cause(run_id)

@@ -7,6 +7,7 @@ import socket
 from dataclasses import dataclass
 
 from dbt_console.actions.context import Context
+from dbt_console.actions.guard import action
 from dbt_console.model import Run
 from dbt_console.store import EngineEvent, Lease, WarmHelperRow
 
@@ -28,6 +29,7 @@ class Status:
     events: tuple[EngineEvent, ...]
 
 
+@action("viewer")
 def engine(ctx: Context) -> Lease | None:
     """The live engine holding the store's lease, or None."""
     from dbt_console.engine.lease import live_holder
@@ -41,6 +43,7 @@ def describe(lease: Lease) -> str:
     return words(lease)
 
 
+@action("viewer")
 def status(ctx: Context, events: int = 5) -> Status:
     from dbt_console.actions.jobs import next_fire
     from dbt_console.engine.warm.launcher import rss_bytes
@@ -58,6 +61,7 @@ def status(ctx: Context, events: int = 5) -> Status:
         tuple(store.recent_events(events)))
 
 
+@action("viewer")
 def data_version(ctx: Context) -> int:
     """Changes whenever another process commits: a screen's cheap 'anything new?'."""
     return ctx.store.data_version()

@@ -20,6 +20,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from dbt_console import actions, rundir
+from dbt_console.access import Forbidden
 from dbt_console.actions import Actor, Context
 from dbt_console.api import requests, wire
 from dbt_console.api.tokens import from_header
@@ -99,6 +100,8 @@ def endpoint(handler: Handler):
             return await handler(api, request, api.reader.acting_as(actor))
         except requests.BadRequest as exc:
             return fail(400, str(exc))
+        except Forbidden as exc:
+            return fail(403, str(exc))
         except NotFound as exc:
             return fail(404, str(exc))
         except UserError as exc:

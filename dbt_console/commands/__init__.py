@@ -16,6 +16,8 @@ from dbt_console.config import resolve_paths
 
 # command -> (module in this package, function)
 HANDLERS = {
+    "access": ("access", "cmd_access"),
+    "audit": ("access", "cmd_audit"),
     "cancel": ("running", "cmd_cancel"),
     "ci": ("ci_cleanup", "cmd_ci"),
     "deliveries": ("notify", "cmd_deliveries"),

@@ -8,6 +8,7 @@ never sees a half-written run.
 
 from __future__ import annotations
 
+from dbt_console.store.access import AccessStore, AuditRow
 from dbt_console.store.ci import CiBranch, CiStore
 from dbt_console.store.deliveries import DeliveriesStore, Delivery
 from dbt_console.store.events import EngineEvent, EventsStore
@@ -21,8 +22,8 @@ from dbt_console.store.tokens import TokensStore
 
 
 class Store(JobsStore, RunsStore, QueueStore, StepsStore, LogsStore, LeaseStore, CiStore,
-            DeliveriesStore, TokensStore, EventsStore):
+            DeliveriesStore, TokensStore, EventsStore, AccessStore):
     """The whole store through one connection."""
 
 
-__all__ = ["CiBranch", "Delivery", "EngineEvent", "Lease", "Store", "WarmHelperRow"]
+__all__ = ["AuditRow", "CiBranch", "Delivery", "EngineEvent", "Lease", "Store", "WarmHelperRow"]

@@ -166,6 +166,37 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE runs ADD COLUMN cause TEXT;    -- the caller's words (dbt Cloud's cause)
     """,
+    # 8: team access: roles granted to unix users and groups, a role per token, and the
+    # audit log, which no statement may change or delete once written.
+    """
+    CREATE TABLE grants (
+        principal  TEXT NOT NULL,              -- a unix user, or @group
+        jobs       TEXT NOT NULL DEFAULT '*',  -- the jobs it holds for (a name pattern)
+        role       TEXT NOT NULL,
+        granted_at REAL NOT NULL,
+        granted_by TEXT NOT NULL,
+        PRIMARY KEY (principal, jobs)
+    );
+    ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'runner';
+    CREATE TABLE audit (
+        id      INTEGER PRIMARY KEY,
+        at      REAL NOT NULL,
+        actor   TEXT NOT NULL,                 -- a unix user or a token's name
+        kind    TEXT NOT NULL,                 -- user, token or engine
+        via     TEXT NOT NULL,                 -- cli, dashboard, api, engine
+        action  TEXT NOT NULL,                 -- e.g. runs.run_now
+        job     TEXT,
+        target  TEXT NOT NULL,                 -- what was acted on, in words
+        detail  TEXT NOT NULL DEFAULT '',      -- e.g. a job edit's before -> after
+        outcome TEXT NOT NULL                  -- done, or refused: why
+    );
+    CREATE INDEX audit_by_actor ON audit(actor, id);
+    CREATE INDEX audit_by_job ON audit(job, id);
+    CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log cannot be changed'); END;
+    CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log cannot be changed'); END
+    """,
 ]
 
 
@@ -180,11 +211,21 @@ def migrate(conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
             # executescript would commit on its own; run statements one by one instead.
-            for statement in script.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(script):
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def _statements(script: str):
+    """The script's statements; a trigger's body holds semicolons of its own."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""

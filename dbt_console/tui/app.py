@@ -36,6 +36,9 @@ class DbtConsoleApp(App):
         return JobsScreen()  # the base of the stack: no blank screen composed beneath it
 
     def on_mount(self) -> None:
+        me = actions.team.whoami(self.ctx)
+        # Who you are here: the keys your role does not allow say so when pressed.
+        self.title = f"dbt-console · {me.name} ({me.role or 'no role'})"
         self.sub_title = "engine: looking..."
         # After the first frame: finding (or starting) the engine is not start-up's job.
         self.set_timer(0.05, self.check_engine)

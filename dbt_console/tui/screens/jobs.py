@@ -43,6 +43,7 @@ class JobsScreen(Screen):
         Binding("d", "delete_job", "Delete", show=False),
         Binding("h", "history", "History"),
         Binding("H", "history_all", "All runs", show=False),
+        Binding("a", "audit", "Audit log", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -187,6 +188,11 @@ class JobsScreen(Screen):
 
     def action_history(self) -> None:
         self.app.open_history(self.selected_job())
+
+    def action_audit(self) -> None:
+        from dbt_console.tui.screens.audit import AuditScreen
+
+        self.app.push_screen(AuditScreen())
 
     def action_history_all(self) -> None:
         self.app.open_history(None)

@@ -1,0 +1,72 @@
+"""The one place every action passes through: who is acting, whether their role allows
+it (for the job it touches, when grants are limited to some jobs), and the audit row of
+each action that changes something, refused ones included."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from dbt_console.access import Forbidden, allows
+from dbt_console.actions.context import Context
+from dbt_console.errors import UserError
+
+F = TypeVar("F", bound=Callable[..., Any])
+# "module.function" -> the guarded action: what a remote caller may name.
+REGISTRY: dict[str, Callable[..., Any]] = {}
+
+
+def action(needs: str, changes: bool = False, job: Callable[..., str | None] | None = None,
+           target: Callable[..., str] | None = None) -> Callable[[F], F]:
+    """Make a function an action: `needs` is the least role that may call it; `job`
+    (same arguments) names the job it acts on, for grants limited to some jobs; an action
+    that `changes` something writes an audit row, `target` (same arguments) saying what
+    it acted on."""
+    def wrap(fn: F) -> F:
+        name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}"
+
+        @functools.wraps(fn)
+        def guarded(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+            job_name = _quietly(job, ctx, *args, **kwargs)
+            role = ctx.role(job_name)
+            what = _quietly(target, ctx, *args, **kwargs) or _words(args, kwargs)
+            if not allows(role, needs):
+                refusal = Forbidden(
+                    f"{name}" + (f" on job {job_name!r}" if job_name else "")
+                    + f" takes the {needs} role; {ctx.actor.name} "
+                    + (f"is {role}" if role else "has no role here")
+                    + ("" if ctx.actor.is_token else f" (an admin grants it: dbt-console "
+                       f"access grant {ctx.actor.name} {needs})"))
+                if changes:
+                    ctx.audit(name, job_name, what, f"refused: {refusal}")
+                raise refusal
+            try:
+                result = fn(ctx, *args, **kwargs)
+            except UserError as exc:
+                if changes:
+                    ctx.audit(name, job_name, what, f"refused: {exc}")
+                raise
+            if changes:
+                ctx.audit(name, job_name, what, "done")
+            return result
+        REGISTRY[name] = guarded
+        return guarded  # type: ignore[return-value]
+    return wrap
+
+
+def _quietly(fn: Callable[..., Any] | None, ctx: Context, *args: Any, **kwargs: Any) -> Any:
+    """A job or target name for the check and the audit; a lookup that fails (no such
+    run) leaves it to the action to say so."""
+    if fn is None:
+        return None
+    try:
+        return fn(ctx, *args, **kwargs)
+    except UserError:
+        return None
+
+
+def _words(args: tuple, kwargs: dict) -> str:
+    parts = [str(a) for a in args if isinstance(a, (str, int))]
+    parts += [f"{k}={v}" for k, v in kwargs.items() if isinstance(v, (str, int, bool))]
+    return " ".join(parts)

@@ -1,0 +1,46 @@
+"""The audit log: every change anyone made, from where, done or refused, newest first."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label
+
+from dbt_console import actions, humanize
+from dbt_console.tui.widgets.row_list import RowList
+
+COLUMNS = ("when", "who", "via", "action", "what", "outcome")
+REFRESH_SECONDS = 1.0
+
+
+class AuditScreen(Screen):
+    HELP_TITLE = "audit log"
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label(id="audit-count")
+        yield RowList(list(COLUMNS), id="audit")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._version: int | None = None
+        self.query_one(RowList).focus()
+        self.reload()
+        self.set_interval(REFRESH_SECONDS, self.reload)
+
+    def reload(self) -> None:
+        ctx = self.app.ctx
+        version = actions.status.data_version(ctx)
+        if version == self._version:
+            return
+        self._version = version
+        rows = self.app.attempt(actions.team.audit_log, ctx) or []
+        self.query_one(RowList).set_rows([(str(r.id), (
+            humanize.local_time(r.at), r.actor, r.via, r.action, r.target,
+            Text(r.outcome + (f" ({r.detail})" if r.detail else ""),
+                 style="" if r.outcome == "done" else "red"))) for r in rows])
+        self.query_one("#audit-count", Label).update(
+            f"{len(rows)} most recent change(s); dbt-console audit --json for all")
