@@ -58,14 +58,17 @@ def parse_jobs(text: str, source: str, base_dir: Path) -> list[Job]:
     return jobs
 
 
-def load_jobs_file(path: Path) -> list[Job]:
+def read_jobs_file(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise UserError(f"{path}: not UTF-8 text") from None
-    return parse_jobs(text, str(path), path.resolve().parent)
+
+
+def load_jobs_file(path: Path) -> list[Job]:
+    return parse_jobs(read_jobs_file(path), str(path), path.resolve().parent)
 
 
 def dump_jobs(jobs: list[Job], include_secrets: bool = False) -> str:

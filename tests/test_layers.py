@@ -18,7 +18,7 @@ def loaded_after(statement: str) -> set[str]:
 
 
 @pytest.mark.parametrize("module", [
-    "dbt_console.model", "dbt_console.store", "dbt_console.store.tail", "dbt_console.config",
+    "dbt_console.model", "dbt_console.store", "dbt_console.config", "dbt_console.plain",
     "dbt_console.jobspec", "dbt_console.humanize", "dbt_console.ci", "dbt_console.jobfields",
     "dbt_console.jobrules", "dbt_console.jobtext", "dbt_console.queueing", "dbt_console.rundir",
     "dbt_console.hooks",
@@ -67,7 +67,7 @@ def test_tui_never_runs_sql_or_processes_itself():
 
 
 PACKAGE = Path(__file__).parent.parent / "dbt_console"
-FRONT_ENDS = ("cli.py", "commands", "tui", "api")
+FRONT_ENDS = ("cli.py", "commands", "tui", "api", "gateway")
 # Starting an engine is the one thing a front end may ask of the engine directly.
 ENGINE_STARTERS = {"dbt_console.engine.engine", "dbt_console.engine.one_run",
                    "dbt_console.engine.lease", "dbt_console.engine.launcher"}
@@ -108,7 +108,7 @@ def test_the_actions_and_the_core_never_import_a_front_end():
     for source in sources("actions", "engine", "store", "hooks") + core:
         for module in imports_of(source):
             for front in ("dbt_console.cli", "dbt_console.commands", "dbt_console.tui",
-                          "dbt_console.api"):
+                          "dbt_console.api", "dbt_console.gateway"):
                 assert not module.startswith(front), (source.name, module)
 
 

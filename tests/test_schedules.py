@@ -66,6 +66,8 @@ def test_scheduled_job_fires_and_an_overscheduled_job_keeps_one_waiting_run(
             time.sleep(0.1)
         wait_for(lambda: store.get_run(first.id).status is RunStatus.SUCCESS, timeout=30,
                  what="the first scheduled run to succeed")
+        assert (first.id and f"run {first.id} (schedule)" in
+                [r.target for r in store.audit_rows() if r.via == "schedule"])
     finally:
         engine.stop(grace_seconds=0)
 

@@ -107,12 +107,12 @@ def test_node_counts_take_each_nodes_last_step(store):
 def test_a_watcher_sees_another_connections_change_on_its_next_poll(paths, store):
     """The cross-process change signal: an idle poll is one PRAGMA and finds nothing; the
     poll after another connection commits sees the new status and lines."""
-    from dbt_console.store.tail import RunTail
+    from dbt_console.actions import Context, local_actor, logs
 
     store.save_jobs([JOB])
     run = store.enqueue_run(store.get_job("nightly"), Trigger.manual(), "me")
-    with Store(paths.store) as watcher_store:
-        tail = RunTail(watcher_store, run.id)
+    with Context(paths, local_actor("cli")) as watcher:
+        tail = logs.follow(watcher, run.id)
         assert tail.poll() == []
         assert tail.poll() == [] and tail.run.status is RunStatus.QUEUED
         store.claim_run(run.id)
@@ -156,3 +156,7 @@ def test_ci_heads_first_look_marks_then_moves_queue_and_coalesce(store):
     assert store.last_success_before("pr", branch="feature/a").id == first[0]
     assert store.last_success_before("pr", branch="feature/c") is None
     assert [r.id for r in store.list_runs(branch="feature/b")] == [first[1]]
+    # Each run the poller queued (or joined) has its audit row, from a push.
+    assert {(r.actor, r.via, r.action) for r in store.audit_rows()} == {
+        ("push", "push", "runs.run_now")}
+    assert f"run {first[0]} (ci:feature/a@a3)" in [r.target for r in store.audit_rows()]

@@ -3,8 +3,8 @@ token roles over real HTTP, and an audit row for every change, refused ones incl
 
 Needs root (to make users and groups, removed afterwards) and /usr/bin/python3: the
 users run the real program from a venv of that Python, since they cannot enter /root.
-The store is shared through a group here; that a teammate cannot write the store at all
-is the engine socket's job, not tested here yet.
+Two set-ups: a store shared through a group (everyone opens it), and production's, where
+the store is the service user's alone and teammates reach the engine over its socket.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Result, api_server, binary, write_jobs
+from conftest import SLOW_PROJECT, Result, api_server, binary, make_project, write_jobs
 
 PREFIX = "dbtc"
 USERS = {"viewer": f"{PREFIX}_vic", "runner": f"{PREFIX}_rae", "editor": f"{PREFIX}_eda",
@@ -147,7 +147,7 @@ jobs:
     assert refused.code == 3 and "only an admin may set dbt_path" in refused.err
     assert "dbt_path" not in binary(shared, "jobs", "show", "nightly").out
     rows = audit(shared, eda)
-    assert rows[0]["outcome"].startswith("refused") and rows[0]["action"] == "jobs.import_file"
+    assert rows[0]["outcome"].startswith("refused") and rows[0]["action"] == "jobs.import_text"
     assert "weekly: created" in rows[1]["detail"]
     assert rows[2]["target"] == "pause job nightly" and rows[2]["outcome"] == "done"
 
@@ -225,3 +225,91 @@ def test_token_roles_over_real_http(shared, monkeypatch):
     assert audit(shared, "airflow")[0]["outcome"] == "done"
     listed = [line.split()[:2] for line in binary(shared, "tokens", "list").out.splitlines()]
     assert ["looker", "viewer"] in listed and ["airflow", "runner"] in listed
+
+
+@pytest.fixture
+def service(place, tmp_path, serving):
+    """A production set-up: the store belongs to the service user (root here) and only
+    the data directory's group (the team) may enter it, to reach the engine's socket."""
+    home = Path(tempfile.mkdtemp(prefix="svc-", dir=place))
+    project = make_project(home / "project", SLOW_PROJECT)
+    jobs = write_jobs(tmp_path / "jobs.yml", f"""
+jobs:
+  - name: quick
+    project_dir: {project}
+    commands: ["dbt parse"]
+""")
+    assert binary(home, "jobs", "import", str(jobs)).code == 0
+    for role in ("viewer", "runner"):
+        assert binary(home, "access", "grant", USERS[role], role).code == 0
+    _run("chgrp", TEAM, str(home))
+    home.chmod(0o750)
+    serving(home)
+    return home
+
+
+def test_a_teammate_acts_through_the_engine_and_cannot_open_the_store(service):
+    rae, vic = USERS["runner"], USERS["viewer"]
+    store = service / "dbt-console.db"
+    opened = subprocess.run(
+        ["runuser", "-u", rae, "--", "/usr/bin/python3", "-c",
+         f"import sqlite3; sqlite3.connect('file:{store}?mode=rw', uri=True)"
+         ".execute('select 1')"], capture_output=True, text=True)
+    assert opened.returncode != 0 and "unable to open" in opened.stderr
+    ran = as_user(service, rae, "run", "quick", "--wait", env={"USER": "root"})
+    assert ran.code == 0, ran.err
+    assert "Performance info" in ran.out or "parse" in ran.out.lower()
+    run = json.loads(binary(service, "runs", "--json").out)[0]
+    assert (run["actor"], run["status"]) == (rae, "success")
+    assert as_user(service, vic, "run", "quick").code == 3
+    assert as_user(service, rae, "jobs", "pause", "quick").code == 3
+    assert as_user(service, vic, "logs", str(run["id"])).code == 0
+    rows = audit(service, rae)
+    assert (rows[0]["who"], rows[0]["via"], rows[0]["outcome"]) == (rae, "cli", "refused: "
+                                                                    + rows[0]["outcome"][9:])
+
+
+TEAMMATE_DASHBOARD = """
+import asyncio, json, sys
+from dbt_console.config import resolve_paths
+from dbt_console.tui.app import DbtConsoleApp
+from dbt_console.tui.screens.run import RunScreen
+from dbt_console.tui.widgets.log_view import LogView
+
+async def main():
+    app = DbtConsoleApp(resolve_paths())
+    async with app.run_test(size=(120, 40)) as pilot:
+        title = app.title
+        await pilot.press("r")
+        for _ in range(600):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, RunScreen) or app._notifications:
+                break
+        app.open_latest_run("quick")
+        await pilot.pause()
+        screen = app.screen
+        for _ in range(1200):
+            await pilot.pause(0.05)
+            if getattr(screen, "run", None) and screen.run.status.finished:
+                break
+        await pilot.pause(0.3)
+        print(json.dumps({"title": title, "status": screen.run.status.value,
+                          "actor": screen.run.actor, "engine": app.engine is not None,
+                          "lines": screen.query_one(LogView).line_count}))
+
+asyncio.run(main())
+"""
+
+
+def test_a_teammates_dashboard_runs_a_job_and_streams_its_log(service):
+    rae = USERS["runner"]
+    python = service.parent / "venv" / "bin" / "python"
+    done = subprocess.run(["runuser", "-u", rae, "--", "env", f"DBT_CONSOLE_HOME={service}",
+                           str(python), "-c", TEAMMATE_DASHBOARD],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["title"] == f"dbt-console · {rae} (runner)"
+    assert not seen["engine"], "a teammate's dashboard never starts an engine"
+    assert (seen["status"], seen["actor"]) == ("success", rae)
+    assert seen["lines"] > 5

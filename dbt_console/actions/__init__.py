@@ -32,7 +32,7 @@ from dbt_console.actions import (
     team,
     tokens,
 )
-from dbt_console.actions.context import Actor, Context, local_actor, token_actor
+from dbt_console.actions.context import Actor, Context, connect, local_actor, token_actor
 
-__all__ = ["Actor", "Context", "ci", "docs", "jobs", "local_actor", "logs", "notify",
+__all__ = ["Actor", "Context", "ci", "connect", "docs", "jobs", "local_actor", "logs", "notify",
            "review", "runs", "status", "team", "token_actor", "tokens"]

@@ -138,3 +138,27 @@ class Context:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def connect(paths: Paths, via: str):
+    """This process's way to the actions: the store itself when it is ours to write (the
+    service user, or a single-user install), else the engine's socket (a teammate)."""
+    from dbt_console.actions.remote import RemoteContext, socket_path
+    from dbt_console.errors import UserError
+
+    actor = local_actor(via)
+    if _may_write(paths):
+        return Context(paths, actor)
+    if os.path.exists(socket_path(paths)):
+        return RemoteContext(paths, actor, via)
+    raise UserError(f"{paths.store} is not yours to write and no engine serves "
+                    f"{socket_path(paths)}: ask for dbt-console serve to be started")
+
+
+def _may_write(paths: Paths) -> bool:
+    store, folder = paths.store, paths.data_dir
+    if store.exists():
+        return os.access(store, os.W_OK) and os.access(folder, os.W_OK)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return os.access(folder, os.W_OK)

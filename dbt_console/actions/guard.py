@@ -17,9 +17,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 REGISTRY: dict[str, Callable[..., Any]] = {}
 
 
-def action(needs: str, changes: bool = False, job: Callable[..., str | None] | None = None,
+def action(needs: str | None, changes: bool = False, job: Callable[..., str | None] | None = None,
            target: Callable[..., str] | None = None) -> Callable[[F], F]:
-    """Make a function an action: `needs` is the least role that may call it; `job`
+    """Make a function an action: `needs` is the least role that may call it (None:
+    anyone); `job`
     (same arguments) names the job it acts on, for grants limited to some jobs; an action
     that `changes` something writes an audit row, `target` (same arguments) saying what
     it acted on."""
@@ -28,6 +29,10 @@ def action(needs: str, changes: bool = False, job: Callable[..., str | None] | N
 
         @functools.wraps(fn)
         def guarded(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+            if getattr(ctx, "remote", None) is not None:  # a teammate: the engine decides
+                return ctx.remote.call(name, args, kwargs)
+            if needs is None:
+                return fn(ctx, *args, **kwargs)
             job_name = _quietly(job, ctx, *args, **kwargs)
             role = ctx.role(job_name)
             what = _quietly(target, ctx, *args, **kwargs) or _words(args, kwargs)

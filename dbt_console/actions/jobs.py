@@ -74,6 +74,7 @@ def overview(ctx: Context) -> list[JobRow]:
     return rows
 
 
+@action("viewer")
 def check_in_store(ctx: Context, jobs: list[Job], where: str = "") -> None:
     """The rules a job must meet that depend on what else exists: its upstream job and
     CI's production job are jobs (or come in the same batch); its project_dir is a dbt
@@ -147,11 +148,18 @@ class Imported:
     updated: tuple[str, ...]
 
 
-@action("editor", changes=True, target=lambda ctx, path: f"jobs file {path}")
 def import_file(ctx: Context, path: Path) -> Imported:
-    """Create or update the jobs of a jobs file, all or none. Jobs not in the file stay."""
-    jobs = jobspec.load_jobs_file(path)
-    check_in_store(ctx, jobs, str(path))
+    """Create or update the jobs of a jobs file, all or none. Jobs not in the file stay.
+    The file is read here, by the one asking, never by the engine on their behalf."""
+    text = jobspec.read_jobs_file(path)
+    return import_text(ctx, text, str(path), str(path.resolve().parent))
+
+
+@action("editor", changes=True, target=lambda ctx, text, source, base: f"jobs file {source}")
+def import_text(ctx: Context, text: str, source: str, base: str) -> Imported:
+    """A jobs file's text (`source` names it; relative project_dirs are under `base`)."""
+    jobs = jobspec.parse_jobs(text, source, Path(base))
+    check_in_store(ctx, jobs, source)
     before = {j.name: j for j in ctx.store.list_jobs()}
     for job in jobs:
         _check_admin_fields(ctx, job, before.get(job.name))

@@ -40,6 +40,7 @@ def owner(ctx: Context) -> str:
     return unix_name(os.stat(ctx.store.path).st_uid)  # (opening makes the store)
 
 
+@action(None)
 def whoami(ctx: Context) -> Me:
     """Anyone may ask who they are here, even with no role."""
     return Me(ctx.actor.name, ctx.actor.kind, ctx.role(), owner(ctx))

@@ -11,7 +11,7 @@ from argparse import Namespace
 from importlib import import_module
 from pathlib import Path
 
-from dbt_console.actions.context import Context, local_actor
+from dbt_console.actions.context import connect
 from dbt_console.config import resolve_paths
 
 # command -> (module in this package, function)
@@ -40,7 +40,7 @@ HANDLERS = {
 def dispatch(args: Namespace) -> int:
     module, function = HANDLERS[args.command]
     handler = getattr(import_module(f"dbt_console.commands.{module}"), function)
-    with Context(resolve_paths(), local_actor("cli")) as ctx:
+    with connect(resolve_paths(), "cli") as ctx:
         return handler(args, ctx)
 
 

@@ -31,15 +31,7 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     restore_default_sigint()
     paths = ctx.paths
     settings = load_settings(paths)
-    api = None
-    if args.api or args.tls_cert or args.tls_key:
-        if not args.api:
-            raise UserError("--tls-cert and --tls-key are for the API: add --api HOST:PORT")
-        from dbt_console.api.server import ApiServer
-
-        # Bound before the engine starts: a taken port is refused before anything runs.
-        api = ApiServer(paths, settings.api_account_id, args.api, args.tls_cert,
-                        args.tls_key)
+    api = _api_server(args, paths, settings)
     engine = Engine(paths, settings, kind="serve")
 
     def report(run: Run) -> None:
@@ -50,6 +42,11 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
 
     engine.events.subscribe(report)
     orphans = _start_engine(engine)
+    from dbt_console.gateway.server import Gateway
+
+    # Teammates reach the actions here when the store is not theirs to open.
+    gateway = Gateway(paths)
+    gateway.start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -64,6 +61,7 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
         out(f"API (dbt Cloud's Admin API v2) on {api.url}")
     sys.stdout.flush()
     engine.wait(until=stop.is_set)
+    gateway.stop()
     if api is not None:
         api.stop()
     if engine.lost_lease:
@@ -73,6 +71,18 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     engine.stop()
     out("engine stopped")
     return 1 if engine.lost_lease else 0
+
+
+def _api_server(args: Namespace, paths, settings):
+    """The API's socket, bound before the engine starts: a taken port is refused before
+    anything runs. None without --api."""
+    if not (args.api or args.tls_cert or args.tls_key):
+        return None
+    if not args.api:
+        raise UserError("--tls-cert and --tls-key are for the API: add --api HOST:PORT")
+    from dbt_console.api.server import ApiServer
+
+    return ApiServer(paths, settings.api_account_id, args.api, args.tls_cert, args.tls_key)
 
 
 def _start_engine(engine) -> list[int]:

@@ -14,11 +14,22 @@ from dbt_console.jobfields import job_from_spec, job_to_dict
 from dbt_console.model import Job
 from dbt_console.store.base import StoreBase
 
+_PARSED: dict[tuple[int, int, str], Job] = {}
+_PARSED_MAX = 10_000
+
 
 class JobsStore(StoreBase):
     def _job(self, row: Sequence[Any]) -> Job:
         job_id, spec, version = row
-        return job_from_spec(json.loads(spec)).with_store_ids(job_id, version)
+        # Jobs are immutable and rarely change: a long-lived reader (the engine's socket,
+        # a dashboard) lists the same ones many times a second.
+        key = (job_id, version, spec)
+        job = _PARSED.get(key)
+        if job is None:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            job = _PARSED[key] = job_from_spec(json.loads(spec)).with_store_ids(job_id, version)
+        return job
 
     def list_jobs(self) -> list[Job]:
         rows = self.conn.execute("SELECT id, spec, version FROM jobs ORDER BY name")

@@ -64,6 +64,7 @@ class QueueStore(StoreBase):
             for name in queueing.fires_to_queue(fires, enabled):
                 job_id, spec = self._enabled_job(conn, name)
                 queued.append(self._enqueue(conn, job_id, name, spec, trigger, actor))
+            self._audit_queued(conn, queued, actor, "schedule")
         return queued
 
     def record_push(self, job_name: str, sha: str, actor: str) -> int | None:
@@ -77,7 +78,9 @@ class QueueStore(StoreBase):
             job = self._enabled_job(conn, job_name)
             if job is None or not queueing.push_is_due(row and row[0], sha):
                 return None
-            return self._enqueue(conn, job[0], job_name, job[1], Trigger.push(sha), actor)
+            run_id = self._enqueue(conn, job[0], job_name, job[1], Trigger.push(sha), actor)
+            self._audit_queued(conn, [run_id], actor, "push")
+            return run_id
 
     def record_ci_heads(self, job_name: str, heads: dict[str, str], actor: str) -> list[int]:
         """A CI job's matching branches and their heads, as the remote has them now: runs
@@ -98,6 +101,7 @@ class QueueStore(StoreBase):
                               branch, sha) for branch, sha in decision.run]
             conn.executemany("UPDATE ci_branches SET gone_at = ? WHERE job_name = ? AND "
                              "branch = ?", [(now, job_name, b) for b in decision.gone])
+            self._audit_queued(conn, queued, actor, "push")
         return queued
 
     def enqueue_downstream(self, run: Run) -> list[Run]:
@@ -109,6 +113,18 @@ class QueueStore(StoreBase):
         jobs = [self._job(row) for row in rows.fetchall()]
         return [self.enqueue_run(job, Trigger.after(run.job_name, run.id), "engine")
                 for job in queueing.downstream(run, jobs)]
+
+    @staticmethod
+    def _audit_queued(conn: sqlite3.Connection, run_ids: list[int], actor: str,
+                      via: str) -> None:
+        """The audit rows of runs the engine queued on its own (a fire, a push), in the
+        transaction that queued them."""
+        if run_ids:
+            conn.execute(
+                "INSERT INTO audit (at, actor, kind, via, action, job, target, detail, "
+                "outcome) SELECT ?, ?, 'engine', ?, 'runs.run_now', job_name, 'run ' || id "
+                f"|| ' (' || trigger || ')', '', 'done' FROM runs WHERE id IN "
+                f"({', '.join('?' * len(run_ids))})", (time.time(), actor, via, *run_ids))
 
     def schedule_marks(self) -> dict[str, float]:
         """Per job, the time up to which its schedule has been dealt with: its newest fire,

@@ -9,7 +9,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from dbt_console import actions
-from dbt_console.actions import Context, local_actor
+from dbt_console.actions import connect
 from dbt_console.config import Paths
 from dbt_console.errors import UserError
 from dbt_console.tui.screens.jobs import JobsScreen
@@ -28,7 +28,7 @@ class DbtConsoleApp(App):
     def __init__(self, paths: Paths, embed_engine: bool = True):
         super().__init__()
         self.paths = paths
-        self.ctx = Context(paths, local_actor("dashboard"))
+        self.ctx = connect(paths, "dashboard")
         self.embed_engine = embed_engine
         self.engine = None
 
@@ -51,7 +51,8 @@ class DbtConsoleApp(App):
         if self.engine is not None:
             return
         holder = actions.status.engine(self.ctx)
-        if holder is None and self.embed_engine:
+        # A teammate (over the engine's socket) never starts an engine of their own.
+        if holder is None and self.embed_engine and getattr(self.ctx, "remote", None) is None:
             from dbt_console.config import load_settings
             from dbt_console.engine.engine import Engine
 

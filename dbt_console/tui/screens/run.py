@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
 
 from dbt_console import actions, humanize
+from dbt_console.errors import UserError
 from dbt_console.model import FAILED_NODE, SKIPPED_NODE, WARNED_NODE, Run
 from dbt_console.tui import status_styles
 from dbt_console.tui.widgets.log_view import LogView
@@ -192,8 +193,12 @@ class RunScreen(Screen):
         """For a failed run of a git project: the commits since the job's last green run,
         so 'what changed' is one glance. Git runs here, off the event loop."""
         failures = self._failures
-        with self.ctx.fork() as ctx:
-            changes = actions.review.changes(ctx, run)
+        try:
+            with self.ctx.fork() as ctx:
+                changes = actions.review.changes(ctx, run)
+        except UserError as exc:  # the engine went away, say
+            self.app.call_from_thread(self.notify, str(exc), severity="warning")
+            return
         if changes is None:
             return
         if not changes.commits:

@@ -1,0 +1,114 @@
+"""Serving the actions on a Unix socket in the data directory. Who is calling comes from
+the kernel (SO_PEERCRED), never from what they send; each connection gets its own
+Context, so roles, the audit log and `data_version` work as for a local process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import socketserver
+import struct
+import threading
+from pathlib import Path
+
+import orjson
+
+from dbt_console import access, errors, plain
+from dbt_console.actions import Actor, Context
+from dbt_console.actions.context import unix_name
+from dbt_console.actions.guard import REGISTRY
+from dbt_console.actions.remote import register_types, socket_path
+from dbt_console.config import Paths
+
+log = logging.getLogger(__name__)
+VIA = ("cli", "dashboard")
+MAX_LINE = 1 << 24
+
+
+def peer_uid(sock: socket.socket) -> int:
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", creds)[1]
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        uid = peer_uid(self.request)
+        actor = Actor(unix_name(uid), "user", "cli", uid)
+        with Context(self.server.paths, actor) as ctx:
+            for line in self.rfile:
+                if len(line) > MAX_LINE:
+                    return
+                try:
+                    request = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    return
+                if "hello" in request:  # where the caller is: cli or dashboard
+                    via = request["hello"] if request["hello"] in VIA else "cli"
+                    ctx.actor = Actor(actor.name, "user", via, uid)
+                    answer: dict = {"ok": None}
+                else:
+                    answer = self.server.answer(ctx, request)
+                self.wfile.write(orjson.dumps(answer) + b"\n")
+                self.wfile.flush()
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: str, paths: Paths):
+        self.paths = paths
+        super().__init__(path, _Handler)
+
+    def answer(self, ctx: Context, request: dict) -> dict:
+        action = REGISTRY.get(str(request.get("call")))
+        if action is None:
+            return {"error": "UserError", "message": f"no action {request.get('call')!r}"}
+        try:
+            args = plain.decode(request.get("args") or {"~l": []})
+            kwargs = plain.decode(request.get("kwargs") or {"~m": []})
+            return {"ok": plain.encode(action(ctx, *args, **kwargs))}
+        except errors.ValidationError as exc:
+            return {"error": "ValidationError", "message": str(exc), "problems": exc.problems}
+        except (access.Forbidden, errors.NotFound, errors.ConflictError) as exc:
+            return {"error": type(exc).__name__, "message": str(exc)}
+        except errors.UserError as exc:
+            return {"error": "UserError", "message": str(exc)}
+        except (TypeError, ValueError) as exc:
+            return {"error": "UserError", "message": f"bad call: {exc}"}
+        except Exception:
+            log.exception("socket call %s", request.get("call"))
+            return {"error": "UserError", "message": "the engine failed on this call; its "
+                                                     "log has the details"}
+
+
+class Gateway:
+    """The socket, served on a thread while the engine runs."""
+
+    def __init__(self, paths: Paths):
+        register_types()
+        path = socket_path(paths)
+        if os.path.exists(path):
+            os.unlink(path)  # left by an engine that died; the lease says we own the store
+        self.server = _Server(path, paths)
+        # The data directory's group may connect (teammates); nobody else.
+        os.chmod(path, 0o660)
+        group = Path(paths.data_dir).stat().st_gid
+        if group != os.getgid():
+            os.chown(path, -1, group)
+        self.path = path
+        self._thread = threading.Thread(target=self.server.serve_forever, name="gateway",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
