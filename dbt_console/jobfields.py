@@ -137,15 +137,24 @@ def job_to_dict(job: Job) -> dict[str, Any]:
     }
     out: dict[str, Any] = {}
     for f in FIELDS:
-        value = values[f.path]
-        if value is None:
-            continue
-        group, _, key = f.path.partition(".")
-        if key:
-            out.setdefault(group, {})[key] = value
-        else:
-            out[group] = value
+        if values[f.path] is not None:
+            put(out, f.path, values[f.path])
     return out
+
+
+def put(data: dict[str, Any], path: str, value: Any) -> None:
+    """data[path] = value, a dotted path going into its group's mapping."""
+    group, _, key = path.partition(".")
+    if key:
+        data.setdefault(group, {})[key] = value
+    else:
+        data[group] = value
+
+
+def get(data: dict[str, Any], path: str) -> Any:
+    group, _, key = path.partition(".")
+    value = data.get(group)
+    return value.get(key) if key and isinstance(value, dict) else (None if key else value)
 
 
 def hook_secrets(hook_type: str) -> tuple[str, ...]:

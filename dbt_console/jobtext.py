@@ -9,17 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from dbt_console.jobfields import FIELDS, GROUP_DEFAULTS, Field, public_dict, unmask
+from dbt_console.jobfields import FIELDS, GROUP_DEFAULTS, Field, get, public_dict, put, unmask
 from dbt_console.model import Job
 
 DEFAULT_BOOLS = {"enabled": True, "warm": True}
 NEW_JOB = {"schedule.timezone": "UTC", "git.branch": "main", "commands": "dbt build"}
-
-
-def _get(data: dict[str, Any], path: str) -> Any:
-    group, _, key = path.partition(".")
-    value = data.get(group)
-    return value.get(key) if key and isinstance(value, dict) else (None if key else value)
 
 
 def to_form(job: Job | None) -> dict[str, str | bool]:
@@ -28,7 +22,7 @@ def to_form(job: Job | None) -> dict[str, str | bool]:
         return {f.path: NEW_JOB.get(f.path, DEFAULT_BOOLS.get(f.path, False)
                                     if f.kind == "bool" else "") for f in FIELDS}
     data = public_dict(job)
-    return {f.path: _text(f, _get(data, f.path)) for f in FIELDS}
+    return {f.path: _text(f, get(data, f.path)) for f in FIELDS}
 
 
 def _text(f: Field, value: Any) -> str | bool:
@@ -58,13 +52,8 @@ def from_form(values: dict[str, str | bool], original: Job | None
     for f in FIELDS:
         raw = values.get(f.path, False if f.kind == "bool" else "")
         value = _parse(f, raw, problems)
-        if value is None:
-            continue
-        group, _, key = f.path.partition(".")
-        if key:
-            data.setdefault(group, {})[key] = value
-        else:
-            data[group] = value
+        if value is not None:
+            put(data, f.path, value)
     for group, defaults in GROUP_DEFAULTS.items():
         if group not in data:
             continue
