@@ -114,7 +114,7 @@ def test_include_related_in_its_three_encodings(demo_api):
         assert "Completed successfully" in steps[1]["logs"]
         assert data["job"]["name"] == "nightly", params
     plain = client.get("runs/1/").json()["data"]
-    assert "run_steps" not in plain and "job" not in plain
+    assert "job" not in plain and all(s["logs"] is None for s in plain["run_steps"])
     debug = client.get("runs/1/", params={"include_related": "debug_logs"}).json()["data"]
     assert "Running with dbt" in debug["run_steps"][0]["debug_logs"]
     review = client.get("runs/2/", params={"include_related": "failure_review"}).json()
@@ -292,3 +292,33 @@ def test_serve_refuses_bad_api_options_with_exit_2(tmp_path):
     assert again.code == 2 and "exists; revoke it first" in again.err
     listed = binary(home, "tokens", "list").out
     assert "ci" in listed and "dbtc_" not in listed  # never the token itself
+
+
+def test_what_airflow_prefect_and_dagster_read_unasked(demo_api):
+    """The bare host answers Airflow's test_connection; a run has run_steps and dbt
+    Cloud's trigger fields without include_related (Prefect, Dagster); a failed run's
+    status_message says what failed (Dagster shows it); jobs/ orders as asked."""
+    _, client = demo_api
+    root = str(client.base_url).split("/api/v2/")[0]
+    bare = client.get(root + "/")
+    assert bare.status_code == 200 and bare.json()["data"][0]["id"] == 1
+    anonymous = httpx.get(root + "/")
+    assert anonymous.status_code == 401
+    # No redirect before auth: a proxy would drop the token on it (Dagster's check).
+    account = client.get(root + "/api/v2/accounts/1", follow_redirects=False)
+    assert account.status_code == 200 and account.json()["data"]["id"] == 1
+    assert httpx.get(root + "/api/v2/accounts/1", follow_redirects=False).status_code == 401
+    failed = client.get("runs/2/").json()["data"]
+    assert [s["index"] for s in failed["run_steps"]] == [1, 2]
+    assert failed["run_steps"][0]["logs"] is None  # the logs come when asked for
+    assert failed["trigger"]["steps_override"] is None
+    assert {"generate_docs_override", "schema_override", "github_pull_request_id"} <= set(
+        failed["trigger"])
+    assert failed["status_message"] == (
+        "1 node(s) failed: test.pedalshare.assert_rides_end_within_a_day: "
+        "Got 3 results, configured to fail if != 0")
+    assert client.get("runs/1/").json()["data"]["status_message"] is None
+    names = [j["name"] for j in client.get("jobs/", params={"order_by": "-name"}).json()["data"]]
+    assert names == sorted(names, reverse=True)
+    bad = client.get("jobs/", params={"order_by": "color"})
+    assert bad.status_code == 400 and "order_by: 'color'" in bad.json()["status"]["user_message"]

@@ -26,7 +26,7 @@ from dbt_console.api import requests, wire
 from dbt_console.api.tokens import from_header
 from dbt_console.config import Paths
 from dbt_console.errors import NotFound, UserError
-from dbt_console.model import Job, Run
+from dbt_console.model import Job, Run, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 STEP_LOG_LINES = 5000
 DEBUG_LOG_BYTES = 1 << 20
 MAX_PAGE = 100
+JOB_ORDERS = {"id": lambda j: j.id, "name": lambda j: j.name}
 # Who reads on behalf of a request before its token is known.
 READER = Actor("api", "engine", "api")
 
@@ -78,7 +79,12 @@ class Api:
         return actions.runs.get(ctx, int(run_id))
 
     def run_data(self, ctx: Context, run: Run) -> dict:
-        return wire.run_obj(run, self.account_id, actions.runs.cause(ctx, run.id))
+        data = wire.run_obj(run, self.account_id, actions.runs.cause(ctx, run.id))
+        if data["status_message"] is None and run.status is RunStatus.ERROR:
+            # dbt Cloud says why a run failed here; clients show it (Dagster's message).
+            failed, _ = actions.review.failed_nodes(ctx, run.id)
+            data["status_message"] = wire.failure_words([n.result for n in failed])
+        return data
 
 
 def fail(code: int, message: str) -> JSONResponse:
@@ -136,13 +142,18 @@ async def list_jobs(api: Api, request: Request, ctx: Context) -> Response:
     q = request.query_params
     limit = requests.whole(q.get("limit"), "limit", MAX_PAGE, 1, MAX_PAGE)
     offset = requests.whole(q.get("offset"), "offset", 0, 0, 1 << 31)
-    jobs = sorted(actions.jobs.list_all(ctx), key=lambda j: j.id)
+    order = q.get("order_by", "id")
+    if order.lstrip("-") not in JOB_ORDERS:
+        raise requests.BadRequest(f"order_by: {order!r} is not one of "
+                                  f"{', '.join(JOB_ORDERS)} (with - for descending)")
+    jobs = sorted(actions.jobs.list_all(ctx), key=JOB_ORDERS[order.lstrip("-")],
+                  reverse=order.startswith("-"))
     if q.get("name__icontains"):
         jobs = [j for j in jobs if q["name__icontains"].lower() in j.name.lower()]
     page = jobs[offset:offset + limit]
     return api.ok([wire.job_obj(j, api.account_id) for j in page], _extra(
         {"name__icontains": q.get("name__icontains"), "limit": limit, "offset": offset},
-        "id", len(page), len(jobs)))
+        order, len(page), len(jobs)))
 
 
 async def get_job(api: Api, request: Request, ctx: Context) -> Response:
@@ -206,6 +217,9 @@ async def get_run(api: Api, request: Request, ctx: Context) -> Response:
     if "run_steps" in related or "debug_logs" in related:
         data["run_steps"] = await run_in_threadpool(
             _steps, api, ctx.actor, run, "debug_logs" in related)
+    else:  # clients read the key unasked (Prefect's retry of failed steps)
+        data["run_steps"] = [wire.step_obj(s, api.account_id, None, None)
+                             for s in actions.runs.steps(ctx, run.id)]
     return api.ok(data)
 
 
@@ -308,9 +322,10 @@ def build_app(paths: Paths, account_id: int) -> Starlette:
     for method, path, handler in ROUTES:
         # Clients send the trailing slash; some URL joins drop it. Both answer, since a
         # redirect would turn a POST into a GET in some clients.
-        for variant in {PREFIX + path, PREFIX + path.rstrip("/")}:
+        for variant in {PREFIX + path, (PREFIX + path).rstrip("/")}:
             routes.append(Route(variant, endpoint(handler), methods=[method]))
-    for variant in ("/api/v2/accounts/", "/api/v2/accounts"):
+    # Airflow's test_connection and list_accounts GET the bare host, then accounts/.
+    for variant in ("/", "/api/v2/accounts/", "/api/v2/accounts"):
         routes.append(Route(variant, endpoint(list_accounts), methods=["GET"]))
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
     app.state.api = Api(paths, account_id)

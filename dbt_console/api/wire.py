@@ -89,9 +89,30 @@ def run_obj(run: Run, account_id: int, cause: str | None) -> dict:
             "git_branch": run.git_branch,
             "git_sha": run.git_sha,
             "created_at": stamp(run.queued_at),
+            # dbt Cloud's trigger carries these; clients read them (Dagster's run steps).
+            # A run's own commands and settings are in its job snapshot, not kept apart.
+            **dict.fromkeys(TRIGGER_OVERRIDES),
         },
         "who": run.actor,
     }
+
+
+TRIGGER_OVERRIDES = (
+    "steps_override", "generate_docs_override", "schema_override", "target_name_override",
+    "threads_override", "timeout_seconds_override", "dbt_version_override",
+    "azure_pull_request_id", "github_pull_request_id", "gitlab_merge_request_id",
+    "non_native_pull_request_id",
+)
+
+
+def failure_words(failed: list) -> str:
+    """A failed run's status message: which nodes failed, and the first one's why."""
+    if not failed:
+        return "the run failed (see its log)"
+    first = (failed[0].message or "").strip().splitlines()[:1]
+    names = ", ".join(r.unique_id for r in failed[:5]) + (
+        f" and {len(failed) - 5} more" if len(failed) > 5 else "")
+    return f"{len(failed)} node(s) failed: {names}" + (f": {first[0]}" if first else "")
 
 
 def step_name(command: str) -> str:
