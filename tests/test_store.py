@@ -160,3 +160,14 @@ def test_ci_heads_first_look_marks_then_moves_queue_and_coalesce(store):
     assert {(r.actor, r.via, r.action) for r in store.audit_rows()} == {
         ("push", "push", "runs.run_now")}
     assert f"run {first[0]} (ci:feature/a@a3)" in [r.target for r in store.audit_rows()]
+
+
+def test_a_deleted_jobs_id_is_never_given_again(store):
+    """An API client holding job 2 must never trigger another job after 2 is deleted."""
+    store.save_jobs([JOB, Job(name="second", commands=("dbt run",), project_dir="/srv/a")])
+    assert store.get_job("second").id == 2
+    store.delete_job("second")
+    store.save_jobs([Job(name="third", commands=("dbt run",), project_dir="/srv/a")])
+    assert store.get_job("third").id == 3
+    store.save_jobs([JOB])  # saving an existing job keeps its id
+    assert store.get_job("nightly").id == 1

@@ -50,9 +50,12 @@ class JobsStore(StoreBase):
     def _write_job(self, conn: sqlite3.Connection, job: Job) -> None:
         now = time.time()
         spec = json.dumps(job_to_dict(job), sort_keys=True)
+        # A new job's id is past every id a job ever had (id_marks), never a deleted
+        # job's: an API client holding that id must not trigger another job.
         conn.execute(
-            """INSERT INTO jobs (name, spec, enabled, version, created_at, updated_at)
-               VALUES (?, ?, ?, 1, ?, ?)
+            """INSERT INTO jobs (id, name, spec, enabled, version, created_at, updated_at)
+               VALUES ((SELECT MAX(last_id, COALESCE((SELECT MAX(id) FROM jobs), 0)) + 1
+                        FROM id_marks WHERE tbl = 'jobs'), ?, ?, ?, 1, ?, ?)
                ON CONFLICT(name) DO UPDATE SET spec = excluded.spec,
                    enabled = excluded.enabled, version = version + 1,
                    updated_at = excluded.updated_at""",

@@ -197,6 +197,16 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log cannot be changed'); END
     """,
+    # 9: ids are never reused: the highest job id ever given (a deleted job's included).
+    """
+    CREATE TABLE id_marks (
+        tbl     TEXT PRIMARY KEY,
+        last_id INTEGER NOT NULL
+    );
+    INSERT INTO id_marks SELECT 'jobs', COALESCE(MAX(id), 0) FROM jobs;
+    CREATE TRIGGER jobs_ids_only_grow AFTER INSERT ON jobs
+        BEGIN UPDATE id_marks SET last_id = MAX(last_id, NEW.id) WHERE tbl = 'jobs'; END
+    """,
 ]
 
 
