@@ -97,7 +97,11 @@ class Gateway:
         os.chmod(path, 0o660)
         group = Path(paths.data_dir).stat().st_gid
         if group != os.getgid():
-            os.chown(path, -1, group)
+            try:
+                os.chown(path, -1, group)
+            except PermissionError:  # not one of our groups: teammates cannot connect
+                log.warning("cannot give %s the group of %s (gid %s); only this user can "
+                            "reach the engine's socket", path, paths.data_dir, group)
         self.path = path
         self._thread = threading.Thread(target=self.server.serve_forever, name="gateway",
                                         daemon=True)
