@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import socket
 import sys
 import threading
@@ -285,3 +286,30 @@ jobs:
     assert [r["path"] for r in server.requests] == ["/w"]  # warned, not plain succeeded
     body = json.loads(server.requests[0]["body"])
     assert body["eventType"] == "job.run.completed" and body["data"]["warnings"] == 1
+
+
+def test_a_hook_url_never_reaches_serves_output(tmp_path, receiver, serving):
+    """httpx logs each request's full URL at INFO; serve's output is the journal, and a
+    Slack URL (here read from ${SLACKURL}) is a credential."""
+    server = receiver()
+    secret_url = f"{server.url}/services/T1/B1/canary-7f3a"
+    home = tmp_path / "home"
+    project = make_project(tmp_path / "p", SLOW_PROJECT)
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: hooked
+    project_dir: {project}
+    commands: ["dbt parse"]
+    hooks:
+      - {{type: slack, url: "${{SLACKURL}}", events: [succeeded]}}
+""")
+    os.environ["SLACKURL"] = secret_url
+    try:
+        serve = serving(home)
+    finally:
+        del os.environ["SLACKURL"]
+    assert binary(home, "run", "hooked").code == 0
+    wait_for(lambda: server.requests, timeout=120, what="the slack hook to be delivered")
+    assert server.requests[0]["path"] == "/services/T1/B1/canary-7f3a"
+    output = serve.stop()
+    assert "canary-7f3a" not in output and "/services/T1" not in output

@@ -28,6 +28,9 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it narrates every fire
+    # httpx logs every request's full URL at INFO: a hook's URL is a credential.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     restore_default_sigint()
     paths = ctx.paths
     settings = load_settings(paths)
