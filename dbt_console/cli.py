@@ -15,6 +15,8 @@ from dbt_console.errors import UserError
 from dbt_console.model import RunStatus
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_NOT_ALLOWED = 0, 1, 2, 3
+MAX_ID = (1 << 63) - 1  # SQLite's largest integer
+MAX_LIMIT = 100_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,8 +30,19 @@ def _run_id(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"a run id is a number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"a run id is a number from 1, got {value}")
+    if not 1 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"a run id is a number from 1 to {MAX_ID}, "
+                                         f"got {value}")
+    return value
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number, got {text!r}") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"from 1 to {MAX_LIMIT}, got {value}")
     return value
 
 
@@ -158,7 +171,7 @@ def _access_commands(sub) -> None:
     audit.add_argument("--user", help="only this user's or token's")
     audit.add_argument("--job", help="only this job's")
     audit.add_argument("--since", metavar="TIME", help="only since, e.g. 2026-12-01")
-    audit.add_argument("--limit", type=int, default=200, help="how many (default 200)")
+    audit.add_argument("--limit", type=_limit, default=200, help="how many (default 200)")
     audit.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -172,7 +185,7 @@ def _history_commands(sub) -> None:
                                         "(manual, schedule, catch-up, retry:, job:...)")
     runs.add_argument("--branch", help="only runs of this git branch (CI runs of a branch)")
     runs.add_argument("--search", help="text in job, trigger, who asked, branch, sha or error")
-    runs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    runs.add_argument("--limit", type=_limit, default=20, help="how many (default 20)")
     runs.add_argument("--json", action="store_true", help="machine-readable output")
 
     ci = sub.add_parser("ci", help="continuous integration: CI jobs' branch schemas")

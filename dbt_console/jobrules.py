@@ -117,6 +117,27 @@ def check_command(command: Any) -> str | None:
     return None
 
 
+# What git would take as an option, or a transport that runs a command (ext::), is never
+# a repository: a job's URL and branch reach git's command line.
+UNSAFE_URL = re.compile(r"^\s*-|^ext::|^fd::", re.IGNORECASE)
+BAD_REF = re.compile(r"^-|\.\.|[\x00-\x20~^:?*\[\\\x7f]|@\{|//|^/|/$|\.lock$|\.$|^@$")
+
+
+def check_git_url(url: str) -> str | None:
+    if UNSAFE_URL.search(url):
+        return (f"{redact(url)!r} is not a repository URL git may fetch (an option, or a "
+                "transport that runs a command)")
+    return None
+
+
+def check_branch(branch: str) -> str | None:
+    """The problem with a branch name, or None: git's ref rules, and never an option."""
+    if not branch or BAD_REF.search(branch) or len(branch) > 255:
+        return (f"{branch!r} is not a valid branch name (no leading '-', spaces, '..', "
+                "'~^:?*[\\' or control characters)")
+    return None
+
+
 def check_cron(cron: str, timezone: str) -> str | None:
     """The problem with a schedule, or None. Uses APScheduler's parser, the one that fires it."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -131,9 +152,13 @@ def check_cron(cron: str, timezone: str) -> str | None:
     from apscheduler.triggers.cron import CronTrigger
 
     try:
-        CronTrigger.from_crontab(cron, timezone=tz)
+        trigger = CronTrigger.from_crontab(cron, timezone=tz)
     except ValueError as exc:
         return f"cron {cron!r} is not valid: {exc}"
+    from datetime import datetime
+
+    if trigger.get_next_fire_time(None, datetime.now(tz)) is None:
+        return f"cron {cron!r} never fires (no date matches it, e.g. 31 February)"
     return None
 
 
@@ -201,8 +226,11 @@ def _check_source(data: dict[str, Any], p: _Problems) -> None:
         elif "://***@" in url:
             p.bad("git.url", "holds the mask of an export made without --include-secrets; "
                   "write the URL with its credentials, or keep them in git's credential helper")
-        if not isinstance(branch, str) or not branch:
-            p.bad("git.branch", "must be a branch name")
+        if not isinstance(branch, str) or check_branch(branch):
+            p.bad("git.branch", check_branch(branch) if isinstance(branch, str)
+                  else "must be a branch name")
+        if isinstance(url, str) and check_git_url(url):
+            p.bad("git.url", check_git_url(url))
         if not isinstance(subdirectory, str) or subdirectory.startswith("/") or ".." in (
                 subdirectory.split("/")):
             p.bad("git.subdirectory", "must be a relative path inside the repository")

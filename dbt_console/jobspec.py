@@ -23,6 +23,8 @@ def parse_jobs(text: str, source: str, base_dir: Path) -> list[Job]:
     file's directory), so a jobs file can live in the repository it describes."""
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise UserError(f"{source}: nested too deeply to be a jobs file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source

@@ -27,6 +27,27 @@ def import_bad(cli, tmp_path, bad_job: str):
 
 @pytest.mark.parametrize("bad_job, expected", [
     ("""
+  - name: never
+    project_dir: /srv/a
+    commands: ["dbt run"]
+    schedule: {cron: "0 0 31 2 *"}
+""", "job 'never': schedule: cron '0 0 31 2 *' never fires"),
+    ("""
+  - name: optiony
+    git: {url: "--upload-pack=touch /tmp/pwned"}
+    commands: ["dbt run"]
+""", "job 'optiony': git.url: '--upload-pack=touch /tmp/pwned' is not a repository URL"),
+    ("""
+  - name: extish
+    git: {url: "ext::sh -c touch% /tmp/pwned"}
+    commands: ["dbt run"]
+""", "job 'extish': git.url: 'ext::sh -c touch% /tmp/pwned' is not a repository URL"),
+    ("""
+  - name: dashy
+    git: {url: /srv/a.git, branch: "--output=/tmp/x"}
+    commands: ["dbt run"]
+""", "job 'dashy': git.branch: '--output=/tmp/x' is not a valid branch name"),
+    ("""
   - name: nightly
     project_dir: /srv/a
     commands: ["dbt build"]
@@ -215,3 +236,24 @@ jobs:
     result = cli("jobs", "import", str(path))
     assert result.code == 0, result.err
     assert "created: fancy" in result.out
+
+
+def test_out_of_range_numbers_and_deep_yaml_are_bad_input_not_crashes(cli, tmp_path):
+    huge = "99999999999999999999999"
+    for args in (("logs", huge), ("cancel", huge), ("retry", huge), ("deliveries", "--run", huge),
+                 ("docs", "x", "--run", huge), ("runs", "--limit", huge)):
+        result = cli(*args)
+        assert result.code == 2 and "Traceback" not in result.err, args
+        assert result.err.count("\n") == 1, (args, result.err)
+    deep = write_jobs(tmp_path / "deep.yml", "jobs: " + "[" * 100_000)
+    result = cli("jobs", "import", str(deep))
+    assert result.code == 2 and "nested too deeply" in result.err
+
+
+def test_a_branch_that_looks_like_an_option_is_refused_before_git_sees_it(cli, tmp_path):
+    path = write_jobs(tmp_path / "jobs.yml", "jobs:\n  - name: g\n    git: {url: /srv/a.git}"
+                                               "\n    commands: [dbt build]\n")
+    assert cli("jobs", "import", str(path)).code == 0
+    result = cli("run", "g", "--branch", "--upload-pack=touch /tmp/pwned")
+    assert result.code == 2 and "is not a valid branch name" in result.err
+    assert cli("runs", "--json").out.strip() == "[]"

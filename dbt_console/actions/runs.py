@@ -14,6 +14,7 @@ from dbt_console import rundir
 from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
 from dbt_console.errors import UserError
+from dbt_console.jobrules import check_branch
 from dbt_console.model import Job, Overrides, Run, RunStatus, Step, Trigger
 
 FAILED = (RunStatus.ERROR, RunStatus.CANCELLED)
@@ -36,6 +37,8 @@ def run_now(ctx: Context, job_name: str, branch: str | None = None, sha: str | N
 def _queue(ctx: Context, job_name: str, branch: str | None, sha: str | None,
            overrides: Overrides | None, cause: str | None) -> Run:
     job = ctx.store.get_job(job_name)
+    if branch is not None and check_branch(branch):
+        raise UserError(f"branch: {check_branch(branch)}")
     if (branch or sha) and job.git is None:
         raise UserError(f"job {job.name!r} runs a local project_dir; a branch or sha is "
                         "for git jobs")

@@ -13,7 +13,7 @@ from typing import Any
 
 from dbt_console.api.wire import STATUS_BY_CODE
 from dbt_console.ci import SCHEMA_ENV
-from dbt_console.jobrules import MAX_TIMEOUT_MINUTES, check_command
+from dbt_console.jobrules import MAX_TIMEOUT_MINUTES, check_branch, check_command
 from dbt_console.model import Job, Overrides
 
 IGNORED = {"azure_pull_request_id", "github_pull_request_id", "gitlab_merge_request_id",
@@ -64,8 +64,9 @@ def trigger(job: Job, body: Any) -> Asked:
 
 def _checkout(job: Job, body: dict, problems: list[str]) -> tuple[str | None, str | None]:
     branch, sha = body.get("git_branch"), body.get("git_sha")
-    if branch is not None and (not isinstance(branch, str) or not branch.strip()):
-        problems.append("git_branch: must be a branch name")
+    if branch is not None and (not isinstance(branch, str) or check_branch(branch)):
+        why = check_branch(branch) if isinstance(branch, str) else "must be a branch name"
+        problems.append(f"git_branch: {why}")
     if sha is not None and (not isinstance(sha, str) or not SHA_RE.match(sha)):
         problems.append(f"git_sha: must be 7 to 40 hex digits, got {sha!r}")
     if (branch or sha) and job.git is None:
