@@ -25,25 +25,22 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def _run_id(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a run id is a number, got {text!r}") from None
-    if not 1 <= value <= MAX_ID:
-        raise argparse.ArgumentTypeError(f"a run id is a number from 1 to {MAX_ID}, "
-                                         f"got {value}")
-    return value
+def _whole(what: str, high: int):
+    """An argparse type: a whole number from 1 to high, named `what` in its message."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} is a number, got {text!r}") from None
+        if not 1 <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} is a number from 1 to {high}, "
+                                             f"got {value}")
+        return value
+    return parse
 
 
-def _limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a number, got {text!r}") from None
-    if not 1 <= value <= MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"from 1 to {MAX_LIMIT}, got {value}")
-    return value
+_run_id = _whole("a run id", MAX_ID)
+_limit = _whole("a limit", MAX_LIMIT)
 
 
 def _sha(text: str) -> str:
