@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from dbt_console.model import SYSTEM_EVENT, LogLine, Schedule, Trigger
+from dbt_console.model import SYSTEM_EVENT, LogLine, Schedule
 
 
 def local_time(ts: float | None) -> str:
@@ -89,7 +89,3 @@ STATUS_MARKS = {"success": "✓", "error": "✗", "cancelled": "⊘", "queued": 
 def history_strip(statuses: list) -> str:
     return "".join(STATUS_MARKS.get(getattr(s, "value", s), "?") for s in statuses)
 
-
-def trigger(trigger: Trigger) -> str:
-    """A trigger for a table: full shas (push:<sha>, ci:<branch>@<sha>) cut to 12."""
-    return trigger.short()

@@ -52,8 +52,3 @@ def cleanup(ctx: Context, job_name: str | None = None, branch: str | None = None
         out.append(Cleanup(job, tuple(store.enqueue_run(job, Trigger.ci_cleanup(b),
                                                         ctx.actor.name) for b in todo)))
     return out
-
-
-@action("viewer")
-def branches(ctx: Context, job_name: str):
-    return ctx.store.ci_branches(job_name)

@@ -14,9 +14,6 @@ from dbt_console import access
 from dbt_console.config import Paths
 from dbt_console.store import Store
 
-# Where an action came from: the audit trail says so, and a few rules depend on it (a
-# run asked for through the API has trigger `api`).
-VIA = ("cli", "dashboard", "api", "engine")
 ROLE_SECONDS = 2.0
 
 
@@ -68,9 +65,6 @@ def local_actor(via: str) -> Actor:
 
 def token_actor(name: str) -> Actor:
     return Actor(name, "token", "api")
-
-
-ENGINE = Actor("engine", "engine", "engine")
 
 
 class Context:

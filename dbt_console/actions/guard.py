@@ -35,29 +35,34 @@ def action(needs: str | None, changes: bool = False, job: Callable[..., str | No
                 return fn(ctx, *args, **kwargs)
             job_name = _quietly(job, ctx, *args, **kwargs)
             role = ctx.role(job_name)
+            if not changes:  # a read: no audit row, nothing to describe
+                if not allows(role, needs):
+                    raise _refusal(ctx, name, needs, job_name, role)
+                return fn(ctx, *args, **kwargs)
             what = _quietly(target, ctx, *args, **kwargs) or _words(args, kwargs)
             if not allows(role, needs):
-                refusal = Forbidden(
-                    f"{name}" + (f" on job {job_name!r}" if job_name else "")
-                    + f" takes the {needs} role; {ctx.actor.name} "
-                    + (f"is {role}" if role else "has no role here")
-                    + ("" if ctx.actor.is_token else f" (an admin grants it: dbt-console "
-                       f"access grant {ctx.actor.name} {needs})"))
-                if changes:
-                    ctx.audit(name, job_name, what, f"refused: {refusal}")
+                refusal = _refusal(ctx, name, needs, job_name, role)
+                ctx.audit(name, job_name, what, f"refused: {refusal}")
                 raise refusal
             try:
                 result = fn(ctx, *args, **kwargs)
             except UserError as exc:
-                if changes:
-                    ctx.audit(name, job_name, what, f"refused: {exc}")
+                ctx.audit(name, job_name, what, f"refused: {exc}")
                 raise
-            if changes:
-                ctx.audit(name, job_name, what, "done")
+            ctx.audit(name, job_name, what, "done")
             return result
         REGISTRY[name] = guarded
         return guarded  # type: ignore[return-value]
     return wrap
+
+
+def _refusal(ctx: Context, name: str, needs: str, job: str | None,
+             role: str | None) -> Forbidden:
+    return Forbidden(
+        f"{name}" + (f" on job {job!r}" if job else "") + f" takes the {needs} role; "
+        + f"{ctx.actor.name} " + (f"is {role}" if role else "has no role here")
+        + ("" if ctx.actor.is_token else f" (an admin grants it: dbt-console access grant "
+           f"{ctx.actor.name} {needs})"))
 
 
 def _quietly(fn: Callable[..., Any] | None, ctx: Context, *args: Any, **kwargs: Any) -> Any:

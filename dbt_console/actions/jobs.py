@@ -126,20 +126,10 @@ def delete(ctx: Context, name: str) -> None:
 
 @action("editor", changes=True, job=lambda ctx, name, *a, **k: name,
         target=lambda ctx, name, enabled, *a, **k: f"{'resume' if enabled else 'pause'} job {name}")
-def set_enabled(ctx: Context, name: str, enabled: bool, seen: Job | None = None) -> Job:
-    """Pause or resume. With `seen` (the job as the user saw it), a job deleted, renamed
-    or changed since is refused instead of acting on whatever now has the name."""
-    job = ctx.store.get_job(name) if seen is None else _still(ctx, seen)
+def set_enabled(ctx: Context, name: str, enabled: bool) -> Job:
+    """Pause (enabled False) or resume a job's schedule."""
+    job = ctx.store.get_job(name)
     return ctx.store.update_job(replace(job, enabled=enabled), job.name, job.version)
-
-
-def _still(ctx: Context, seen: Job) -> Job:
-    from dbt_console.errors import ConflictError
-
-    job = ctx.store.find_job(seen.name)
-    if job is None or job.id != seen.id:
-        raise ConflictError(f"job {seen.name!r} is gone: someone deleted or renamed it")
-    return job
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,6 @@ def lines(ctx: Context, run_id: int) -> Iterator[LogLine]:
         start = got[-1].seq + 1
 
 
-@action("viewer")
-def search(ctx: Context, run_id: int, text: str, limit: int = 1000) -> list[LogLine]:
-    return ctx.store.search_log(run_id, text, limit)
-
-
 class Tail:
     """Following a run as it happens, from any process (the store, or the engine's socket,
     is the only channel). Each poll costs one cheap change check when nothing changed;

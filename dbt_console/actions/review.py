@@ -36,14 +36,14 @@ class Review:
 
 
 @action("viewer")
-def failed_nodes(ctx: Context, run_id: int) -> tuple[list[FailedNode], int]:
-    """The nodes that failed (last step's status of each), and how many were skipped."""
+def failed_nodes(ctx: Context, run_id: int) -> tuple[list[NodeResult], int]:
+    """The nodes that failed (last step's status of each), and how many were skipped.
+    No file is read: a runs list asks this for every failed run on its page."""
     last: dict[str, NodeResult] = {}
     for result in ctx.store.node_results(run_id):
         last[result.unique_id] = result
-    failed = [FailedNode(r, read_sql(r)) for r in last.values() if r.status in FAILED_NODE]
-    skipped = sum(1 for r in last.values() if r.status in SKIPPED_NODE)
-    return failed, skipped
+    failed = [r for r in last.values() if r.status in FAILED_NODE]
+    return failed, sum(1 for r in last.values() if r.status in SKIPPED_NODE)
 
 
 def read_sql(result: NodeResult, limit: int = 200_000) -> str | None:
@@ -86,7 +86,8 @@ def changes(ctx: Context, run: Run) -> Changes | None:
 def review(ctx: Context, run_id: int, with_changes: bool = True) -> Review:
     run = ctx.store.get_run(run_id)
     failed, skipped = failed_nodes(ctx, run_id)
-    return Review(run, tuple(failed), skipped, changes(ctx, run) if with_changes else None)
+    return Review(run, tuple(FailedNode(r, read_sql(r)) for r in failed), skipped,
+                  changes(ctx, run) if with_changes else None)
 
 
 def as_dict(review: Review) -> dict:

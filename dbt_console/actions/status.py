@@ -37,15 +37,10 @@ def engine(ctx: Context) -> Lease | None:
     return live_holder(ctx.store)
 
 
-def describe(lease: Lease) -> str:
-    from dbt_console.engine.lease import describe as words
-
-    return words(lease)
-
-
 @action("viewer")
 def status(ctx: Context, events: int = 5) -> Status:
     from dbt_console.actions.jobs import next_fire
+    from dbt_console.engine.lease import describe
     from dbt_console.engine.warm.launcher import rss_bytes
 
     store = ctx.store

@@ -83,7 +83,7 @@ class Api:
         if data["status_message"] is None and run.status is RunStatus.ERROR:
             # dbt Cloud says why a run failed here; clients show it (Dagster's message).
             failed, _ = actions.review.failed_nodes(ctx, run.id)
-            data["status_message"] = wire.failure_words([n.result for n in failed])
+            data["status_message"] = wire.failure_words(failed)
         return data
 
 

@@ -22,7 +22,7 @@ def cmd_runs(args: Namespace, ctx: Context) -> int:
     if args.json:
         out(json.dumps([run_json(r, counts[r.id]) for r in runs], indent=2))
         return 0
-    rows = [[str(r.id), r.job_name, r.status.value, humanize.trigger(r.trigger),
+    rows = [[str(r.id), r.job_name, r.status.value, r.trigger.short(),
              humanize.local_time(r.started_at or r.queued_at),
              humanize.duration(r.duration), r.git_branch or "", (r.git_sha or "")[:12]]
             for r in runs]

@@ -102,9 +102,9 @@ def _summary(ctx: Context, run: Run) -> int:
         line += f": {run.error}"
     out(line)
     failed, _ = actions.review.failed_nodes(ctx, run.id)
-    for node in failed[:10]:
-        first_line = (node.result.message or "").strip().splitlines()[:1]
-        out(f"  {node.result.status}: {node.result.unique_id}: {''.join(first_line)}")
+    for result in failed[:10]:
+        first_line = (result.message or "").strip().splitlines()[:1]
+        out(f"  {result.status}: {result.unique_id}: {''.join(first_line)}")
     return 0 if run.status is RunStatus.SUCCESS else 1
 
 

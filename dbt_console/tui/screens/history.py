@@ -78,7 +78,7 @@ class HistoryScreen(Screen):
     def _cells(self, run) -> tuple:
         return (str(run.id), run.job_name,
                 Text(run.status.value, style=status_styles.RUN.get(run.status.value, "")),
-                humanize.trigger(run.trigger), run.actor,
+                run.trigger.short(), run.actor,
                 humanize.local_time(run.started_at or run.queued_at),
                 humanize.duration(run.duration), (run.git_sha or "")[:10])
 

@@ -105,7 +105,7 @@ class RunScreen(Screen):
         title = Text.assemble(
             (f"run {run.id} ", "bold"), (run.job_name, "bold"), "  ",
             (run.status.value, status_styles.RUN.get(run.status.value, "")),
-            f"  {humanize.trigger(run.trigger)} by {run.actor}"
+            f"  {run.trigger.short()} by {run.actor}"
             f"  started {humanize.local_time(run.started_at)}"
             f"  {humanize.duration(took)}",
             f"  {run.git_branch or ''} {(run.git_sha or '')[:12]}")
