@@ -20,19 +20,20 @@ changes something writes one audit row, refused attempts included.
 
 from __future__ import annotations
 
-from dbt_console.actions import (
-    ci,
-    docs,
-    jobs,
-    logs,
-    notify,
-    review,
-    runs,
-    status,
-    team,
-    tokens,
-)
+from importlib import import_module
+
 from dbt_console.actions.context import Actor, Context, connect, local_actor, token_actor
+
+SUBJECTS = ("ci", "docs", "jobs", "logs", "notify", "review", "runs", "status", "team",
+            "tokens")
+
+
+def __getattr__(name: str):
+    """actions.runs and the rest load when first used: a command pays only for its own."""
+    if name in SUBJECTS:
+        return import_module(f"dbt_console.actions.{name}")
+    raise AttributeError(name)
+
 
 __all__ = ["Actor", "Context", "ci", "connect", "docs", "jobs", "local_actor", "logs", "notify",
            "review", "runs", "status", "team", "token_actor", "tokens"]

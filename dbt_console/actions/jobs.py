@@ -10,12 +10,10 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dbt_console import jobspec
 from dbt_console.access import Forbidden, allows
 from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
 from dbt_console.errors import UserError, ValidationError
-from dbt_console.hooks import KINDS
 from dbt_console.jobfields import public_dict
 from dbt_console.model import Job, Run, RunStatus
 
@@ -141,6 +139,9 @@ class Imported:
 def import_file(ctx: Context, path: Path) -> Imported:
     """Create or update the jobs of a jobs file, all or none. Jobs not in the file stay.
     The file is read here, by the one asking, never by the engine on their behalf."""
+
+    from dbt_console import jobspec
+
     text = jobspec.read_jobs_file(path)
     return import_text(ctx, text, str(path), str(path.resolve().parent))
 
@@ -148,6 +149,9 @@ def import_file(ctx: Context, path: Path) -> Imported:
 @action("editor", changes=True, target=lambda ctx, text, source, base: f"jobs file {source}")
 def import_text(ctx: Context, text: str, source: str, base: str) -> Imported:
     """A jobs file's text (`source` names it; relative project_dirs are under `base`)."""
+
+    from dbt_console import jobspec
+
     jobs = jobspec.parse_jobs(text, source, Path(base))
     check_in_store(ctx, jobs, source)
     before = {j.name: j for j in ctx.store.list_jobs()}
@@ -167,6 +171,9 @@ def export(ctx: Context, include_secrets: bool = False,
     if include_secrets and not allows(ctx.role(), "admin"):
         raise Forbidden(f"{ctx.actor.name} may not export secrets: it takes the admin role")
     jobs = ctx.store.list_jobs() if names is None else [ctx.store.get_job(n) for n in names]
+
+    from dbt_console import jobspec
+
     return jobspec.dump_jobs(jobs, include_secrets=include_secrets)
 
 
@@ -194,6 +201,9 @@ def refuse_if_missing(ctx: Context, name: str) -> None:
 
 def _admin_values(job: Job) -> dict[str, set]:
     """The values of a job's fields that choose what program runs as the service user."""
+    from dbt_console.hooks import KINDS
+
+
     argvs = {tuple(h.options.get("argv") or ()) for h in job.hooks
              if KINDS[h.type].runs_program}
     return {"project_dir": {job.project_dir} - {None},

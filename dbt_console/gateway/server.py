@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from dbt_console import access, errors, plain
+from dbt_console import access, actions, errors, plain
 from dbt_console.actions import Actor, Context
 from dbt_console.actions.context import unix_name
 from dbt_console.actions.guard import REGISTRY
@@ -89,6 +89,8 @@ class Gateway:
 
     def __init__(self, paths: Paths):
         register_types()
+        for subject in actions.SUBJECTS:  # every action in REGISTRY, callable by name
+            getattr(actions, subject)
         path = socket_path(paths)
         if os.path.exists(path):
             os.unlink(path)  # left by an engine that died; the lease says we own the store
