@@ -61,14 +61,18 @@ def test_a_job_with_generate_docs_serves_its_docs_over_http(docs_home):
 
 
 def test_the_docs_step_is_a_step_but_adds_no_node_results(docs_home):
+    from dbt_console.engine import setup
     from dbt_console.store import Store
 
     with Store(docs_home / "dbt-console.db") as store:
         steps = [(s.idx, s.command, s.exit_code) for s in store.list_steps(1)]
         by_step = {r.step for r in store.node_results(1)}
-    assert steps == [(1, "dbt seed", 0), (2, "dbt run", 0), (3, "dbt docs generate", 0)]
+    # Steps 1-3 are the set-up steps, numbered as dbt Cloud numbers them.
+    assert steps == [(1, "Use project directory", 0), (2, setup.PROFILE_STEP_NAME, 0),
+                     (3, "dbt deps", 0), (4, "dbt seed", 0), (5, "dbt run", 0),
+                     (6, "dbt docs generate", 0)]
     # docs generate compiles every node again; those are not results of this run.
-    assert by_step == {1, 2}
+    assert by_step == {4, 5}
 
 
 def test_docs_are_generated_after_nodes_failed_and_the_run_stays_an_error(tmp_path):

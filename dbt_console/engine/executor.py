@@ -15,21 +15,21 @@ from pathlib import Path
 
 from dbt_console import rundir
 from dbt_console.config import Paths
-from dbt_console.engine import artifacts, ci_run
+from dbt_console.engine import artifacts, ci_run, setup
 from dbt_console.engine.events import RunEvents
 from dbt_console.engine.launcher import Launcher, Process, SubprocessLauncher
 from dbt_console.engine.logpump import RunLog, pump
-from dbt_console.engine.stepenv import (
-    SetupError,
-    cloud_env,
-    deps_fingerprint,
-    deps_needed,
-    find_dbt,
-    step_env,
-)
-from dbt_console.engine.workspace import WorkspaceError, prepare
+from dbt_console.engine.stepenv import deps_fingerprint, deps_needed
 from dbt_console.jobrules import command_argv
-from dbt_console.model import Job, Run, RunStatus
+from dbt_console.model import (
+    CLONE_STEP,
+    DEPS_STEP,
+    FIRST_COMMAND_STEP,
+    PROFILE_STEP,
+    Job,
+    Run,
+    RunStatus,
+)
 from dbt_console.store import Store
 
 # Cancel escalation: SIGINT lets dbt cancel its queries and write run_results.json (it
@@ -95,7 +95,6 @@ class _Plan:
     env: dict[str, str]
     commands: list[str]
     docs_step: int | None
-    deps_marker: Path | None
 
 
 class Executor:
@@ -167,41 +166,39 @@ class Executor:
         try:
             plan = self._plan(store, job, flight.run_id, run_dir, log)
             return self._steps(store, job, flight, plan, log)
+        except setup.SetupFailed as failed:
+            log.system(failed.step, failed.reason, "error")
+            return RunStatus.ERROR, failed.reason
         except _Stop as stop:
             if stop.reason is not None:
                 log.system(0, stop.reason, "error")
             return stop.status, stop.reason
 
     def _plan(self, store: Store, job: Job, run_id: int, run_dir: Path, log: RunLog) -> _Plan:
-        """The workspace, the dbt, the environment and the steps of this run."""
-        asked = store.get_run(run_id)  # a CI run or an API call may name a branch and sha
-        try:
-            ws = prepare(job, self.paths.workspaces, lambda msg: log.system(0, msg),
-                         asked.git_branch, asked.git_sha)
-        except WorkspaceError as exc:
-            raise _Stop(RunStatus.ERROR, str(exc)) from None
-        store.update_run(run_id, git_sha=ws.git_sha, git_branch=ws.git_branch)
-        if artifacts.seed_partial_parse(store.last_run_dir(job.name, run_id), run_dir):
-            log.system(0, "reusing the previous run's parse (partial parsing)")
-        try:
-            dbt = find_dbt(job)
-            env = step_env(job, run_id, run_dir, ws.project_dir)
-            env.update(cloud_env(job, asked, ws.git_sha, store.run_cause(run_id)))
-            commands, docs = list(job.commands), job.generate_docs
-            if job.ci is not None:
-                ci_plan = ci_run.plan(store, job, asked, ws.project_dir, run_dir,
-                                      lambda msg, level: log.system(0, msg, level))
-                commands, docs = ci_plan.commands, docs and ci_plan.docs
-                env.update(ci_plan.env)
-        except (SetupError, ci_run.CiSetupError) as exc:
-            raise _Stop(RunStatus.ERROR, str(exc)) from None
-        deps_marker = deps_needed(ws.project_dir)
-        if deps_marker is not None:
-            commands.insert(0, "dbt deps")
-        if docs:
-            commands.append(DOCS_COMMAND)
-        return _Plan(ws.project_dir, run_dir, dbt, env, commands,
-                     len(commands) if docs else None, deps_marker)
+        """Set-up steps 1 and 2: the workspace, then the dbt, environment and commands."""
+        run = store.get_run(run_id)  # a CI run or an API call may name a branch and sha
+        with setup.step(store, run_id, CLONE_STEP, setup.project_step_name(job)):
+            self._emit(store, run_id)  # starting -> running
+            ws = setup.project(store, self.paths.workspaces, job, run, run_dir, log)
+        with setup.step(store, run_id, PROFILE_STEP, setup.PROFILE_STEP_NAME):
+            setting = setup.profile(store, job, run, ws, run_dir, log)
+        commands = setting.commands + ([DOCS_COMMAND] if setting.docs else [])
+        docs_step = FIRST_COMMAND_STEP + len(commands) - 1 if setting.docs else None
+        return _Plan(ws.project_dir, run_dir, setting.dbt, setting.env, commands, docs_step)
+
+    def _deps(self, store: Store, job: Job, flight: _Flight, plan: _Plan, log: RunLog,
+              tick: Callable[[], None]) -> None:
+        """Set-up step 3: `dbt deps` when the packages declared are not installed."""
+        marker = deps_needed(plan.project_dir)
+        if marker is None:
+            with setup.step(store, flight.run_id, DEPS_STEP, "dbt deps"):
+                log.system(DEPS_STEP, "no packages to install: none declared, or installed "
+                                      "as declared by an earlier run")
+            return
+        code = self._step(store, job, flight, plan, log, DEPS_STEP, "dbt deps", tick)
+        if code != 0:
+            self._judge_failure("dbt deps", code)
+        marker.write_text(deps_fingerprint(plan.project_dir))
 
     def _ticker(self, store: Store, flight: _Flight) -> Callable[[], None]:
         last_poll = [0.0]
@@ -218,8 +215,9 @@ class Executor:
     def _steps(self, store: Store, job: Job, flight: _Flight, plan: _Plan,
                log: RunLog) -> tuple[RunStatus, str | None]:
         tick = self._ticker(store, flight)
+        self._deps(store, job, flight, plan, log, tick)
         nodes_failed = False
-        for idx, command in enumerate(plan.commands, start=1):
+        for idx, command in enumerate(plan.commands, start=FIRST_COMMAND_STEP):
             if nodes_failed and idx != plan.docs_step:
                 continue
             if store.cancel_requested(flight.run_id):
@@ -237,8 +235,6 @@ class Executor:
                     nodes_failed = True
                     continue
                 return self._judge_failure(command, code)
-            if command == "dbt deps":
-                plan.deps_marker.write_text(deps_fingerprint(plan.project_dir))
         # Nodes failed: node results say which.
         return (RunStatus.ERROR, None) if nodes_failed else (RunStatus.SUCCESS, None)
 
@@ -261,8 +257,6 @@ class Executor:
         if flight.process.note:
             log.system(idx, flight.process.note)
         store.set_step_pid(run_id, idx, flight.process.pid)
-        if idx == 1:
-            self._emit(store, run_id)  # starting -> running
         code = pump(flight.process, log, idx, tick)
         lost, flight.process = flight.process.lost, None
         # The docs step compiles every node; those are not results of this run.

@@ -70,14 +70,19 @@ def step_env(job: Job, run_id: int, run_dir: Path, project_dir: Path) -> dict[st
 
 
 def cloud_env(job: Job, run: Run, sha: str | None, cause: str | None) -> dict[str, str]:
-    """The variables dbt Cloud sets for every run, so macros written for it keep working."""
-    return {
+    """The variables dbt Cloud sets for every run, so macros written for it keep working.
+    Their DBT_ENV_CUSTOM_ENV_ twins put them in every artifact's metadata.env, where
+    clients look for the run id (Dagster reads run_results.json's)."""
+    env = {
         "DBT_CLOUD_JOB_ID": str(job.id or ""),
         "DBT_CLOUD_RUN_ID": str(run.id),
         "DBT_CLOUD_RUN_REASON_CATEGORY": run.trigger.reason_category,
-        "DBT_CLOUD_RUN_REASON": cause or run.trigger.words(run.actor),
         "DBT_CLOUD_GIT_SHA": sha or "",
     }
+    env.update({f"DBT_ENV_CUSTOM_ENV_{k}": v for k, v in env.items()})
+    # The cause is free text from whoever asked: it stays out of the artifacts.
+    env["DBT_CLOUD_RUN_REASON"] = cause or run.trigger.words(run.actor)
+    return env
 
 
 PACKAGE_FILES = ("packages.yml", "dependencies.yml", "package-lock.yml")

@@ -22,6 +22,9 @@ class Target:
     type: str
     fields: dict[str, Any]
     project_dir: Path
+    profile: str = ""
+    name: str = ""
+    profiles_yml: Path | None = None
 
 
 def project_dir(job: Job, workspaces: Path) -> Path | None:
@@ -53,7 +56,11 @@ def target_of(job: Job, workspaces: Path) -> Target | None:
     project = project_dir(job, workspaces)
     if project is None:
         return None
-    env = {**os.environ, **job.env}
+    return target_in(project, job, {**os.environ, **job.env})
+
+
+def target_in(project: Path, job: Job, env: dict[str, str]) -> Target | None:
+    """The target a run of `job` in `project` uses, with `env` as dbt will see it."""
     profile_name = render(_yaml(project / "dbt_project.yml").get("profile"), env)
     profiles_dir = (Path(job.profiles_dir).expanduser() if job.profiles_dir
                     else project if (project / "profiles.yml").is_file()
@@ -65,4 +72,5 @@ def target_of(job: Job, workspaces: Path) -> Target | None:
     output = profile["outputs"].get(name)
     if not isinstance(output, dict) or not isinstance(output.get("type"), str):
         return None
-    return Target(output["type"], {k: render(v, env) for k, v in output.items()}, project)
+    return Target(output["type"], {k: render(v, env) for k, v in output.items()}, project,
+                  str(profile_name), str(name), profiles_dir / "profiles.yml")

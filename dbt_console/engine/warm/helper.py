@@ -168,6 +168,16 @@ def watched_paths() -> list[str]:
     return sorted(paths)
 
 
+def _forget_warm_up_state() -> None:
+    """dbt caches the DBT_ENV_CUSTOM_ENV_* variables it puts in artifacts' metadata.env
+    when first asked; the warm-up asked with the helper's environment, not the step's."""
+    try:
+        from dbt_common.events.functions import reset_metadata_vars
+    except ImportError:  # a dbt_common without the cache
+        return
+    reset_metadata_vars()
+
+
 def run_child(request: dict, out_fd: int, err_fd: int, keep_closed: list[int]) -> None:
     """In the forked child: become the step, run dbt, exit with its code. Never returns."""
     code = 2
@@ -194,6 +204,7 @@ def run_child(request: dict, out_fd: int, err_fd: int, keep_closed: list[int]) -
         os.environ.clear()
         os.environ.update(request["env"])
         sys.argv = ["dbt", *request["args"]]
+        _forget_warm_up_state()
         from dbt.cli.main import dbtRunner
 
         code = exit_code(dbtRunner().invoke(list(request["args"])))
