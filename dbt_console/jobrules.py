@@ -42,7 +42,9 @@ MANAGED_ENV = {"DBT_LOG_FORMAT", "DBT_LOG_FORMAT_FILE", "DBT_LOG_PATH", "DBT_TAR
 # looking like it does what its author meant.
 SHELL_TRICKS = re.compile(r"[;&|`<>\n\r]|\$\(")
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# Upper case too: clients of dbt Cloud's API name the jobs they create so (Dagster's
+# DAGSTER_ADHOC_JOB__1__1).
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_TIMEOUT_MINUTES = 7 * 24 * 60
 
@@ -195,7 +197,7 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
     for key in sorted(set(map(str, data)) - JOB_FIELDS):
         p.bad(key, f"unknown field (known: {', '.join(sorted(JOB_FIELDS))})")
     if not isinstance(name, str) or not NAME_RE.match(name):
-        p.bad("name", "must be a slug: lower-case letters, digits, '-' or '_', "
+        p.bad("name", "must be a slug: letters, digits, '-' or '_', "
               f"starting with a letter or digit, at most 63 characters (got {name!r})")
     _check_source(data, p)
     commands = _check_commands(data, p)

@@ -249,6 +249,33 @@ class Run:
         return None if end is None else end - self.started_at
 
 
+@dataclass(frozen=True)
+class Project:
+    """A distinct dbt project that jobs run (dbt Cloud's project); ids are never reused."""
+
+    id: int
+    name: str
+    source: str  # git:<url without credentials>#<subdirectory>, or dir:<path>
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A project run with one target (dbt Cloud's environment)."""
+
+    id: int
+    project_id: int
+    name: str
+    target: str  # '' for the profile's default target
+    created_at: float
+
+
+# A run's steps as dbt Cloud numbers them, so every front end and API client counts alike:
+# three set-up steps, then the job's commands from step 4 on.
+CLONE_STEP, PROFILE_STEP, DEPS_STEP = 1, 2, 3
+FIRST_COMMAND_STEP = 4
+
+
 @dataclass
 class Step:
     run_id: int

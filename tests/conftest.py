@@ -291,3 +291,38 @@ def api_server(token: str):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+# --- the API, as its clients reach it -------------------------------------------------
+
+def token(home: Path, name: str = "airflow") -> str:
+    made = binary(home, "tokens", "create", name)
+    assert made.code == 0, made.err
+    return made.out.strip()
+
+
+def api_client(serve, secret: str, **kwargs) -> httpx.Client:
+    return httpx.Client(base_url=serve.api_url, timeout=30, **kwargs,
+                        headers={"Authorization": f"Token {secret}"})
+
+
+@pytest.fixture
+def demo_api(demo_runs, tmp_path, serving):
+    """The session's demo (run 1 nightly success, run 2 ride_audit error) behind the API."""
+    home = copy_home(demo_runs, tmp_path)
+    secret = token(home)
+    serve = serving(home, args=("--api", "127.0.0.1:0"))
+    with api_client(serve, secret) as client:
+        yield home, client
+
+
+def job_id(client: httpx.Client, name: str) -> int:
+    jobs = client.get("jobs/", params={"name__icontains": name}).json()["data"]
+    return next(j["id"] for j in jobs if j["name"] == name)
+
+
+def wait_complete(client: httpx.Client, run_id: int, timeout: float = 180) -> dict:
+    def done():
+        data = client.get(f"runs/{run_id}/").json()["data"]
+        return data if data["is_complete"] else None
+    return wait_for(done, timeout=timeout, what=f"run {run_id} to complete")

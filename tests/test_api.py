@@ -6,7 +6,6 @@ from __future__ import annotations
 import ssl
 import subprocess
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,49 +13,20 @@ from test_git_jobs import git
 
 from conftest import (
     SLOW_PROJECT,
+    api_client,
     binary,
     copy_home,
     import_jobs,
+    job_id,
     make_project,
     slow_home,
+    token,
+    wait_complete,
     wait_for,
 )
 
 STATUS = {"queued": 1, "starting": 2, "running": 3, "success": 10, "error": 20,
           "cancelled": 30}
-
-
-def token(home: Path, name: str = "airflow") -> str:
-    made = binary(home, "tokens", "create", name)
-    assert made.code == 0, made.err
-    return made.out.strip()
-
-
-def api_client(serve, secret: str, **kwargs) -> httpx.Client:
-    return httpx.Client(base_url=serve.api_url, timeout=30, **kwargs,
-                        headers={"Authorization": f"Token {secret}"})
-
-
-@pytest.fixture
-def demo_api(demo_runs, tmp_path, serving):
-    """The session's demo (run 1 nightly success, run 2 ride_audit error) behind the API."""
-    home = copy_home(demo_runs, tmp_path)
-    secret = token(home)
-    serve = serving(home, args=("--api", "127.0.0.1:0"))
-    with api_client(serve, secret) as client:
-        yield home, client
-
-
-def job_id(client: httpx.Client, name: str) -> int:
-    jobs = client.get("jobs/", params={"name__icontains": name}).json()["data"]
-    return next(j["id"] for j in jobs if j["name"] == name)
-
-
-def wait_complete(client: httpx.Client, run_id: int, timeout: float = 180) -> dict:
-    def done():
-        data = client.get(f"runs/{run_id}/").json()["data"]
-        return data if data["is_complete"] else None
-    return wait_for(done, timeout=timeout, what=f"run {run_id} to complete")
 
 
 def test_airflow_hook_call_sequence_trigger_poll_artifacts(demo_api):
@@ -88,7 +58,8 @@ def test_airflow_hook_call_sequence_trigger_poll_artifacts(demo_api):
     assert {"manifest.json", "run_results.json"} <= set(listed)
     results = client.get(f"runs/{run['id']}/artifacts/run_results.json").json()
     assert any(r["unique_id"] == "model.pedalshare.fct_rides" for r in results["results"])
-    seeds = client.get(f"runs/{run['id']}/artifacts/run_results.json", params={"step": 1})
+    # Steps count as in dbt Cloud: 1-3 set up, the job's first command (dbt seed) is 4.
+    seeds = client.get(f"runs/{run['id']}/artifacts/run_results.json", params={"step": 4})
     assert all(r["unique_id"].startswith("seed.") for r in seeds.json()["results"])
     final = client.get(f"runs/{run['id']}/").json()["data"]
     assert final["is_success"] and not final["in_progress"] and final["duration"]
@@ -108,10 +79,11 @@ def test_include_related_in_its_three_encodings(demo_api):
     for params in encodings:
         data = client.get("runs/1/", params=params).json()["data"]
         steps = data["run_steps"]
-        assert [s["name"] for s in steps] == ["Invoke dbt with `dbt seed`",
-                                              "Invoke dbt with `dbt build --exclude tag:audit`"]
-        assert [s["index"] for s in steps] == [1, 2] and steps[1]["status"] == 10
-        assert "Completed successfully" in steps[1]["logs"]
+        assert [s["name"] for s in steps][2:] == [
+            "Invoke dbt with `dbt deps`", "Invoke dbt with `dbt seed`",
+            "Invoke dbt with `dbt build --exclude tag:audit`"]
+        assert [s["index"] for s in steps] == [1, 2, 3, 4, 5] and steps[4]["status"] == 10
+        assert "Completed successfully" in steps[4]["logs"]
         assert data["job"]["name"] == "nightly", params
     plain = client.get("runs/1/").json()["data"]
     assert "job" not in plain and all(s["logs"] is None for s in plain["run_steps"])
@@ -309,7 +281,7 @@ def test_what_airflow_prefect_and_dagster_read_unasked(demo_api):
     assert account.status_code == 200 and account.json()["data"]["id"] == 1
     assert httpx.get(root + "/api/v2/accounts/1", follow_redirects=False).status_code == 401
     failed = client.get("runs/2/").json()["data"]
-    assert [s["index"] for s in failed["run_steps"]] == [1, 2]
+    assert [s["index"] for s in failed["run_steps"]] == [1, 2, 3, 4, 5]
     assert failed["run_steps"][0]["logs"] is None  # the logs come when asked for
     assert failed["trigger"]["steps_override"] is None
     assert {"generate_docs_override", "schema_override", "github_pull_request_id"} <= set(

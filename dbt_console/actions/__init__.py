@@ -12,6 +12,7 @@ input into a call and render the answer.
     docs      which run's docs to serve
     ci        CI branches, cleanup of deleted branches' schemas
     tokens    API tokens, each with a role
+    projects  projects and environments, as dbt Cloud's API groups jobs
     team      grants of roles to unix users and groups, who you are, the audit log
 
 Each is an @action (guard.py): it names the least role that may call it, and each that
@@ -24,8 +25,8 @@ from importlib import import_module
 
 from dbt_console.actions.context import Actor, Context, connect, local_actor, token_actor
 
-SUBJECTS = ("ci", "docs", "jobs", "logs", "notify", "review", "runs", "status", "team",
-            "tokens")
+SUBJECTS = ("ci", "docs", "jobs", "logs", "notify", "projects", "review", "runs", "status",
+            "team", "tokens")
 
 
 def __getattr__(name: str):
@@ -36,4 +37,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["Actor", "Context", "ci", "connect", "docs", "jobs", "local_actor", "logs", "notify",
-           "review", "runs", "status", "team", "token_actor", "tokens"]
+           "projects", "review", "runs", "status", "team", "token_actor", "tokens"]

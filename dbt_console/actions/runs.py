@@ -15,7 +15,7 @@ from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
 from dbt_console.errors import UserError
 from dbt_console.jobrules import check_branch
-from dbt_console.model import Job, Overrides, Run, RunStatus, Step, Trigger
+from dbt_console.model import FIRST_COMMAND_STEP, Job, Overrides, Run, RunStatus, Step, Trigger
 
 FAILED = (RunStatus.ERROR, RunStatus.CANCELLED)
 
@@ -94,7 +94,7 @@ def _retry_commands(steps: list[Step], failed: Run, commands: tuple[str, ...]
     """`dbt retry` against the failed step's results, then the steps that never ran.
     A run that failed before dbt wrote results (git, deps, a missing dbt) runs again
     from the start."""
-    steps = [s for s in steps if s.command != "dbt deps"]
+    steps = [s for s in steps if s.idx >= FIRST_COMMAND_STEP]
     state = rundir.target(Path(failed.run_dir or ""))
     if not steps or not (state / "run_results.json").is_file():
         return commands, f"run {failed.id} has no dbt results to retry from: running it again"
@@ -158,10 +158,17 @@ def history(ctx: Context, job_name: str | None = None, limit: int = 50,
 @action("viewer")
 def query(ctx: Context, job_id: int | None, statuses: list[str], order_by: str,
           descending: bool, limit: int, offset: int,
-          finished_between: tuple[float, float] | None) -> tuple[list[Run], int]:
-    """A page of runs and how many match: the API's runs list."""
+          finished_between: tuple[float, float] | None,
+          job_ids: set[int] | None = None) -> tuple[list[Run], int]:
+    """A page of runs and how many match: the API's runs list (job_ids: only the runs of
+    these jobs, e.g. those of one project)."""
     return ctx.store.query_runs(job_id, statuses, order_by, descending, limit, offset,
-                                finished_between)
+                                finished_between, job_ids)
+
+
+@action("viewer")
+def last_success(ctx: Context, job_name: str) -> Run | None:
+    return ctx.store.last_success_before(job_name)
 
 
 # How a runs list may be ordered (the API's order_by).

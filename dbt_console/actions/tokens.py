@@ -34,7 +34,7 @@ def create(ctx: Context, name: str, role: str = "runner") -> str:
     """A new token with a role; the only time it is seen. Returns it."""
     check_role(role, TOKEN_ROLES)
     if not NAME_RE.match(name):
-        raise UserError(f"token name {name!r}: use lower-case letters, digits, - and _ (it "
+        raise UserError(f"token name {name!r}: use letters, digits, - and _ (it "
                         "names who asked, on every run it starts)")
     token = PREFIX + secrets.token_urlsafe(32)
     ctx.store.create_token(name, token_hash(token), ctx.actor.name, role)

@@ -95,7 +95,7 @@ def _overrides(body: dict, problems: list[str]) -> Overrides:
             changes["target"] = target
     threads = body.get("threads_override")
     if threads is not None:
-        if not _whole(threads) or not 1 <= threads <= 256:
+        if not is_whole(threads) or not 1 <= threads <= 256:
             problems.append(f"threads_override: must be a whole number from 1 to 256, "
                             f"got {threads!r}")
         else:
@@ -107,7 +107,7 @@ def _overrides(body: dict, problems: list[str]) -> Overrides:
 def _timeout_docs_steps(body: dict, changes: dict[str, Any], problems: list[str]) -> None:
     timeout = body.get("timeout_seconds_override")
     if timeout is not None:
-        if not _whole(timeout) or not 0 <= timeout <= MAX_TIMEOUT_MINUTES * 60:
+        if not is_whole(timeout) or not 0 <= timeout <= MAX_TIMEOUT_MINUTES * 60:
             problems.append(f"timeout_seconds_override: must be whole seconds from 0 (no "
                             f"timeout) to {MAX_TIMEOUT_MINUTES * 60}, got {timeout!r}")
         else:
@@ -140,8 +140,20 @@ def status(code: str) -> str:
     return STATUS_BY_CODE[int(code)].value
 
 
-def _whole(value: Any) -> bool:
+def is_whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def jobs_placed(places: dict[int, tuple[int, int]], project: str | None,
+                environment: str | None) -> set[int] | None:
+    """The ids of the jobs in a project and/or environment (query parameters), or None
+    when neither is asked for."""
+    if not project and not environment:
+        return None
+    pid = None if not project else whole(project, "project_id", 0, 1, 1 << 62)
+    eid = None if not environment else whole(environment, "environment_id", 0, 1, 1 << 62)
+    return {job for job, (p, e) in places.items()
+            if (pid is None or p == pid) and (eid is None or e == eid)}
 
 
 def list_values(values: list[str], name: str) -> list[str]:

@@ -8,15 +8,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dbt_console.jobfields import public_dict
-from dbt_console.model import Job, Run, RunStatus, Step
+from dbt_console.model import Environment, Job, Project, Run, RunStatus, Step
 
 STATUS_CODES = {
     RunStatus.QUEUED: 1, RunStatus.STARTING: 2, RunStatus.RUNNING: 3,
     RunStatus.SUCCESS: 10, RunStatus.ERROR: 20, RunStatus.CANCELLED: 30,
 }
 STATUS_BY_CODE = {code: status for status, code in STATUS_CODES.items()}
-# dbt Cloud has one project and environment per job here; clients only carry them along.
-PROJECT_ID = ENVIRONMENT_ID = 1
+# (project id, environment id) of a job; None for a job deleted since.
+Place = tuple[int, int] | None
 
 
 def envelope(data: Any, code: int = 200, extra: dict | None = None,
@@ -54,16 +54,17 @@ def _status_fields(status: RunStatus) -> dict:
     }
 
 
-def run_obj(run: Run, account_id: int, cause: str | None) -> dict:
+def run_obj(run: Run, account_id: int, cause: str | None, place: Place) -> dict:
     end = run.finished_at if run.finished_at is not None else (
         time.time() if run.started_at is not None else None)
     took = None if run.started_at is None or end is None else end - run.started_at
     waited = (run.started_at or end or time.time()) - run.queued_at
     return {
         "id": run.id,
+        "trigger_id": run.id,
         "account_id": account_id,
-        "project_id": PROJECT_ID,
-        "environment_id": ENVIRONMENT_ID,
+        "project_id": place[0] if place else None,
+        "environment_id": place[1] if place else None,
         "job_definition_id": run.job_id,
         "job_id": run.job_id,
         "job_name": run.job_name,
@@ -117,7 +118,7 @@ def failure_words(failed: list) -> str:
 
 def step_name(command: str) -> str:
     # Prefect's retry-from-failure reads the command back out of exactly this form.
-    return f"Invoke dbt with `{command}`"
+    return f"Invoke dbt with `{command}`" if command.startswith("dbt ") else command
 
 
 def step_obj(step: Step, account_id: int, logs: str | None, debug_logs: str | None) -> dict:
@@ -142,13 +143,13 @@ def step_obj(step: Step, account_id: int, logs: str | None, debug_logs: str | No
     return obj
 
 
-def job_obj(job: Job, account_id: int) -> dict:
+def job_obj(job: Job, account_id: int, place: Place) -> dict:
     job_type = "ci" if job.ci is not None else "scheduled" if job.schedule else "other"
     return {
         "id": job.id,
         "account_id": account_id,
-        "project_id": PROJECT_ID,
-        "environment_id": ENVIRONMENT_ID,
+        "project_id": place[0] if place else None,
+        "environment_id": place[1] if place else None,
         "name": job.name,
         "description": job.description,
         "execute_steps": list(job.commands),
@@ -173,4 +174,38 @@ def job_obj(job: Job, account_id: int) -> dict:
         "timeout_seconds": (job.timeout_minutes or 0) * 60,
         # The whole definition as a jobs file holds it, secrets masked (jobfields).
         "dbt_console": public_dict(job),
+    }
+
+
+def project_obj(project: Project, account_id: int) -> dict:
+    kind, _, where = project.source.partition(":")
+    url, _, subdirectory = where.rpartition("#") if kind == "git" else (where, "", "")
+    return {
+        "id": project.id,
+        "account_id": account_id,
+        "name": project.name,
+        "description": None,
+        "state": 1,
+        "dbt_project_subdirectory": subdirectory or None,
+        "repository": {"remote_url": url} if kind == "git" else None,
+        "project_dir": where if kind == "dir" else None,  # dbt-console's own
+        "created_at": stamp(project.created_at),
+        "updated_at": stamp(project.created_at),
+    }
+
+
+def environment_obj(env: Environment, account_id: int) -> dict:
+    return {
+        "id": env.id,
+        "account_id": account_id,
+        "project_id": env.project_id,
+        "name": env.name,
+        "type": "deployment",
+        "deployment_type": None,
+        "state": 1,
+        "dbt_version": None,
+        "custom_branch": None,
+        "target_name": env.target or None,  # None: the profile's default target
+        "created_at": stamp(env.created_at),
+        "updated_at": stamp(env.created_at),
     }

@@ -13,6 +13,7 @@ from dbt_console.errors import ConflictError, NotFound, UserError
 from dbt_console.jobfields import job_from_spec, job_to_dict
 from dbt_console.model import Job
 from dbt_console.store.base import StoreBase
+from dbt_console.store.projects import place_job
 
 _PARSED: dict[tuple[int, int, str], Job] = {}
 _PARSED_MAX = 10_000
@@ -60,6 +61,7 @@ class JobsStore(StoreBase):
                    enabled = excluded.enabled, version = version + 1,
                    updated_at = excluded.updated_at""",
             (job.name, spec, int(job.enabled), now, now))
+        place_job(conn, job)
 
     def save_jobs(self, jobs: Iterable[Job]) -> None:
         """Create or replace jobs by name, all or none."""
@@ -98,6 +100,7 @@ class JobsStore(StoreBase):
                 "UPDATE jobs SET name = ?, spec = ?, enabled = ?, version = version + 1, "
                 "updated_at = ? WHERE id = ?",
                 (job.name, spec, int(job.enabled), time.time(), row[0]))
+            place_job(conn, job)
             if job.name != previous_name:  # a job's runs follow it when it is renamed
                 conn.execute("UPDATE runs SET job_name = ? WHERE job_id = ?",
                              (job.name, row[0]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from dbt_console.errors import NotFound
@@ -71,8 +71,8 @@ class RunsStore(StoreBase):
 
     def query_runs(self, job_id: int | None = None, statuses: Sequence[str] = (),
                    order_by: str = "id", descending: bool = False, limit: int = 100,
-                   offset: int = 0, finished_between: tuple[float, float] | None = None
-                   ) -> tuple[list[Run], int]:
+                   offset: int = 0, finished_between: tuple[float, float] | None = None,
+                   job_ids: Iterable[int] | None = None) -> tuple[list[Run], int]:
         """A page of runs for the API, and how many match in all. order_by is one of
         RUN_ORDERS' keys (checked by the caller)."""
         where, args = [], []
@@ -85,6 +85,10 @@ class RunsStore(StoreBase):
         if finished_between is not None:
             where.append("finished_at BETWEEN ? AND ?")
             args.extend(finished_between)
+        if job_ids is not None:
+            job_ids = sorted(job_ids)
+            where.append(f"job_id IN ({', '.join('?' * len(job_ids))})" if job_ids else "0")
+            args.extend(job_ids)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         total = self.conn.execute(f"SELECT COUNT(*) FROM runs {clause}", args).fetchone()[0]
         column = self.RUN_ORDERS[order_by]

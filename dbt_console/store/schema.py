@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 
-MIGRATIONS: list[str] = [
+
+def _place_existing_jobs(conn: sqlite3.Connection) -> None:
+    from dbt_console.store.projects import place_existing_jobs  # it needs this module
+
+    place_existing_jobs(conn)
+
+
+MIGRATIONS: list = [
     # 1: jobs, runs, steps, node results, compressed log chunks.
     """
     CREATE TABLE jobs (
@@ -207,6 +214,28 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER jobs_ids_only_grow AFTER INSERT ON jobs
         BEGIN UPDATE id_marks SET last_id = MAX(last_id, NEW.id) WHERE tbl = 'jobs'; END
     """,
+    # 10: dbt Cloud's projects and environments, for API clients that look jobs up by
+    # them. AUTOINCREMENT: an id, once given, is never given again.
+    """
+    CREATE TABLE projects (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        name       TEXT NOT NULL UNIQUE,
+        source     TEXT NOT NULL UNIQUE,    -- git:<url>#<subdirectory> or dir:<path>
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE environments (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        name       TEXT NOT NULL,
+        target     TEXT NOT NULL,           -- '' for the profile's default target
+        created_at REAL NOT NULL,
+        UNIQUE (project_id, target)
+    );
+    ALTER TABLE jobs ADD COLUMN project_id INTEGER REFERENCES projects(id);
+    ALTER TABLE jobs ADD COLUMN environment_id INTEGER REFERENCES environments(id)
+    """,
+    # 11: the jobs already saved get theirs.
+    _place_existing_jobs,
 ]
 
 
@@ -220,9 +249,11 @@ def migrate(conn: sqlite3.Connection) -> None:
     for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            # executescript would commit on its own; run statements one by one instead.
-            for statement in _statements(script):
-                conn.execute(statement)
+            if callable(script):  # a data migration, in Python
+                script(conn)
+            else:  # executescript would commit on its own: statements one by one
+                for statement in _statements(script):
+                    conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version}")
             conn.execute("COMMIT")
         except BaseException:

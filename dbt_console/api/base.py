@@ -1,0 +1,150 @@
+"""What every API route shares: the Api (the store it reads, how it writes), the
+endpoint wrapper (auth, account check, errors as dbt Cloud's envelope) and the list
+envelope's paging."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from dbt_console import actions
+from dbt_console.access import Forbidden
+from dbt_console.actions import Actor, Context
+from dbt_console.api import requests, wire
+from dbt_console.api.tokens import from_header
+from dbt_console.config import Paths
+from dbt_console.errors import NotFound, UserError
+from dbt_console.model import Job, Run, RunStatus
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE = 100
+# Who reads on behalf of a request before its token is known.
+READER = Actor("api", "engine", "api")
+
+Handler = Callable[["Api", Request, Context], Awaitable[Response]]
+
+
+class Api:
+    """Reads run on the event loop with one store connection of its own (WAL readers
+    never wait for the engine's writes); anything that writes runs in the thread pool
+    with a context per call, so a busy store never stalls the polls of other clients."""
+
+    def __init__(self, paths: Paths, account_id: int):
+        self.paths = paths
+        self.account_id = account_id
+        self._local = threading.local()
+
+    @property
+    def reader(self) -> Context:
+        """This thread's read context (the event loop's, in practice)."""
+        ctx = getattr(self._local, "ctx", None)
+        if ctx is None:
+            ctx = self._local.ctx = Context(self.paths, READER)
+        return ctx
+
+    def write(self, actor: Actor, action: Callable[[Context], object]):
+        def in_thread():
+            with Context(self.paths, actor) as ctx:
+                return action(ctx)
+        return run_in_threadpool(in_thread)
+
+    def caller(self, request: Request) -> Actor | None:
+        token = from_header(request.headers.get("authorization"))
+        return actions.tokens.authenticate(self.reader, token)
+
+    def ok(self, data, extra: dict | None = None) -> JSONResponse:
+        return JSONResponse(wire.envelope(data, extra=extra))
+
+    def job(self, ctx: Context, job_id: str) -> Job:
+        return actions.jobs.by_id(ctx, number(job_id, "job"))
+
+    def run(self, ctx: Context, run_id: str) -> Run:
+        return actions.runs.get(ctx, number(run_id, "run"))
+
+    def job_data(self, job: Job, places: dict[int, tuple[int, int]]) -> dict:
+        return wire.job_obj(job, self.account_id, places.get(job.id))
+
+    def run_data(self, ctx: Context, run: Run,
+                 places: dict[int, tuple[int, int]] | None = None) -> dict:
+        if places is None:
+            places = actions.projects.places(ctx)
+        data = wire.run_obj(run, self.account_id, actions.runs.cause(ctx, run.id),
+                            places.get(run.job_id))
+        if data["status_message"] is None and run.status is RunStatus.ERROR:
+            # dbt Cloud says why a run failed here; clients show it (Dagster's message).
+            failed, _ = actions.review.failed_nodes(ctx, run.id)
+            data["status_message"] = wire.failure_words(failed)
+        return data
+
+
+def number(text: str, what: str) -> int:
+    """An id from the path; anything else is no such thing."""
+    if not text.isdigit() or len(text) > 18:
+        raise NotFound(f"no {what} with id {text}")
+    return int(text)
+
+
+def fail(code: int, message: str) -> JSONResponse:
+    return JSONResponse(wire.envelope(None, code, message=message), status_code=code)
+
+
+def endpoint(handler: Handler):
+    async def asgi(request: Request) -> Response:
+        api: Api = request.app.state.api
+        try:
+            actor = api.caller(request)
+            if actor is None:
+                return fail(401, "a valid API token is required: Authorization: Token <t> "
+                                 "(or Bearer <t>); make one with dbt-console tokens create")
+            account = request.path_params.get("account_id", api.account_id)
+            if account != api.account_id:
+                return fail(404, f"no account {account} here: this dbt-console's account id "
+                                 f"is {api.account_id} (api_account_id in settings.toml)")
+            return await handler(api, request, api.reader.acting_as(actor))
+        except requests.BadRequest as exc:
+            return fail(400, str(exc))
+        except Forbidden as exc:
+            return fail(403, str(exc))
+        except NotFound as exc:
+            return fail(404, str(exc))
+        except UserError as exc:
+            return fail(400, str(exc))
+        except Exception:
+            log.exception("API %s %s", request.method, request.url.path)
+            return fail(500, "dbt-console failed on this request; its log has the details")
+    return asgi
+
+
+def page_params(request: Request) -> tuple[int, int]:
+    q = request.query_params
+    return (requests.whole(q.get("limit"), "limit", MAX_PAGE, 1, MAX_PAGE),
+            requests.whole(q.get("offset"), "offset", 0, 0, 1 << 31))
+
+
+def extra(filters: dict, order_by: str | None, count: int, total: int) -> dict:
+    """The list envelope's paging; Airflow pages on filters.limit and total_count."""
+    return {"filters": filters, "order_by": order_by,
+            "pagination": {"count": count, "total_count": total}}
+
+
+def named_like(items: list, request: Request) -> list:
+    """name__icontains, as dbt Cloud's lists take it."""
+    part = request.query_params.get("name__icontains")
+    return [i for i in items if part.lower() in i.name.lower()] if part else items
+
+
+async def body(request: Request):
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise requests.BadRequest("the body is not valid JSON") from None
