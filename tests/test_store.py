@@ -171,3 +171,42 @@ def test_a_deleted_jobs_id_is_never_given_again(store):
     assert store.get_job("third").id == 3
     store.save_jobs([JOB])  # saving an existing job keeps its id
     assert store.get_job("nightly").id == 1
+
+
+def test_projects_and_environments_keep_their_ids(paths, tmp_path):
+    """A project per dbt project, an environment per project and target; the ids stay
+    across restarts and are never given again, and older stores get theirs on upgrade."""
+    from dbt_console.model import GitSource
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "dbt_project.yml").write_text("name: jaffle\n")
+    local = Job(name="nightly", commands=("dbt build",), project_dir=str(tmp_path / "a"))
+    prod = Job(name="prod", commands=("dbt build",), project_dir=str(tmp_path / "a"),
+               target="prod")
+    remote = Job(name="remote", commands=("dbt build",),
+                 git=GitSource("https://u:secret@git.example/acme/analytics.git", "main",
+                               "transform"))
+    with Store(paths.store) as store:
+        store.save_jobs([local, prod, remote])
+        before = store.job_places()
+        names = [(p.name, p.source) for p in store.list_projects()]
+        envs = [(e.project_id, e.name) for e in store.list_environments()]
+    assert names == [("jaffle", f"dir:{tmp_path / 'a'}"),
+                     ("analytics/transform", "git:https://***@git.example/acme/analytics.git"
+                      "#transform")]
+    assert envs == [(1, "default"), (1, "prod"), (2, "default")]
+    with Store(paths.store) as store:  # a restart
+        assert store.job_places() == before
+        store.delete_job("remote")
+        store.save_jobs([Job(name="other", commands=("dbt build",),
+                             git=GitSource("https://git.example/acme/other.git", "main"))])
+        assert store.job_places()[store.get_job("other").id][0] == 3  # 2 is never reused
+    # A store from before projects existed gets them when it is upgraded.
+    conn = sqlite3.connect(paths.store)
+    conn.executescript("DROP TABLE environments; DROP TABLE projects; "
+                       "ALTER TABLE jobs DROP COLUMN project_id; "
+                       "ALTER TABLE jobs DROP COLUMN environment_id; PRAGMA user_version = 9")
+    conn.close()
+    with Store(paths.store) as store:
+        assert sorted(p.name for p in store.list_projects()) == ["jaffle", "other"]
+        assert set(store.job_places()) == {j.id for j in store.list_jobs()}
