@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dbt_console.engine import gitauth
 from dbt_console.model import Job, redact
 
 
@@ -61,19 +62,20 @@ def _prepare_clone(job: Job, clone_dir: Path, say, branch: str, want: str | None
     import git
 
     src = job.git
-    url = src.url
+    url, auth = gitauth.split(src.url)
     try:
         if (clone_dir / ".git").is_dir():
             repo = git.Repo(clone_dir)
-            if repo.remotes.origin.url != url:
+            if repo.remotes.origin.url != url:  # also drops credentials an older one kept
                 repo.remotes.origin.set_url(url)
             say(f"git fetch {redact(url)} {branch}")
             repo.git.fetch("origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
-                           "--prune")
+                           "--prune", env=auth)
         else:
             say(f"git clone {redact(url)} (branch {branch})")
             clone_dir.parent.mkdir(parents=True, exist_ok=True)
-            repo = git.Repo.clone_from(url, clone_dir, branch=branch, single_branch=True)
+            repo = git.Repo.clone_from(url, clone_dir, branch=branch, single_branch=True,
+                                       env=auth)
         # The clone belongs to dbt-console: whatever a previous run left is thrown away.
         repo.git.checkout("--force", "-B", branch, want or f"origin/{branch}")
         repo.git.clean("-fd")
@@ -149,7 +151,8 @@ def remote_head(url: str, branch: str) -> str:
     import git
 
     try:
-        heads = git.cmd.Git().ls_remote("--heads", url, f"refs/heads/{branch}")
+        clean, auth = gitauth.split(url)
+        heads = git.cmd.Git().ls_remote("--heads", clean, f"refs/heads/{branch}", env=auth)
     except git.GitCommandError as exc:
         raise _git_failure("ls-remote", exc) from None
     if not heads.strip():
@@ -162,7 +165,8 @@ def remote_heads(url: str) -> dict[str, str]:
     import git
 
     try:
-        out = git.cmd.Git().ls_remote("--heads", url)
+        clean, auth = gitauth.split(url)
+        out = git.cmd.Git().ls_remote("--heads", clean, env=auth)
     except git.GitCommandError as exc:
         raise _git_failure("ls-remote", exc) from None
     heads = {}
