@@ -5,6 +5,7 @@ allowed (your role does not let you)."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import traceback
@@ -205,6 +206,9 @@ def _history_commands(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # What dbt-console and its dbt children write (run directories, logs, clones) is for
+    # the owner and their group (teammates), never everyone, whatever the umask.
+    os.umask(0o007)
     args = build_parser().parse_args(argv)
     from dbt_console import commands
 

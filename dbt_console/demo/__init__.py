@@ -6,6 +6,7 @@ dbt's own state (target/, the DuckDB file) is left where it is.
 
 from __future__ import annotations
 
+import os
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -15,12 +16,23 @@ from dbt_console.demo.seeds import seed_files
 PROJECT_NAME = "pedalshare"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_demo(dest: Path) -> Path:
     """Write the demo project under dest and return the path of its jobs file."""
     package = resources.files(__package__)
     project = dest / PROJECT_NAME
     with resources.as_file(package / "project") as source:
-        shutil.copytree(source, project, dirs_exist_ok=True)
+        # Files made new, not copied with their modes: the installed package's 0644 would
+        # make the project readable by everyone (the umask decides, as for all we write).
+        shutil.copytree(source, project, dirs_exist_ok=True, copy_function=shutil.copyfile)
+    for path in [project, *project.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o777 & ~_umask())
     for name, text in seed_files().items():
         (project / "seeds" / name).write_text(text, encoding="utf-8")
     jobs_file = dest / "jobs.yml"
