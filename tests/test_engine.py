@@ -82,7 +82,8 @@ def test_killed_engine_leaves_no_zombie_run_and_queued_runs_survive(tmp_path, se
     assert run_status(home, slow_id) == "running"  # nobody knows yet
     dbt_pid = sqlite3.connect(home / "dbt-console.db").execute(
         "SELECT pid FROM steps WHERE run_id = ? AND pid IS NOT NULL", (slow_id,)).fetchone()[0]
-    os.kill(dbt_pid, 0)  # dbt outlived its engine, in its own session
+    # A cold dbt outlives its engine, in its own session, until the next engine stops it;
+    # a warm one is stopped by its helper (test_hardening): either way it ends.
     serving(home)
     wait_for(lambda: not _alive(dbt_pid), timeout=15, what="the orphaned dbt to stop")
     orphan = next(r for r in runs_json(home) if r["id"] == slow_id)

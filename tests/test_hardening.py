@@ -4,9 +4,15 @@ the umask, nothing left in /tmp by a killed engine."""
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import tempfile
+from pathlib import Path
 
-from conftest import binary
+from test_engine import _alive, slow_model_started
+
+from conftest import binary, slow_home, wait_for
+from dbt_console.store import Store
 
 
 def test_everything_under_the_data_directory_is_owner_and_group_only(tmp_path):
@@ -23,3 +29,28 @@ def test_everything_under_the_data_directory_is_owner_and_group_only(tmp_path):
         p.name == "run_results.json" for p in paths)
     readable_by_others = [str(p) for p in paths if stat.S_IMODE(p.stat().st_mode) & 0o007]
     assert readable_by_others == []
+
+
+def test_a_killed_engines_warm_steps_stop_and_its_temp_dirs_go(tmp_path, serving):
+    """kill -9 of serve mid-step: its warm helper stops the step's dbt (nobody reads its
+    output any more), and the next engine removes the temporary directory it left."""
+    home = slow_home(tmp_path)
+    first = serving(home)
+    wait_for(lambda: '"state": "ready"' in binary(home, "status", "--json").out,
+             what="a warm helper to be ready")
+    slow_id = int(binary(home, "run", "slow").out)
+    wait_for(lambda: slow_model_started(home, slow_id), what="the slow model to start")
+    assert "warm start (helper pid" in binary(home, "logs", str(slow_id)).out
+    with Store(home / "dbt-console.db") as store:
+        dbt_pid = store.conn.execute("SELECT pid FROM steps WHERE run_id = ? AND pid IS NOT "
+                                     "NULL", (slow_id,)).fetchone()[0]
+    left = list(Path(tempfile.gettempdir()).glob(f"dbt-console-{first.proc.pid}-*"))
+    assert left
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait()
+    wait_for(lambda: not _alive(dbt_pid), timeout=30, what="the dead engine's dbt to stop")
+    assert all(p.exists() for p in left)  # nothing has cleaned up yet
+    serving(home)
+    wait_for(lambda: not any(p.exists() for p in left), timeout=30,
+             what="the next engine to remove the temporary directory")
+    assert "temporary director" in binary(home, "status").out

@@ -23,7 +23,7 @@ from dbt_console.engine.notify.notifier import Notifier
 from dbt_console.engine.pushes import PushWatcher
 from dbt_console.engine.scheduler import Scheduler, TriggerFor, cron_trigger, next_fire
 from dbt_console.engine.stepenv import SetupError, find_dbt
-from dbt_console.engine.warm.launcher import Helper, WarmLauncher
+from dbt_console.engine.warm.launcher import Helper, WarmLauncher, remove_stale_temp_dirs
 from dbt_console.model import Job, Trigger
 from dbt_console.store import Store
 
@@ -77,6 +77,11 @@ class Engine:
         with Store(self.paths.store) as store:
             self.keeper.acquire(store)
             orphans = recover(store, self.keeper)
+            gone = remove_stale_temp_dirs()
+            if gone:
+                store.record_event("cleanup", None, f"removed {len(gone)} temporary "
+                                   "director(ies) a killed engine left: "
+                                   + ", ".join(p.name for p in gone[:5]))
             if self.only_run is None:
                 self._catch_up(store)
                 jobs = store.list_jobs()

@@ -34,6 +34,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 # The request is small: argv, cwd and an environment. A larger one is refused.
@@ -88,7 +89,8 @@ def warm_up(adapters: list[str], build: bool = True) -> str:
             pass
     if not build or "duckdb" not in adapters:
         return "imports"
-    workdir = Path(tempfile.mkdtemp(prefix="dbt-console-warmup-"))
+    # The pid in the name lets the next engine remove it if this helper is killed now.
+    workdir = Path(tempfile.mkdtemp(prefix=f"dbt-console-warmup-{os.getpid()}-"))
     saved_env = dict(os.environ)
     saved_cwd = os.getcwd()
     try:
@@ -250,7 +252,24 @@ class Helper:
                         pass
                 elif key.data == "stdin":
                     if not os.read(0, 512):
+                        self.stop_children()
                         return
+            self.reap()
+
+    def stop_children(self, grace: float = 5.0) -> None:
+        """The engine is gone (our stdin closed, also when it was killed): the steps it
+        started must not run on with nobody reading them. SIGINT first, so dbt cancels
+        its warehouse queries; what is still there after `grace` seconds is killed."""
+        for sig, wait in ((signal.SIGINT, grace), (signal.SIGKILL, 0.0)):
+            for pid in self.children:
+                try:
+                    os.killpg(pid, sig)  # each child leads its own process group
+                except (ProcessLookupError, PermissionError):
+                    pass
+            deadline = time.monotonic() + wait
+            while self.children and time.monotonic() < deadline:
+                self.reap()
+                time.sleep(0.05)
             self.reap()
 
     def start_step(self, conn: socket.socket) -> None:

@@ -269,7 +269,8 @@ class WarmLauncher:
 
     def _spawn(self, python: str) -> Helper:
         if self.socket_dir is None:
-            self.socket_dir = Path(tempfile.mkdtemp(prefix="dbt-console-"))  # mode 0700
+            # mode 0700; the pid in the name lets a later engine clean up after a kill -9
+            self.socket_dir = Path(tempfile.mkdtemp(prefix=f"dbt-console-{os.getpid()}-"))
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._spawned += 1
         name = f"helper-{os.getpid()}-{self._spawned}"
@@ -353,3 +354,20 @@ def read_line(proc: subprocess.Popen, timeout: float) -> bytes:
         sel.close()
     return buf.split(b"\n", 1)[0]
 
+
+def remove_stale_temp_dirs() -> list[Path]:
+    """The temporary directories (helper sockets, warm-ups) of dbt-console processes of
+    this user that no longer exist: what a kill -9 left behind. Returns those removed."""
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob("dbt-console-*"):
+        parts = path.name.removeprefix("dbt-console-").removeprefix("warmup-").split("-")
+        try:
+            if not parts[0].isdigit() or path.lstat().st_uid != os.getuid():
+                continue
+            os.kill(int(parts[0]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        except OSError:  # gone meanwhile, or a live process of someone else
+            continue
+    return removed
