@@ -80,10 +80,14 @@ def cli(home: Path, capsys: pytest.CaptureFixture):
     """dbt-console's main() in this process, as a user would call it."""
 
     def run(*args: str) -> Result:
+        umask = os.umask(0o022)
+        os.umask(umask)
         try:
             code = main(list(args))
         except SystemExit as exc:  # argparse's own exits
             code = exc.code
+        finally:
+            os.umask(umask)  # main() sets the process's; this process lives on
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
 

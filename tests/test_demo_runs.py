@@ -52,7 +52,7 @@ def test_each_run_keeps_its_own_artifacts(demo_runs):
         run_dir = demo_runs / "runs" / str(run["id"])
         assert (run_dir / "target" / "manifest.json").is_file()
         results = json.loads(
-            (run_dir / "artifacts" / "step-2" / "run_results.json").read_text())
+            (run_dir / "artifacts" / "step-5" / "run_results.json").read_text())  # 2nd command
         assert results["results"], "each step's run_results.json is kept"
         assert (run_dir / "logs" / "dbt.log").is_file()
 

@@ -29,7 +29,9 @@ REPO = Path(__file__).parent.parent
 
 
 def _run(*argv: str) -> None:
-    subprocess.run(argv, check=True, capture_output=True)
+    # The venv must be readable by the test users whatever umask this process was left
+    # with (dbt-console's main() sets 007 for what it writes).
+    subprocess.run(argv, check=True, capture_output=True, preexec_fn=lambda: os.umask(0o022))
 
 
 @pytest.fixture(scope="module")
