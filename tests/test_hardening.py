@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from test_engine import _alive, slow_model_started
 
-from conftest import binary, slow_home, wait_for
+from conftest import binary, runs_json, slow_home, wait_for
 from dbt_console.store import Store
 
 
@@ -54,3 +56,25 @@ def test_a_killed_engines_warm_steps_stop_and_its_temp_dirs_go(tmp_path, serving
     wait_for(lambda: not any(p.exists() for p in left), timeout=30,
              what="the next engine to remove the temporary directory")
     assert "temporary director" in binary(home, "status").out
+
+
+def test_a_run_whose_engine_died_shows_as_orphaned_and_follow_exits_1(tmp_path, serving):
+    home = slow_home(tmp_path)
+    first = serving(home)
+    slow_id = int(binary(home, "run", "slow").out)
+    wait_for(lambda: slow_model_started(home, slow_id), what="the slow model to start")
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "dbt_console", "logs", str(slow_id), "--follow"],
+        env={**os.environ, "DBT_CONSOLE_HOME": str(home)}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait()
+    out, err = follower.communicate(timeout=120)
+    assert follower.returncode == 1, out + err
+    assert "START sql table model main.slow" in out  # what dbt wrote before the kill
+    assert out.rstrip().splitlines()[-1].startswith(f"run {slow_id} of slow: running, orphaned")
+    assert "orphaned" in binary(home, "status").out
+    listed = binary(home, "runs").out
+    assert "orphaned" in next(line for line in listed.splitlines() if line.startswith(
+        str(slow_id)))
+    assert next(r for r in runs_json(home) if r["id"] == slow_id)["orphaned"] is True

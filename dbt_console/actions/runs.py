@@ -196,5 +196,20 @@ def in_flight(ctx: Context) -> list[Run]:
 
 
 @action("viewer")
+def orphans(ctx: Context) -> set[int]:
+    """Runs marked starting or running that no engine is running: theirs died (or froze
+    past its lease), and the next engine to start marks them error."""
+    from dbt_console.engine.lease import live_holder
+
+    if live_holder(ctx.store) is not None:
+        return set()
+    return {run.id for run in ctx.store.runs_in_flight()}
+
+
+# How an orphaned run is described wherever it is shown.
+ORPHANED = "orphaned: the engine running it stopped; the next engine to start marks it error"
+
+
+@action("viewer")
 def cause(ctx: Context, run_id: int) -> str | None:
     return ctx.store.run_cause(run_id)

@@ -9,7 +9,7 @@ from argparse import Namespace
 from dbt_console import actions, humanize
 from dbt_console.actions import Context
 from dbt_console.commands import out
-from dbt_console.commands.running import follow
+from dbt_console.commands.running import follow, outcome
 from dbt_console.model import Run
 
 
@@ -19,10 +19,12 @@ def cmd_runs(args: Namespace, ctx: Context) -> int:
     runs = actions.runs.history(ctx, args.job, limit=args.limit, status=args.status,
                                 trigger=args.trigger, text=args.search, branch=args.branch)
     counts = actions.runs.node_counts(ctx, [r.id for r in runs])
+    orphans = actions.runs.orphans(ctx)
     if args.json:
-        out(json.dumps([run_json(r, counts[r.id]) for r in runs], indent=2))
+        out(json.dumps([run_json(r, counts[r.id], r.id in orphans) for r in runs], indent=2))
         return 0
-    rows = [[str(r.id), r.job_name, r.status.value, r.trigger.short(),
+    rows = [[str(r.id), r.job_name, "orphaned" if r.id in orphans else r.status.value,
+             r.trigger.short(),
              humanize.local_time(r.started_at or r.queued_at),
              humanize.duration(r.duration), r.git_branch or "", (r.git_sha or "")[:12]]
             for r in runs]
@@ -31,9 +33,10 @@ def cmd_runs(args: Namespace, ctx: Context) -> int:
     return 0
 
 
-def run_json(run: Run, nodes: dict[str, int]) -> dict:
+def run_json(run: Run, nodes: dict[str, int], orphaned: bool = False) -> dict:
     return {
         "id": run.id, "job": run.job_name, "status": run.status.value,
+        "orphaned": orphaned,  # marked running, but no engine runs it (see ORPHANED)
         "trigger": str(run.trigger), "actor": run.actor,
         "git_sha": run.git_sha, "git_branch": run.git_branch,
         "queued_at": humanize.iso_utc(run.queued_at),
@@ -50,8 +53,7 @@ def cmd_logs(args: Namespace, ctx: Context) -> int:
         if not run.status.finished and actions.status.engine(ctx) is None:
             sys.stderr.write(f"dbt-console: run {run.id} is {run.status.value} and no "
                              "engine is running; following until one runs it\n")
-        follow(ctx, args.run_id)
-        return 0
+        return outcome(ctx, follow(ctx, args.run_id))
     batch: list[str] = []
     for line in actions.logs.lines(ctx, args.run_id):
         batch.append(humanize.log_line(line))

@@ -14,6 +14,7 @@ from dbt_console.model import Run, RunStatus
 
 # A poll that finds nothing new is one PRAGMA: cheap enough to do 50 times a second.
 FOLLOW_POLL_SECONDS = 0.02
+ORPHAN_CHECK_SECONDS = 1.0
 CANCEL_WAIT_SECONDS = 30
 
 
@@ -51,11 +52,11 @@ def start(ctx: Context, run: Run, wait: bool) -> int:
                 _follow_cancellable(ctx, run.id, cancel=here.cancel)
             finally:
                 here.finish()
-            return _summary(ctx, actions.runs.get(ctx, run.id))
+            return outcome(ctx, actions.runs.get(ctx, run.id))
     if not wait:
         return 0
     _follow_cancellable(ctx, run.id)
-    return _summary(ctx, actions.runs.get(ctx, run.id))
+    return outcome(ctx, actions.runs.get(ctx, run.id))
 
 
 def _engine_here(ctx: Context, run_id: int):
@@ -82,7 +83,10 @@ def _follow_cancellable(ctx: Context, run_id: int, cancel=None) -> None:
 
 
 def follow(ctx: Context, run_id: int) -> Run:
+    """Stream a run's log until it ends; the run as it ended, or still unfinished when it
+    was orphaned (its engine is gone: nothing will write to it until the next one)."""
     tail = actions.logs.follow(ctx, run_id)
+    next_check = time.monotonic() + ORPHAN_CHECK_SECONDS
     while True:
         lines = tail.poll()
         if lines:
@@ -90,7 +94,20 @@ def follow(ctx: Context, run_id: int) -> Run:
             sys.stdout.flush()
         if tail.finished:
             return tail.run
+        if time.monotonic() >= next_check:
+            next_check = time.monotonic() + ORPHAN_CHECK_SECONDS
+            if run_id in actions.runs.orphans(ctx):
+                tail.poll()  # the last lines the engine wrote before it died
+                return actions.runs.get(ctx, run_id)
         time.sleep(FOLLOW_POLL_SECONDS)
+
+
+def outcome(ctx: Context, run: Run) -> int:
+    """The last line of a followed run: its summary, or why it has none; the exit code."""
+    if not run.status.finished:
+        out(f"run {run.id} of {run.job_name}: {run.status.value}, {actions.runs.ORPHANED}")
+        return 1
+    return _summary(ctx, run)
 
 
 def _summary(ctx: Context, run: Run) -> int:

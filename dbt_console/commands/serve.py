@@ -117,6 +117,9 @@ def cmd_status(args: Namespace, ctx: Context) -> int:
                                           if st.queued else ""))
     out(f"in flight: {len(st.in_flight)}")
     for run in st.in_flight:
+        if st.engine is None:  # nothing is running it: no progress to speak of
+            out(f"  run {run.id} of {run.job_name}: {actions.runs.ORPHANED}")
+            continue
         progress = run.progress
         done = f", {progress.get('done', 0)}/{progress.get('total', 0)} nodes" if progress else ""
         out(f"  run {run.id} of {run.job_name}: {run.status.value} for "
@@ -149,7 +152,7 @@ def _status_json(st) -> dict:
             "since": humanize.iso_utc(holder.started_at),
             "heartbeat": humanize.iso_utc(holder.heartbeat_at)},
         "queued": list(st.queued),
-        "in_flight": [run_json(r, {}) for r in st.in_flight],
+        "in_flight": [run_json(r, {}, holder is None) for r in st.in_flight],
         "next_fires": [{"job": name, "at": humanize.iso_utc(at)} for at, name in st.next_fires],
         "warm_helpers": [{"python": h.row.python, "pid": h.row.pid, "state": h.row.state,
                           "dbt_version": h.row.dbt_version or None, "rss_bytes": h.rss_bytes,
