@@ -173,6 +173,26 @@ def _mapping(value: Any, where: str, allowed: set[str], problems: list[str]) -> 
     return value
 
 
+# Limits no real jobs file comes near; past them input is refused (exit 2), never stored:
+# a 50 MB description once took 36 s and 216 MB to import, and 52 s to export.
+MAX_FIELD_BYTES = 1 << 20   # any one text of a job
+MAX_JOBS = 10_000           # jobs in a file, and in the store
+MAX_FILE_BYTES = 16 << 20   # a jobs file
+
+
+def _oversized(value: Any, path: str = "") -> list[str]:
+    """The fields (dotted paths) holding a text over MAX_FIELD_BYTES."""
+    if isinstance(value, str):
+        big = len(value) > MAX_FIELD_BYTES // 4 and len(
+            value.encode("utf-8", "surrogatepass")) > MAX_FIELD_BYTES
+        return [path or "value"] if big else []
+    if isinstance(value, dict):
+        return [f for k, v in value.items() for f in _oversized(v, f"{path}.{k}".lstrip("."))]
+    if isinstance(value, list):
+        return [f for i, v in enumerate(value) for f in _oversized(v, f"{path}[{i}]")]
+    return []
+
+
 class _Problems:
     """Problems found in one job, each prefixed with the job's name and the field."""
 
@@ -193,6 +213,11 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
     if not isinstance(data, dict):
         raise ValidationError([f"{where}: must be a mapping of job fields"])
     name = data.get("name")
+    too_big = _oversized(data)
+    if too_big:  # before any other check reads them
+        label = f"job {name!r}" if isinstance(name, str) and len(name) < 100 else where
+        raise ValidationError([f"{label}: {f}: over {MAX_FIELD_BYTES >> 20} MiB, more than "
+                               "a job's field may hold" for f in too_big])
     p = _Problems(f"job {name!r}" if isinstance(name, str) and name else where)
     for key in sorted(set(map(str, data)) - JOB_FIELDS):
         p.bad(key, f"unknown field (known: {', '.join(sorted(JOB_FIELDS))})")

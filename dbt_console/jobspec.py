@@ -12,7 +12,7 @@ import yaml
 
 from dbt_console.errors import UserError, ValidationError
 from dbt_console.jobfields import job_to_dict, public_dict
-from dbt_console.jobrules import job_from_dict
+from dbt_console.jobrules import MAX_FILE_BYTES, MAX_JOBS, job_from_dict
 from dbt_console.model import Job
 
 TOP_LEVEL = {"jobs"}
@@ -21,6 +21,10 @@ TOP_LEVEL = {"jobs"}
 def parse_jobs(text: str, source: str, base_dir: Path) -> list[Job]:
     """Jobs from YAML text. Relative project_dir paths are relative to base_dir (the
     file's directory), so a jobs file can live in the repository it describes."""
+    if len(text) > MAX_FILE_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > (
+            MAX_FILE_BYTES):
+        raise UserError(f"{source}: over {MAX_FILE_BYTES >> 20} MiB, more than a jobs file "
+                        "may hold")
     try:
         data = yaml.safe_load(text)
     except RecursionError:
@@ -32,6 +36,9 @@ def parse_jobs(text: str, source: str, base_dir: Path) -> list[Job]:
         raise UserError(f"{where}: not valid YAML: {problem}") from None
     if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
         raise UserError(f"{source}: expected a mapping with a 'jobs:' list at the top")
+    if len(data["jobs"]) > MAX_JOBS:
+        raise UserError(f"{source}: {len(data['jobs'])} jobs, more than the {MAX_JOBS} a "
+                        "store may hold")
     unknown = sorted(set(map(str, data)) - TOP_LEVEL)
     if unknown:
         raise UserError(f"{source}: unknown top-level key(s): {', '.join(unknown)} "
@@ -62,6 +69,9 @@ def parse_jobs(text: str, source: str, base_dir: Path) -> list[Job]:
 
 def read_jobs_file(path: Path) -> str:
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise UserError(f"{path}: over {MAX_FILE_BYTES >> 20} MiB, more than a jobs "
+                            "file may hold")
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None

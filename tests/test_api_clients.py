@@ -328,6 +328,10 @@ def _check_sensor_queries(dagster: httpx.Client, base: str, project: int, enviro
     ({"name": "x", "environment_id": 1, "execute_steps": ["dbt run; rm -rf /"]},
      "commands"),
     ({"name": "x", "environment_id": 1, "colour": "blue"}, "unknown field(s) colour"),
+    ({"name": "x", "environment_id": 1, "description": "d" * (5 << 20)},
+     "the body is over 4 MiB"),
+    ({"name": "x", "environment_id": 1, "description": "d" * (2 << 20)},
+     "description: over 1 MiB"),
 ])
 def test_bad_job_creates_are_refused_and_nothing_is_saved(demo_api, body, message):
     home, reader = demo_api

@@ -25,6 +25,7 @@ from dbt_console.model import Job, Run, RunStatus
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 100
+MAX_BODY_BYTES = 4 << 20  # a job is at most a few fields of 1 MiB (jobrules)
 # Who reads on behalf of a request before its token is known.
 READER = Actor("api", "engine", "api")
 
@@ -141,7 +142,17 @@ def named_like(items: list, request: Request) -> list:
 
 
 async def body(request: Request):
-    raw = await request.body()
+    """The request's JSON body, read no further than MAX_BODY_BYTES."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise requests.BadRequest(f"the body is over {MAX_BODY_BYTES >> 20} MiB")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise requests.BadRequest(f"the body is over {MAX_BODY_BYTES >> 20} MiB")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     if not raw.strip():
         return {}
     try:
