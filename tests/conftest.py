@@ -126,17 +126,24 @@ def copy_home(home: Path, tmp_path: Path) -> Path:
 
 
 def write_jobs(path: Path, text: str) -> Path:
-    """A jobs file. A project_dir must be a dbt project on this machine (import refuses
-    one that is not), so each `project_dir: /srv/NAME` in the text becomes a stub project
-    under the test's own directory."""
+    """A jobs file. A project_dir must be a dbt project on this machine and a dbt_path a
+    dbt (import refuses others), so each `project_dir: /srv/NAME` in the text becomes a
+    stub project under the test's own directory, and `dbt_path: /opt/dbt/bin/dbt` a
+    wrapper there that runs the real dbt."""
     import re
 
     root = path.parent / "srv"
     for name in set(re.findall(r"project_dir: /srv/([\w-]+)", text)):
         (root / name).mkdir(parents=True, exist_ok=True)
         (root / name / "dbt_project.yml").write_text("name: stub\n", encoding="utf-8")
-    path.write_text(text.replace("project_dir: /srv/", f"project_dir: {root}/"),
-                    encoding="utf-8")
+    text = text.replace("project_dir: /srv/", f"project_dir: {root}/")
+    if "dbt_path: /opt/dbt/bin/dbt" in text:
+        wrapper = root / "opt-dbt" / "dbt"
+        wrapper.parent.mkdir(parents=True, exist_ok=True)
+        wrapper.write_text(f'#!/bin/sh\nexec {Path(sys.executable).parent / "dbt"} "$@"\n')
+        wrapper.chmod(0o755)
+        text = text.replace("dbt_path: /opt/dbt/bin/dbt", f"dbt_path: {wrapper}")
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -13,7 +13,15 @@ from pathlib import Path
 
 from test_engine import _alive, slow_model_started
 
-from conftest import binary, runs_json, slow_home, wait_for
+from conftest import (
+    SLOW_PROJECT,
+    binary,
+    make_project,
+    runs_json,
+    slow_home,
+    wait_for,
+    write_jobs,
+)
 from dbt_console.store import Store
 
 
@@ -78,3 +86,34 @@ def test_a_run_whose_engine_died_shows_as_orphaned_and_follow_exits_1(tmp_path, 
     assert "orphaned" in next(line for line in listed.splitlines() if line.startswith(
         str(slow_id)))
     assert next(r for r in runs_json(home) if r["id"] == slow_id)["orphaned"] is True
+
+
+def test_a_dbt_path_that_is_not_dbt_is_refused_when_saved_and_before_each_run(tmp_path):
+    project = make_project(tmp_path / "p", SLOW_PROJECT)
+    calls = tmp_path / "calls"
+    fake = f'#!/bin/sh\necho "$@" >> {calls}\necho "Running with dbt=1.11.0"\n'
+    real = f'#!/bin/sh\nexec {Path(sys.executable).parent / "dbt"} "$@"\n'
+    dbt = tmp_path / "bin" / "dbt"
+    dbt.parent.mkdir()
+    dbt.write_text(fake)
+    dbt.chmod(0o755)
+    jobs = write_jobs(tmp_path / "jobs.yml", f"""
+jobs:
+  - name: fake
+    project_dir: {project}
+    dbt_path: {dbt}
+    commands: ["dbt parse"]
+""")
+    home = tmp_path / "home"
+    refused = binary(home, "jobs", "import", str(jobs))
+    assert refused.code == 2
+    assert f"dbt_path: {dbt} is not dbt-core: its --version says " in refused.err
+    dbt.write_text(real)
+    assert binary(home, "jobs", "import", str(jobs)).code == 0
+    ran = binary(home, "run", "fake", "--wait")
+    assert ran.code == 0 and f"dbt: {dbt}" in binary(home, "logs", "1").out
+    dbt.write_text(fake + "# swapped after the import\n")
+    swapped = binary(home, "run", "fake", "--wait")
+    assert swapped.code == 1
+    assert f"not running {dbt}: {dbt} is not dbt-core" in swapped.out
+    assert calls.read_text().split() == ["--version", "--version"]  # asked, never run

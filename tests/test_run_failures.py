@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import SLOW_PROJECT, binary, import_jobs, make_project
+from conftest import SLOW_PROJECT, binary, import_jobs, make_project, write_jobs
 
 
 def last_run(home: Path) -> dict:
@@ -22,19 +22,28 @@ def last_run(home: Path) -> dict:
 def test_job_whose_dbt_is_missing_ends_in_error_with_the_reason(tmp_path):
     home = tmp_path / "h"
     project = make_project(tmp_path / "p", SLOW_PROJECT)
-    import_jobs(home, tmp_path, f"""
+    jobs = write_jobs(tmp_path / "jobs.yml", f"""
 jobs:
   - name: nodbt
     project_dir: {project}
     dbt_path: /nonexistent/bin/dbt
     commands: ["dbt build"]
 """)
+    refused = binary(home, "jobs", "import", str(jobs))  # checked when saved...
+    assert refused.code == 2
+    assert "dbt_path: /nonexistent/bin/dbt: No such file or directory" in refused.err
+    jobs.write_text(jobs.read_text().replace("/nonexistent/bin/dbt", str(tmp_path / "dbt")))
+    (tmp_path / "dbt").write_text(f'#!/bin/sh\nexec {Path(sys.executable).parent / "dbt"} '
+                                  '"$@"\n')
+    (tmp_path / "dbt").chmod(0o755)
+    assert binary(home, "jobs", "import", str(jobs)).code == 0
+    (tmp_path / "dbt").unlink()  # ...and again before each run
     result = binary(home, "run", "nodbt", "--wait")
     assert result.code == 1
     run = last_run(home)
     assert run["status"] == "error"
-    assert run["error"] == "dbt not found at /nonexistent/bin/dbt (the job's dbt_path)"
-    assert "dbt not found at /nonexistent/bin/dbt" in binary(home, "logs", "1").out
+    assert run["error"] == f"dbt not found at {tmp_path / 'dbt'} (the job's dbt_path)"
+    assert f"dbt not found at {tmp_path / 'dbt'}" in binary(home, "logs", "1").out
 
 
 def test_missing_project_directory_is_the_reason(tmp_path):

@@ -15,6 +15,7 @@ from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
 from dbt_console.errors import UserError, ValidationError
 from dbt_console.jobfields import public_dict
+from dbt_console.jobrules import MAX_JOBS
 from dbt_console.model import Job, Run, RunStatus
 
 
@@ -86,6 +87,8 @@ def check_in_store(ctx: Context, jobs: list[Job], where: str = "") -> None:
         if job.ci is not None and job.ci.defer_to not in names:
             problems.append(f"{prefix}job {job.name!r}: ci.defer_to: no job named "
                             f"{job.ci.defer_to!r}")
+        if job.dbt_path is not None:
+            problems.extend(_dbt_problem(job, prefix))
         if job.project_dir is not None:
             if not os.path.isdir(job.project_dir):
                 problems.append(f"{prefix}job {job.name!r}: project_dir: {job.project_dir} "
@@ -100,6 +103,7 @@ def check_in_store(ctx: Context, jobs: list[Job], where: str = "") -> None:
 @action("editor", changes=True, job=lambda ctx, job: job.name,
         target=lambda ctx, job: f"job {job.name}")
 def create(ctx: Context, job: Job) -> Job:
+    _check_room(ctx, [job])
     check_in_store(ctx, [job])
     _check_admin_fields(ctx, job, None)
     ctx.audit_detail = _diff(None, job)
@@ -153,6 +157,7 @@ def import_text(ctx: Context, text: str, source: str, base: str) -> Imported:
     from dbt_console import jobspec
 
     jobs = jobspec.parse_jobs(text, source, Path(base))
+    _check_room(ctx, jobs)
     check_in_store(ctx, jobs, source)
     before = {j.name: j for j in ctx.store.list_jobs()}
     for job in jobs:
@@ -191,6 +196,21 @@ def next_fire(job: Job, after: float | None = None) -> float | None:
     from dbt_console.engine.scheduler import next_fire as fire
 
     return fire(job.schedule, after)
+
+
+def _dbt_problem(job: Job, prefix: str) -> list[str]:
+    from dbt_console.engine import dbtcheck
+
+    wrong = dbtcheck.problem(os.path.expanduser(job.dbt_path))
+    return [f"{prefix}job {job.name!r}: dbt_path: {wrong}"] if wrong else []
+
+
+def _check_room(ctx: Context, jobs: list[Job]) -> None:
+    names = {j.name for j in ctx.store.list_jobs()}
+    after = len(names | {j.name for j in jobs})
+    if after > MAX_JOBS:
+        raise UserError(f"that would make {after} jobs, more than the {MAX_JOBS} a store may "
+                        "hold")
 
 
 @action("viewer")

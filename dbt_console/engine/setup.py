@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbt_console.engine import artifacts, ci_run
+from dbt_console.engine import artifacts, ci_run, dbtcheck
 from dbt_console.engine.adapters.profile import target_in
 from dbt_console.engine.logpump import RunLog
 from dbt_console.engine.stepenv import SetupError, cloud_env, find_dbt, step_env
@@ -81,6 +81,9 @@ def profile(store: Store, job: Job, run: Run, ws: Workspace, run_dir: Path,
         log.system(PROFILE_STEP, msg, level)
 
     dbt = find_dbt(job)
+    wrong = dbtcheck.problem(dbt)
+    if wrong:
+        raise SetupError(f"not running {dbt}: {wrong}")
     say(f"dbt: {dbt}")
     env = step_env(job, run.id, run_dir, ws.project_dir)
     env.update(cloud_env(job, run, ws.git_sha, store.run_cause(run.id)))
