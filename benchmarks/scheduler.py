@@ -34,7 +34,8 @@ def make_home(root: Path, jobs: int, cron: str) -> tuple[Path, dict]:
     project.mkdir(parents=True)
     (project / "dbt_project.yml").write_text("name: bench\n")
     fake = home / "fake-dbt"
-    fake.write_text("#!/bin/sh\nexit 0\n")
+    # It answers --version as dbt does: dbt-console asks a dbt_path before running it.
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && echo "Core: a stand-in"\nexit 0\n')
     fake.chmod(0o755)
     lines = ["jobs:"]
     for i in range(jobs):

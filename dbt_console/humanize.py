@@ -42,6 +42,16 @@ def size(n: int) -> str:
     return f"{value:.0f} {unit}" if unit == "B" or value >= 10 else f"{value:.1f} {unit}"
 
 
+# C0 controls but tab and newline, DEL and C1: a terminal obeys them (ESC starts an escape
+# sequence, CR rewrites the line), so text from dbt or a job shows them, escaped, instead.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x09), *range(0x0b, 0x20), 0x7f,
+                                        *range(0x80, 0xa0))}
+
+
+def terminal_safe(text: str) -> str:
+    return text.translate(_CONTROLS)
+
+
 def log_line(line: LogLine) -> str:
     """`HH:MM:SS tag     message`: the tag is the node's status when the line has one,
     'console' for dbt-console's own lines, else the level when it is not plain info.

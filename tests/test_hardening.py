@@ -4,6 +4,7 @@ the umask, nothing left in /tmp by a killed engine."""
 from __future__ import annotations
 
 import os
+import pty
 import signal
 import stat
 import subprocess
@@ -22,6 +23,7 @@ from conftest import (
     wait_for,
     write_jobs,
 )
+from dbt_console.model import Job, Trigger
 from dbt_console.store import Store
 
 
@@ -117,3 +119,31 @@ jobs:
     assert swapped.code == 1
     assert f"not running {dbt}: {dbt} is not dbt-core" in swapped.out
     assert calls.read_text().split() == ["--version", "--version"]  # asked, never run
+
+
+def test_control_characters_from_dbt_are_shown_escaped_on_a_terminal(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    with Store(home / "dbt-console.db") as store:
+        store.save_jobs([Job(name="j", commands=("dbt run",), project_dir=str(tmp_path))])
+        run = store.enqueue_run(store.get_job("j"), Trigger.manual(), "me")
+        store.append_log(run.id, 0, [("2026-11-24T02:00:00Z", "info", 4, "", None, None,
+                                      "red \x1b[31mALERT\x1b[0m\rhidden")], None)
+    piped = binary(home, "logs", str(run.id)).out
+    assert "red \x1b[31mALERT\x1b[0m" in piped  # a pipe gets the bytes as they are
+    main, child = pty.openpty()
+    subprocess.run([sys.executable, "-m", "dbt_console", "logs", str(run.id)], stdout=child,
+                   env={**os.environ, "DBT_CONSOLE_HOME": str(home)}, timeout=60, check=True)
+    os.close(child)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # EIO: the terminal's other side is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert b"\x1b" not in shown
+    assert b"red \\x1b[31mALERT\\x1b[0m\\x0dhidden" in shown

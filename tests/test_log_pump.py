@@ -82,3 +82,24 @@ def test_lines_reach_the_store_while_the_process_still_runs(store, tmp_path):
 
     pump(proc, log, 1, tick)
     assert [ln.msg for ln in store.read_log(run.id)] == ["first", "second"]
+
+
+def test_a_line_over_16_mib_stays_one_line_cut_with_its_size(store, tmp_path):
+    store.save_jobs([Job(name="j", commands=("dbt run",), project_dir="/srv")])
+    run = store.enqueue_run(store.get_job("j"), Trigger.manual(), "me")
+    emitter = textwrap.dedent("""
+        import json, sys
+        out = sys.stdout.buffer
+        huge = json.dumps({"info": {"name": "SQLQuery", "msg": "M" + "y" * (17 << 20),
+                                    "level": "debug", "ts": "2026-11-24T02:00:00Z"}})
+        out.write(huge.encode() + b"\\nthe line after\\n")
+    """)
+    proc = SubprocessLauncher().start([sys.executable, "-c", emitter], tmp_path, {})
+    assert pump(proc, RunLog(store, run.id), 1, lambda: None) == 0
+    lines = store.read_log(run.id)
+    assert [ln.msg for ln in lines][1:] == ["the line after"]
+    cut = lines[0].msg
+    assert cut.startswith("Myyy") and cut.endswith(" characters]")
+    size = len(b'{"info": {"name": "SQLQuery", "msg": "') + 1 + (17 << 20) + len(
+        b'", "level": "debug", "ts": "2026-11-24T02:00:00Z"}}')
+    assert f"[a line of {size:,} bytes, cut to its first 65,536 characters]" in cut

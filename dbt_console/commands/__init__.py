@@ -45,7 +45,10 @@ def dispatch(args: Namespace) -> int:
 
 
 def out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    """A line to stdout; on a terminal, control characters in it are shown, not obeyed."""
+    from dbt_console.humanize import terminal_safe
+
+    sys.stdout.write((terminal_safe(text) if sys.stdout.isatty() else text) + "\n")
 
 
 def write_crash_report(text: str) -> Path:

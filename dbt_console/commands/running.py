@@ -90,7 +90,7 @@ def follow(ctx: Context, run_id: int) -> Run:
     while True:
         lines = tail.poll()
         if lines:
-            sys.stdout.write("".join(humanize.log_line(ln) + "\n" for ln in lines))
+            out("\n".join(humanize.log_line(ln) for ln in lines))
             sys.stdout.flush()
         if tail.finished:
             return tail.run

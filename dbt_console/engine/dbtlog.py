@@ -55,6 +55,23 @@ def parse_line(raw: bytes, step: int, from_stderr: bool) -> tuple[tuple, Any]:
     return (now_iso(), "warn" if from_stderr else "info", step, "", None, None, text), None
 
 
+# Of a line cut for its size, this much is kept in the log.
+CUT_LINE_CHARS = 64 * 1024
+
+
+def cut_line(head: bytes, size: int, step: int) -> tuple[tuple, Any]:
+    """One line for a line too long to keep (its first bytes, and the size it had): the
+    start of a dbt event's message when it is there, else of the text."""
+    text = head[:CUT_LINE_CHARS * 4].decode("utf-8", "replace")
+    at = text.find('"msg": "')
+    if text.startswith("{") and at >= 0:
+        text = text[at + len('"msg": "'):]
+    shown = text[:CUT_LINE_CHARS]
+    return (now_iso(), "warn", step, "", None, None,
+            f"{shown}… [a line of {size:,} bytes, cut to its first {len(shown):,} "
+            "characters]"), None
+
+
 def system_row(step: int, msg: str, level: str = "info") -> tuple:
     """A line of dbt-console's own (workspace, step boundaries, reasons) in a run's log."""
     return (now_iso(), level, step, SYSTEM_EVENT, None, None, msg)

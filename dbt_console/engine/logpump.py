@@ -11,7 +11,7 @@ import selectors
 import time
 from collections.abc import Callable
 
-from dbt_console.engine.dbtlog import Progress, parse_line, system_row
+from dbt_console.engine.dbtlog import Progress, cut_line, parse_line, system_row
 from dbt_console.engine.launcher import Process
 from dbt_console.store import Store
 
@@ -66,6 +66,40 @@ class RunLog:
         self._progress_dirty = False
 
 
+class _Lines:
+    """A stream cut into lines. A line over MAX_LINE_BYTES stays one line: its start is
+    kept (up to that size) with the size it had, and the rest is read past."""
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.size = 0
+
+    def feed(self, chunk: bytes) -> list[tuple[bytes, int | None]]:
+        parts = chunk.split(b"\n")  # in C: most lines never pass through Python's hands
+        last = parts.pop()
+        out = []
+        if parts:
+            self._add(parts[0])
+            out.append(self._take())
+            out.extend((p, None) if len(p) <= MAX_LINE_BYTES else (p[:MAX_LINE_BYTES], len(p))
+                       for p in parts[1:])
+        self._add(last)
+        return out
+
+    def _add(self, piece: bytes) -> None:
+        self.buf += piece[:max(MAX_LINE_BYTES - len(self.buf), 0)]
+        self.size += len(piece)
+
+    def end(self) -> list[tuple[bytes, int | None]]:
+        return [self._take()] if self.size else []
+
+    def _take(self) -> tuple[bytes, int | None]:
+        line, size = bytes(self.buf), self.size
+        self.buf.clear()
+        self.size = 0
+        return line, (size if size > len(line) else None)
+
+
 def pump(proc: Process, log: RunLog, step: int, tick: Callable[[], None]) -> int:
     """Read the process's stdout and stderr to the end, then return its exit code.
     `tick` is called between reads, so the caller can cancel or time the step out."""
@@ -73,7 +107,7 @@ def pump(proc: Process, log: RunLog, step: int, tick: Callable[[], None]) -> int
     out_fd, err_fd = proc.stdout_fd(), proc.stderr_fd()
     sel.register(out_fd, selectors.EVENT_READ, False)
     sel.register(err_fd, selectors.EVENT_READ, True)
-    partial = {out_fd: b"", err_fd: b""}
+    lines = {out_fd: _Lines(), err_fd: _Lines()}
     add = log.add
     try:
         while sel.get_map():
@@ -82,18 +116,10 @@ def pump(proc: Process, log: RunLog, step: int, tick: Callable[[], None]) -> int
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
                     sel.unregister(fd)
-                    if partial[fd]:
-                        add(*parse_line(partial[fd], step, from_stderr))
-                        partial[fd] = b""
-                    continue
-                lines = (partial[fd] + chunk).split(b"\n")
-                rest = lines.pop()
-                if len(rest) > MAX_LINE_BYTES:
-                    lines.append(rest)
-                    rest = b""
-                partial[fd] = rest
-                for raw in lines:
-                    add(*parse_line(raw, step, from_stderr))
+                got = lines[fd].feed(chunk) if chunk else lines[fd].end()
+                for raw, size in got:
+                    add(*(parse_line(raw, step, from_stderr) if size is None
+                          else cut_line(raw, size, step)))
             if log.due():
                 log.flush()
             tick()
