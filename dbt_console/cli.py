@@ -119,6 +119,10 @@ def _engine_commands(sub) -> None:
     deliveries.add_argument("--json", action="store_true", help="machine-readable output")
     status = sub.add_parser("status", help="the engine, the queue, runs in flight, next fires")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    prune = sub.add_parser("prune", help="remove finished runs past retention (settings "
+                                         "keep_runs_days, keep_runs_per_job) now")
+    prune.add_argument("--dry-run", action="store_true",
+                       help="only say which runs would go and the space they take")
 
 
 def _run_commands(sub) -> None:

@@ -95,6 +95,12 @@ class Settings:
     # The account id in the HTTP API's paths (/api/v2/accounts/<id>/...): dbt Cloud's
     # clients need one; any number works as long as clients and this agree.
     api_account_id: int = 1
+    # Retention, applied by the engine once a day and by `dbt-console prune`: a finished
+    # run (its row, log and directory) goes when older than keep_runs_days, or when it is
+    # past the keep_runs_per_job newest of its job. 0 turns either off. Each job's last
+    # success and last failure, each open CI branch's latest run and the newest docs stay.
+    keep_runs_days: int = 90
+    keep_runs_per_job: int = 1000
 
 
 def load_settings(paths: Paths) -> Settings:
@@ -113,7 +119,9 @@ def load_settings(paths: Paths) -> Settings:
         if isinstance(known[key].default, bool):
             if not isinstance(value, bool):
                 raise UserError(f"{path}: {key} must be true or false, got {value!r}")
-        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UserError(f"{path}: {key} must be a whole number >= 1, got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < (
+                0 if key.startswith("keep_") else 1):
+            least = 0 if key.startswith("keep_") else 1
+            raise UserError(f"{path}: {key} must be a whole number >= {least}, got {value!r}")
         values[key] = value
     return Settings(**values)

@@ -13,6 +13,7 @@ input into a call and render the answer.
     ci        CI branches, cleanup of deleted branches' schemas
     tokens    API tokens, each with a role
     projects  projects and environments, as dbt Cloud's API groups jobs
+    retention what a prune removes, pruning, the space runs take
     team      grants of roles to unix users and groups, who you are, the audit log
 
 Each is an @action (guard.py): it names the least role that may call it, and each that
@@ -25,8 +26,8 @@ from importlib import import_module
 
 from dbt_console.actions.context import Actor, Context, connect, local_actor, token_actor
 
-SUBJECTS = ("ci", "docs", "jobs", "logs", "notify", "projects", "review", "runs", "status",
-            "team", "tokens")
+SUBJECTS = ("ci", "docs", "jobs", "logs", "notify", "projects", "retention", "review", "runs",
+            "status", "team", "tokens")
 
 
 def __getattr__(name: str):
@@ -37,4 +38,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["Actor", "Context", "ci", "connect", "docs", "jobs", "local_actor", "logs", "notify",
-           "projects", "review", "runs", "status", "team", "token_actor", "tokens"]
+           "projects", "retention", "review", "runs", "status", "team", "token_actor", "tokens"]

@@ -36,7 +36,8 @@ def register_types() -> None:
                 actions.jobs.JobRow, actions.jobs.Imported, actions.status.Status,
                 actions.status.Helper, actions.review.FailedNode, actions.review.Changes,
                 actions.review.Review, actions.notify.HookTest, actions.tokens.TokenRow,
-                actions.team.Me, actions.ci.Cleanup)
+                actions.team.Me, actions.ci.Cleanup,
+                actions.retention.Pruned)
 
 
 class RemoteContext:

@@ -26,6 +26,7 @@ HANDLERS = {
     "hooks": ("notify", "cmd_hooks"),
     "jobs": ("jobs", "cmd_jobs"),
     "logs": ("history", "cmd_logs"),
+    "prune": ("serve", "cmd_prune"),
     "rerun": ("running", "cmd_rerun"),
     "retry": ("running", "cmd_retry"),
     "review": ("history", "cmd_review"),

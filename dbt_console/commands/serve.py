@@ -110,7 +110,7 @@ def _start_engine(engine) -> list[int]:
 def cmd_status(args: Namespace, ctx: Context) -> int:
     st = actions.status.status(ctx)
     if args.json:
-        out(json.dumps(_status_json(st), indent=2))
+        out(json.dumps({**_status_json(st), "space": actions.retention.space(ctx)}, indent=2))
         return 0
     out(f"engine:    {st.engine_words}")
     out(f"queued:    {len(st.queued)}" + (f" (runs {', '.join(map(str, st.queued[:10]))})"
@@ -133,6 +133,10 @@ def cmd_status(args: Namespace, ctx: Context) -> int:
         version = f"dbt {h.dbt_version}, " if h.dbt_version else ""
         detail = f": {h.detail}" if h.detail else ""
         out(f"  {h.state}: {version}pid {h.pid}{memory}, {h.python}{detail}")
+    space = actions.retention.space(ctx)
+    out(f"space:     {humanize.size(sum(space.values()))} (store {humanize.size(space['store'])}"
+        f", runs {humanize.size(space['runs'])}, git clones "
+        f"{humanize.size(space['workspaces'])}; dbt-console prune --dry-run)")
     out("next fires:")
     for at, name in st.next_fires[:10]:
         out(f"  {humanize.local_time(at)}  {name}")
@@ -141,6 +145,18 @@ def cmd_status(args: Namespace, ctx: Context) -> int:
         for event in st.events:
             out(f"  {humanize.local_time(event.at)}  {event.kind}  {event.job_name or ''}  "
                 f"{event.detail}")
+    return 0
+
+
+def cmd_prune(args: Namespace, ctx: Context) -> int:
+    done = actions.retention.plan(ctx) if args.dry_run else actions.retention.prune(ctx)
+    ids = ", ".join(map(str, done.run_ids[:20])) + (" ..." if len(done.run_ids) > 20 else "")
+    if not done.run_ids:
+        out("nothing past retention (settings keep_runs_days, keep_runs_per_job)")
+    elif done.done:
+        out(f"removed {len(done.run_ids)} run(s), {humanize.size(done.bytes)} freed: {ids}")
+    else:
+        out(f"would remove {len(done.run_ids)} run(s), {humanize.size(done.bytes)}: {ids}")
     return 0
 
 

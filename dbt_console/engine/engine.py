@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from dbt_console.config import Paths, Settings
+from dbt_console.engine import retention
 from dbt_console.engine.adapters import exclusive_resource
 from dbt_console.engine.events import RunEvents
 from dbt_console.engine.executor import Executor
@@ -36,6 +37,9 @@ TICK_SECONDS = 0.25
 CANCEL_WAIT_SECONDS = 20.0
 # How often dead or outdated warm helpers are replaced.
 HELPER_CHECK_SECONDS = 2.0
+# Retention runs a few minutes after the engine starts, then once a day.
+PRUNE_FIRST_SECONDS = 300.0
+PRUNE_EVERY_SECONDS = 24 * 3600.0
 
 
 class Engine:
@@ -141,6 +145,7 @@ class Engine:
         with Store(self.paths.store) as store:
             jobs_seen = store.jobs_fingerprint()
             helpers_checked = time.monotonic()
+            next_prune = time.monotonic() + PRUNE_FIRST_SECONDS
             while not self._stopping.is_set():
                 try:
                     self._drain_fires(store)
@@ -151,6 +156,9 @@ class Engine:
                         self.scheduler.sync(jobs)
                         self._prewarm(jobs)
                     self._dispatch(store)
+                    if self.only_run is None and time.monotonic() >= next_prune:
+                        next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+                        threading.Thread(target=self._prune, name="prune", daemon=True).start()
                     if self.warm and time.monotonic() - helpers_checked > HELPER_CHECK_SECONDS:
                         helpers_checked = time.monotonic()
                         self.warm.maintain()
@@ -163,6 +171,18 @@ class Engine:
                     log.exception("engine loop")
                 self._wake.wait(TICK_SECONDS)
                 self._wake.clear()
+
+    def _prune(self) -> None:
+        """Retention, on a thread of its own: removing thousands of run directories must
+        not hold up the loop that starts runs."""
+        try:
+            with Store(self.paths.store) as store:
+                found = retention.plan(store, self.paths, self.settings)
+                if found.run_ids:
+                    retention.apply(store, found)
+                    store.record_event("prune", None, retention.words(found, "daily"))
+        except Exception:
+            log.exception("prune")
 
     def _drain_fires(self, store: Store) -> None:
         fires = []

@@ -16,6 +16,7 @@ from dbt_console.store.jobs import JobsStore
 from dbt_console.store.lease import Lease, LeaseStore, WarmHelperRow
 from dbt_console.store.logs import LogsStore
 from dbt_console.store.projects import ProjectsStore
+from dbt_console.store.prune import PruneStore
 from dbt_console.store.queue import QueueStore
 from dbt_console.store.runs import RunsStore
 from dbt_console.store.steps import StepsStore
@@ -23,7 +24,8 @@ from dbt_console.store.tokens import TokensStore
 
 
 class Store(JobsStore, RunsStore, QueueStore, StepsStore, LogsStore, LeaseStore, CiStore,
-            DeliveriesStore, TokensStore, EventsStore, AccessStore, ProjectsStore):
+            DeliveriesStore, TokensStore, EventsStore, AccessStore, ProjectsStore,
+            PruneStore):
     """The whole store through one connection."""
 
 
