@@ -9,8 +9,6 @@ import json
 import os
 import socket
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -21,50 +19,6 @@ from dbt_console.engine.notify import notifier
 from dbt_console.model import Trigger
 
 SECRET = "whsec-7c1f0e9b-never-print-me"
-
-
-class Receiver:
-    """An HTTP server that records requests and answers with scripted status codes."""
-
-    def __init__(self, port: int = 0, statuses: list[int] | None = None):
-        self.requests: list[dict] = []
-        self.statuses = list(statuses or [])
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"path": self.path, "headers": dict(self.headers),
-                                          "body": body})
-                code = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(code)
-                self.end_headers()
-                self.wfile.write(b"ok" if code == 200 else b"nope")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    started = []
-
-    def start(port: int = 0, statuses=None) -> Receiver:
-        started.append(Receiver(port, statuses))
-        return started[-1]
-
-    yield start
-    for r in started:
-        r.close()
 
 
 def free_port() -> int:
