@@ -104,8 +104,9 @@ def check_in_store(ctx: Context, jobs: list[Job], where: str = "") -> None:
         target=lambda ctx, job: f"job {job.name}")
 def create(ctx: Context, job: Job) -> Job:
     _check_room(ctx, [job])
-    check_in_store(ctx, [job])
+    # Who may set a program comes before checking it: the check runs its --version.
     _check_admin_fields(ctx, job, None)
+    check_in_store(ctx, [job])
     ctx.audit_detail = _diff(None, job)
     return ctx.store.create_job(job)
 
@@ -114,8 +115,8 @@ def create(ctx: Context, job: Job) -> Job:
         target=lambda ctx, job, previous: f"job {previous.name}")
 def update(ctx: Context, job: Job, previous: Job) -> Job:
     """Save an edited job, refusing when someone else saved it since `previous` was read."""
-    check_in_store(ctx, [job])
     _check_admin_fields(ctx, job, previous)
+    check_in_store(ctx, [job])
     ctx.audit_detail = _diff(previous, job)
     return ctx.store.update_job(job, previous.name, previous.version)
 
@@ -158,10 +159,10 @@ def import_text(ctx: Context, text: str, source: str, base: str) -> Imported:
 
     jobs = jobspec.parse_jobs(text, source, Path(base))
     _check_room(ctx, jobs)
-    check_in_store(ctx, jobs, source)
     before = {j.name: j for j in ctx.store.list_jobs()}
-    for job in jobs:
+    for job in jobs:  # before check_in_store, which runs a dbt_path's --version
         _check_admin_fields(ctx, job, before.get(job.name))
+    check_in_store(ctx, jobs, source)
     ctx.audit_detail = "; ".join(f"{j.name}: {d}" for j in jobs
                                  if (d := _diff(before.get(j.name), j)))
     existing = set(before)
