@@ -97,6 +97,9 @@ def _engine_commands(sub) -> None:
                        help="also serve dbt Cloud's Admin API v2 (a port alone: 127.0.0.1)")
     serve.add_argument("--tls-cert", metavar="FILE", help="serve the API over HTTPS")
     serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
+    serve.add_argument("--metrics", metavar="HOST:PORT",
+                       help="serve /metrics (Prometheus) and /healthz there (a port alone: "
+                            "127.0.0.1); with --api they are on the API's address too")
     tokens = sub.add_parser("tokens", help="API tokens: create (shown once), list, revoke")
     tokens_sub = tokens.add_subparsers(dest="tokens_command", metavar="COMMAND",
                                        parser_class=_Parser)

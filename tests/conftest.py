@@ -178,6 +178,7 @@ class Serving:
             (home / "settings.toml").write_text(settings)
         env = {**os.environ, "DBT_CONSOLE_HOME": str(home)}
         self.api_url: str | None = None
+        self.metrics_url: str | None = None
         self.proc = subprocess.Popen([sys.executable, "-m", "dbt_console", "serve", *args],
                                      env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -191,7 +192,11 @@ class Serving:
             self.lines.append(line)
             if line.startswith("API "):
                 self.api_url = line.split(" on ", 1)[1].strip()
-            if "engine running" in line and "--api" not in args or self.api_url:
+            if line.startswith("metrics "):
+                self.metrics_url = line.split(" on ", 1)[1].strip()
+            if all(given not in args or url for given, url in (
+                    ("--api", self.api_url), ("--metrics", self.metrics_url))) and (
+                    "engine running" in "".join(self.lines)):
                 return
         raise AssertionError("serve did not start: " + "".join(self.lines))
 

@@ -12,6 +12,7 @@ input into a call and render the answer.
     docs      which run's docs to serve
     ci        CI branches, cleanup of deleted branches' schemas
     tokens    API tokens, each with a role
+    metrics   what /metrics reports: one snapshot of counters and gauges
     projects  projects and environments, as dbt Cloud's API groups jobs
     retention what a prune removes, pruning, the space runs take
     team      grants of roles to unix users and groups, who you are, the audit log
@@ -26,8 +27,8 @@ from importlib import import_module
 
 from dbt_console.actions.context import Actor, Context, connect, local_actor, token_actor
 
-SUBJECTS = ("ci", "docs", "jobs", "logs", "notify", "projects", "retention", "review", "runs",
-            "status", "team", "tokens")
+SUBJECTS = ("ci", "docs", "jobs", "logs", "metrics", "notify", "projects", "retention",
+            "review", "runs", "status", "team", "tokens")
 
 
 def __getattr__(name: str):
@@ -37,5 +38,6 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["Actor", "Context", "ci", "connect", "docs", "jobs", "local_actor", "logs", "notify",
-           "projects", "retention", "review", "runs", "status", "team", "token_actor", "tokens"]
+__all__ = ["Actor", "Context", "ci", "connect", "docs", "jobs", "local_actor", "logs",
+           "metrics", "notify", "projects", "retention", "review", "runs", "status", "team",
+           "token_actor", "tokens"]

@@ -4,6 +4,7 @@ flight, the next fires, warm helpers, recent engine events."""
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass
 
 from dbt_console.actions.context import Context
@@ -54,6 +55,26 @@ def status(ctx: Context, events: int = 5) -> Status:
         tuple(run_id for run_id, _ in store.queued_runs()), tuple(store.runs_in_flight()),
         tuple(fires), tuple(Helper(h, rss_bytes(h.pid) if local else None) for h in rows),
         tuple(store.recent_events(events)))
+
+
+# The engine loop renews its lease every 2 s: one older than this means the loop is stuck.
+HEALTHY_SECONDS = 10.0
+
+
+@action("viewer")
+def health(ctx: Context, engine_pid: int) -> tuple[bool, str]:
+    """Is the engine of process engine_pid alive: holding the store, its loop ticking?"""
+    from dbt_console.engine.lease import describe
+
+    lease = ctx.store.read_lease()
+    if lease is None:
+        return False, "no engine holds the store"
+    if lease.pid != engine_pid or lease.host != socket.gethostname():
+        return False, f"another engine holds the store: {describe(lease)}"
+    age = time.time() - lease.heartbeat_at
+    if age > HEALTHY_SECONDS:
+        return False, f"the engine's loop has not ticked for {age:.0f}s"
+    return True, f"pid {lease.pid} holds the store; its loop ticked {age:.1f}s ago"
 
 
 @action("viewer")

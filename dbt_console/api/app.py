@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dbt_console.api import account, jobs, runs
+from dbt_console.api import account, jobs, metrics, runs
 from dbt_console.api.base import Api, endpoint, fail
 from dbt_console.config import Paths
 
@@ -51,15 +51,17 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return fail(code, words.get(code, "bad request"))
 
 
-def build_app(paths: Paths, account_id: int) -> Starlette:
-    routes = []
-    for method, path, handler in ROUTES:
+def build_app(paths: Paths, account_id: int, metrics_only: bool = False) -> Starlette:
+    """The API, with /metrics and /healthz; only those two for `serve --metrics`."""
+    routes = [Route("/metrics", endpoint(metrics.metrics), methods=["GET"]),
+              Route("/healthz", metrics.healthz, methods=["GET"])]
+    for method, path, handler in [] if metrics_only else ROUTES:
         # Clients send the trailing slash; some URL joins drop it. Both answer: a redirect
         # would come before auth, and a proxy drops the token on it (Dagster's check).
         for variant in dict.fromkeys((path, path.rstrip("/"))):
             routes.append(Route(variant, endpoint(handler), methods=[method]))
     # Airflow's test_connection and list_accounts GET the bare host, then accounts/.
-    for variant in ("/", "/api/v2/accounts/", "/api/v2/accounts"):
+    for variant in () if metrics_only else ("/", "/api/v2/accounts/", "/api/v2/accounts"):
         routes.append(Route(variant, endpoint(account.list_accounts), methods=["GET"]))
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
     app.state.api = Api(paths, account_id)

@@ -25,7 +25,7 @@ def parse_address(text: str) -> tuple[str, int]:
 
 class ApiServer:
     def __init__(self, paths: Paths, account_id: int, address: str,
-                 cert: str | None = None, key: str | None = None):
+                 cert: str | None = None, key: str | None = None, metrics_only: bool = False):
         try:
             import starlette  # noqa: F401 - only checked here; the worker imports them
             import uvicorn  # noqa: F401
@@ -53,12 +53,13 @@ class ApiServer:
             raise UserError(f"cannot serve the API on {host}:{port}: "
                             f"{exc.strerror or exc}") from None
         self.port = self.sock.getsockname()[1]
-        self.url = f"{'https' if cert else 'http'}://{host}:{self.port}/api/v2/accounts/{account_id}/"
+        root = f"{'https' if cert else 'http'}://{host}:{self.port}"
+        self.url = f"{root}/metrics" if metrics_only else f"{root}/api/v2/accounts/{account_id}/"
         # Its own process: the engine's log pumps keep a core busy while dbt talks, and
         # polls answered from the same interpreter would wait on its lock.
         self.argv = [sys.executable, "-m", "dbt_console.api.worker", str(paths.data_dir),
                      str(paths.config_dir), str(account_id), str(self.sock.fileno()),
-                     cert or "", key or ""]
+                     cert or "", key or "", *(["metrics"] if metrics_only else [])]
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:

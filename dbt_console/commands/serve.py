@@ -34,7 +34,7 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     restore_default_sigint()
     paths = ctx.paths
     settings = load_settings(paths)
-    api = _api_server(args, paths, settings)
+    servers = _http_servers(args, paths, settings)
     engine = Engine(paths, settings, kind="serve")
 
     def report(run: Run) -> None:
@@ -59,14 +59,16 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     if orphans:
         out(f"runs left running by a stopped engine, now marked error: "
             f"{', '.join(map(str, orphans))}")
-    if api is not None:
-        api.start()
-        out(f"API (dbt Cloud's Admin API v2) on {api.url}")
+    for server, what in servers:
+        server.start()
+        out(f"{what} on {server.url}")
+    engine.watchdog.ready()  # systemd's Type=notify: serving from here on
     sys.stdout.flush()
     engine.wait(until=stop.is_set)
+    engine.watchdog.stopping()
     gateway.stop()
-    if api is not None:
-        api.stop()
+    for server, _ in servers:
+        server.stop()
     if engine.lost_lease:
         sys.stderr.write("dbt-console: another engine took over this store; stopping\n")
     out(f"stopping: runs in flight get up to {settings.stop_grace_seconds}s to finish")
@@ -76,16 +78,23 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     return 1 if engine.lost_lease else 0
 
 
-def _api_server(args: Namespace, paths, settings):
-    """The API's socket, bound before the engine starts: a taken port is refused before
-    anything runs. None without --api."""
-    if not (args.api or args.tls_cert or args.tls_key):
-        return None
-    if not args.api:
+def _http_servers(args: Namespace, paths, settings) -> list[tuple]:
+    """The API's and the metrics' sockets, bound before the engine starts: a taken port is
+    refused before anything runs."""
+    if (args.tls_cert or args.tls_key) and not args.api:
         raise UserError("--tls-cert and --tls-key are for the API: add --api HOST:PORT")
+    if not (args.api or args.metrics):
+        return []
     from dbt_console.api.server import ApiServer
 
-    return ApiServer(paths, settings.api_account_id, args.api, args.tls_cert, args.tls_key)
+    servers = []
+    if args.api:
+        servers.append((ApiServer(paths, settings.api_account_id, args.api, args.tls_cert,
+                                  args.tls_key), "API (dbt Cloud's Admin API v2)"))
+    if args.metrics:
+        servers.append((ApiServer(paths, settings.api_account_id, args.metrics,
+                                  metrics_only=True), "metrics (Prometheus) and /healthz"))
+    return servers
 
 
 def _start_engine(engine) -> list[int]:

@@ -25,6 +25,7 @@ from dbt_console.engine.pushes import PushWatcher
 from dbt_console.engine.scheduler import Scheduler, TriggerFor, cron_trigger, next_fire
 from dbt_console.engine.stepenv import SetupError, find_dbt
 from dbt_console.engine.warm.launcher import Helper, WarmLauncher, remove_stale_temp_dirs
+from dbt_console.engine.watchdog import Watchdog
 from dbt_console.model import Job, Trigger
 from dbt_console.store import Store
 
@@ -53,6 +54,7 @@ class Engine:
         self.settings = settings
         self.events = events or RunEvents()
         self.keeper = LeaseKeeper(kind)
+        self.watchdog = Watchdog()  # systemd's WatchdogSec=, when serve runs under it
         self.warm: WarmLauncher | None = None
         if launcher is None and settings.warm_starts:
             launcher = self.warm = WarmLauncher(paths.helper_log, self._helper_changed)
@@ -162,6 +164,7 @@ class Engine:
                     if self.warm and time.monotonic() - helpers_checked > HELPER_CHECK_SECONDS:
                         helpers_checked = time.monotonic()
                         self.warm.maintain()
+                    self.watchdog.tick()
                     if not self.keeper.beat_if_due(store):
                         log.error("the store's lease was taken by another engine; stopping")
                         self.lost_lease = True

@@ -15,6 +15,7 @@ from dbt_console.store.events import EngineEvent, EventsStore
 from dbt_console.store.jobs import JobsStore
 from dbt_console.store.lease import Lease, LeaseStore, WarmHelperRow
 from dbt_console.store.logs import LogsStore
+from dbt_console.store.metrics import MetricsStore
 from dbt_console.store.projects import ProjectsStore
 from dbt_console.store.prune import PruneStore
 from dbt_console.store.queue import QueueStore
@@ -25,7 +26,7 @@ from dbt_console.store.tokens import TokensStore
 
 class Store(JobsStore, RunsStore, QueueStore, StepsStore, LogsStore, LeaseStore, CiStore,
             DeliveriesStore, TokensStore, EventsStore, AccessStore, ProjectsStore,
-            PruneStore):
+            PruneStore, MetricsStore):
     """The whole store through one connection."""
 
 

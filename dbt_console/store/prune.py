@@ -5,6 +5,7 @@ deliveries go with their run: ON DELETE CASCADE)."""
 from __future__ import annotations
 
 from dbt_console.store.base import StoreBase
+from dbt_console.store.metrics import fold_pruned
 
 FINISHED = ("success", "error", "cancelled")
 
@@ -44,5 +45,6 @@ class PruneStore(StoreBase):
         for start in range(0, len(run_ids), 500):
             batch = run_ids[start:start + 500]
             with self._tx() as conn:
+                fold_pruned(conn, batch)  # /metrics' counters never go down
                 conn.execute(f"DELETE FROM runs WHERE id IN ({', '.join('?' * len(batch))})",
                              batch)

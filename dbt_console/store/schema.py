@@ -236,6 +236,15 @@ MIGRATIONS: list = [
     """,
     # 11: the jobs already saved get theirs.
     _place_existing_jobs,
+    # 12: what pruned runs counted in /metrics' counters and histograms (store/metrics.py)
+    """
+    CREATE TABLE metric_totals (
+        name  TEXT NOT NULL,                 -- runs, run_seconds, step_seconds, ...
+        key   TEXT NOT NULL,                 -- its labels, as JSON
+        value TEXT NOT NULL,                 -- a count, or [buckets, count, sum]
+        PRIMARY KEY (name, key)
+    ) WITHOUT ROWID
+    """,
 ]
 
 
