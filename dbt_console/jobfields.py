@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dbt_console import sla as sla_rules
 from dbt_console.ci import CiSpec
 from dbt_console.model import (
     ENV_REF_RE,
@@ -27,7 +28,7 @@ from dbt_console.model import (
 class Field:
     path: str  # its key in the jobs file; a dot for a key of a group (git.url)
     label: str
-    # How the form edits it: text, int, bool, lines (one a line), list (comma separated),
+    # How the form edits it: text, int, number, bool, lines (one a line), list (comma separated),
     # env (NAME=value a line), yaml (a YAML list)
     kind: str = "text"
     placeholder: str = ""
@@ -58,6 +59,11 @@ FIELDS: tuple[Field, ...] = (
     Field("schedule.timezone", "timezone", placeholder="UTC"),
     Field("env", "environment, NAME=value a line (${VAR} reads the engine's)", "env"),
     Field("timeout_minutes", "timeout (minutes)", "int", placeholder="empty: none"),
+    Field("sla.finish_by", "alert: late unless a success by (HH:MM)",
+          placeholder="empty: no deadline"),
+    Field("sla.max_minutes", "alert: slow after (minutes)", "int", placeholder="empty: none"),
+    Field("sla.slower_than_usual", "alert: slow at x usual", "number", placeholder="e.g. 2.0"),
+    Field("sla.missed", "alert: missed fires", "bool"),
     Field("after", "run after job", placeholder="empty: not chained"),
     Field("on", "after statuses", "list", placeholder="success"),
     Field("enabled", "enabled", "bool"),
@@ -109,6 +115,7 @@ def job_from_spec(data: dict[str, Any]) -> Job:
         description=data.get("description") or "",
         after=data.get("after"),
         after_statuses=tuple(data.get("on") or ("success",)),
+        sla=None if not data.get("sla") else sla_rules.from_dict(data["sla"]),
     )
 
 
@@ -132,6 +139,8 @@ def job_to_dict(job: Job) -> dict[str, Any]:
         "schedule.timezone": job.schedule.timezone if job.schedule else None,
         "env": dict(job.env) or None, "timeout_minutes": job.timeout_minutes,
         "after": job.after, "on": list(job.after_statuses) if job.after else None,
+        **{f"sla.{k}": (sla_rules.to_dict(job.sla).get(k) if job.sla else None)
+           for k in ("finish_by", "max_minutes", "slower_than_usual", "missed")},
         "enabled": job.enabled,
         "hooks": [{"type": h.type, **h.options} for h in job.hooks],
     }

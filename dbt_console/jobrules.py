@@ -10,6 +10,7 @@ import shlex
 from typing import Any
 
 from dbt_console import ci
+from dbt_console import sla as sla_rules
 from dbt_console.errors import ValidationError
 from dbt_console.jobfields import TOP_LEVEL, group_keys, job_from_spec
 from dbt_console.model import ENV_REF_RE, SECRET_MASK, Job, redact
@@ -58,7 +59,7 @@ CI_FIELDS = group_keys("ci")
 
 def check_hook(hook: Any) -> list[str]:
     """Problems with one notification hook (empty when it is fine)."""
-    from dbt_console.hooks import EVENTS, KINDS
+    from dbt_console.hooks import ALERTS, EVENTS, KINDS
 
     if not isinstance(hook, dict) or hook.get("type") not in KINDS:
         return [f"must be a mapping with a type: one of {', '.join(KINDS)}"]
@@ -83,8 +84,9 @@ def check_hook(hook: Any) -> list[str]:
         problems.append("argv must be a list of text: the program and its arguments "
                         "(no shell)")
     events = hook.get("events", ["errored"])
-    if not isinstance(events, list) or not events or any(e not in EVENTS for e in events):
-        problems.append(f"events must be a list from {', '.join(EVENTS)}, got {events!r}")
+    known = (*EVENTS, *ALERTS)
+    if not isinstance(events, list) or not events or any(e not in known for e in events):
+        problems.append(f"events must be a list from {', '.join(known)}, got {events!r}")
     return problems
 
 
@@ -233,6 +235,9 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
     _check_chain(data, p)
     if data.get("ci") is not None:
         _check_ci(data, p.label, p.found)
+    if data.get("sla") is not None:
+        p.found.extend(f"{p.label}: {why}" for why in sla_rules.problems(
+            data["sla"], data.get("schedule") is not None))
     if p.found:
         raise ValidationError(p.found)
     return job_from_spec({**data, "commands": commands})

@@ -62,6 +62,8 @@ def from_form(values: dict[str, str | bool], original: Job | None
             del data[group]  # a group without its first field is not there (no git url)
         else:
             data[group] = {**defaults, **data[group]}
+    if "sla" in data and not any(data["sla"].values()):
+        del data["sla"]  # every alert left off: no sla at all
     return unmask(data, original), problems
 
 
@@ -86,6 +88,12 @@ def _parse(f: Field, raw: str | bool, problems: list[str]) -> Any:
             return int(text)
         except ValueError:
             problems.append(f"{f.path}: {text!r} is not a whole number")
+            return None
+    if f.kind == "number":
+        try:
+            return float(text)
+        except ValueError:
+            problems.append(f"{f.path}: {text!r} is not a number")
             return None
     if f.kind == "env":
         return _env(text, problems)

@@ -191,6 +191,7 @@ class Job:
     description: str = ""
     after: str | None = None  # run when this job's run finishes...
     after_statuses: tuple[str, ...] = ("success",)  # ...with one of these statuses
+    sla: Sla | None = None
     # Store bookkeeping, not part of the job's definition.
     id: int | None = field(default=None, compare=False)
     version: int = field(default=0, compare=False)
@@ -247,6 +248,16 @@ class Run:
             return None
         end = self.finished_at
         return None if end is None else end - self.started_at
+
+
+@dataclass(frozen=True)
+class Sla:
+    """A job's run alerts (sla.py says what each means)."""
+
+    finish_by: str | None = None          # "07:00" in the schedule's timezone: late
+    max_minutes: int | None = None        # a run going longer: slow
+    slower_than_usual: float | None = None  # over this times the usual duration: slow
+    missed: bool = False                  # a fire not started within the grace: missed
 
 
 @dataclass(frozen=True)

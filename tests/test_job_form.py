@@ -29,6 +29,7 @@ jobs:
     schedule: {{cron: "0 2 * * *", timezone: Europe/Berlin}}
     env: {{DBT_ENV_CUSTOM_ENV_team: analytics, DBT_ENV_SECRET_KEY: s3cr3t, TOKEN: "${{TOKEN}}"}}
     timeout_minutes: 60
+    sla: {{finish_by: "07:00", max_minutes: 45, slower_than_usual: 2.5, missed: true}}
     enabled: false
     hooks:
       - {{type: webhook, url: "https://example.invalid/dbt", secret: whsec, header: X-Sig,

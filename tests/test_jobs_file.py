@@ -17,6 +17,7 @@ jobs:
     schedule: {cron: "0 2 * * *", timezone: Europe/Berlin}
     env: {DBT_ENV_CUSTOM_ENV_team: analytics, DBT_ENV_SECRET_KEY: s3cr3t-value}
     timeout_minutes: 60
+    sla: {finish_by: "07:00", max_minutes: 45, slower_than_usual: 2.5, missed: true}
     enabled: false
     dbt_path: /opt/dbt/bin/dbt
     hooks:

@@ -54,12 +54,15 @@ class JobRow:
     recent: tuple[RunStatus, ...]
     # (branch, its head on the remote as last seen, its latest run)
     branches: tuple[tuple[str, str, Run | None], ...] = ()
+    # A run alert (late, slow, missed) raised since the job last succeeded, or None.
+    alert: str | None = None
 
 
 @action("viewer")
 def overview(ctx: Context) -> list[JobRow]:
     store = ctx.store
     latest = store.latest_runs()
+    alerts = store.open_alerts()
     history = store.recent_statuses(10)
     rows = []
     for job in store.list_jobs():
@@ -69,7 +72,7 @@ def overview(ctx: Context) -> list[JobRow]:
             branches = tuple((b.branch, b.sha, runs.get(b.branch))
                              for b in store.ci_branches(job.name) if b.gone_at is None)
         rows.append(JobRow(job, latest.get(job.name), tuple(history.get(job.name, ())),
-                           branches))
+                           branches, alerts.get(job.name)))
     return rows
 
 

@@ -30,7 +30,8 @@ def register_types() -> None:
 
     plain.allow(model.RunStatus, model.Trigger, model.GitSource, model.Schedule, model.Hook,
                 model.Job, model.Overrides, model.Run, model.Step, model.NodeResult,
-                model.LogLine, model.Project, model.Environment, ci.CiSpec, access.Grant,
+                model.LogLine, model.Project, model.Environment, model.Sla, ci.CiSpec,
+                access.Grant,
                 store.Lease, store.WarmHelperRow,
                 store.CiBranch, store.EngineEvent, store.Delivery, store.AuditRow, Commit,
                 actions.jobs.JobRow, actions.jobs.Imported, actions.status.Status,

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from dbt_console.config import Paths, Settings
-from dbt_console.engine import retention
+from dbt_console.engine import alerts, retention
 from dbt_console.engine.adapters import exclusive_resource
 from dbt_console.engine.events import RunEvents
 from dbt_console.engine.executor import Executor
@@ -55,6 +55,7 @@ class Engine:
         self.events = events or RunEvents()
         self.keeper = LeaseKeeper(kind)
         self.watchdog = Watchdog()  # systemd's WatchdogSec=, when serve runs under it
+        self.alerts = alerts.AlertWatch(settings.catch_up_grace_minutes)
         self.warm: WarmLauncher | None = None
         if launcher is None and settings.warm_starts:
             launcher = self.warm = WarmLauncher(paths.helper_log, self._helper_changed)
@@ -148,6 +149,7 @@ class Engine:
             jobs_seen = store.jobs_fingerprint()
             helpers_checked = time.monotonic()
             next_prune = time.monotonic() + PRUNE_FIRST_SECONDS
+            next_alerts = 0.0
             while not self._stopping.is_set():
                 try:
                     self._drain_fires(store)
@@ -158,6 +160,9 @@ class Engine:
                         self.scheduler.sync(jobs)
                         self._prewarm(jobs)
                     self._dispatch(store)
+                    if self.only_run is None and time.monotonic() >= next_alerts:
+                        next_alerts = time.monotonic() + alerts.CHECK_SECONDS
+                        self.alerts.check(store)
                     if self.only_run is None and time.monotonic() >= next_prune:
                         next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
                         threading.Thread(target=self._prune, name="prune", daemon=True).start()
@@ -300,6 +305,7 @@ class Engine:
                 store.record_event("catch-up", job.name,
                                    "missed while no engine ran; running it once now")
             if first_missed < now - grace:
+                self.alerts.missed_while_down(store, job, first_missed)
                 store.record_event(
                     "missed", job.name,
                     f"fires from {time.strftime('%Y-%m-%d %H:%M', time.localtime(first_missed))}"

@@ -5,9 +5,9 @@ Adding a kind is a module here, a line in KINDS and its test. Pure: no I/O."""
 from __future__ import annotations
 
 from dbt_console.hooks import command, pagerduty, slack, webhook
-from dbt_console.hooks.kind import EVENTS, HookKind
+from dbt_console.hooks.kind import ALERTS, DEFAULT_EVENTS, EVENTS, Alert, HookKind
 
 KINDS: dict[str, HookKind] = {k.name: k for k in (webhook.KIND, slack.KIND, pagerduty.KIND,
                                                   command.KIND)}
 
-__all__ = ["EVENTS", "KINDS", "HookKind"]
+__all__ = ["ALERTS", "DEFAULT_EVENTS", "EVENTS", "KINDS", "Alert", "HookKind"]

@@ -9,7 +9,7 @@ import socket
 from typing import Any
 
 from dbt_console.hooks.common import FAILED_NODES, iso, trim
-from dbt_console.hooks.kind import HookKind
+from dbt_console.hooks.kind import Alert, HookKind
 from dbt_console.model import Hook, Run
 
 URL = "https://events.pagerduty.com/v2/enqueue"
@@ -42,6 +42,28 @@ def body(hook: Hook, index: int, run: Run, event: str, counts: dict[str, int],
     return out
 
 
+ALERT_WORDS = {"late": "is late", "slow": "is running slow", "missed": "missed a scheduled run"}
+
+
+def alert_body(hook: Hook, index: int, alert: Alert) -> dict[str, Any]:
+    """The job's one incident (the dedup key of its failures): its next success resolves
+    it, whatever opened it."""
+    return {
+        "routing_key": KEY_PLACEHOLDER,
+        "event_action": "trigger",
+        "dedup_key": f"dbt-console/{alert.job_name}",
+        "payload": {
+            "summary": f"dbt job {alert.job_name} {ALERT_WORDS[alert.event]}: "
+                       f"{alert.detail}"[:1000],
+            "source": socket.gethostname(),
+            "severity": "warning",
+            "timestamp": iso(alert.at),
+            "component": alert.job_name,
+            "custom_details": {"alert": alert.event, "run_id": alert.run_id},
+        },
+    }
+
+
 def prepare(hook: Hook, text: str, resolve) -> tuple[str, dict[str, str]]:
     data = json.loads(text)
     data["routing_key"] = resolve(hook.options["routing_key"])
@@ -49,4 +71,4 @@ def prepare(hook: Hook, text: str, resolve) -> tuple[str, dict[str, str]]:
 
 
 KIND = HookKind("pagerduty", frozenset({"routing_key"}), frozenset({"events", "name", "url"}),
-                ("url", "routing_key"), body, prepare, default_url=URL)
+                ("url", "routing_key"), body, alert_body, prepare, default_url=URL)

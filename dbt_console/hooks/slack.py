@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from dbt_console.hooks.common import trim
-from dbt_console.hooks.kind import HookKind
+from dbt_console.hooks.kind import Alert, HookKind
 from dbt_console.model import Hook, Run
 
 MARKS = {"succeeded": ":white_check_mark:", "warned": ":warning:", "errored": ":x:",
          "cancelled": ":no_entry_sign:", "started": ":arrow_forward:"}
+ALERT_WORDS = {"late": (":alarm_clock:", "is late"), "slow": (":turtle:", "is running slow"),
+               "missed": (":ghost:", "missed a scheduled run")}
 
 
 def body(hook: Hook, index: int, run: Run, event: str, counts: dict[str, int],
@@ -36,4 +38,15 @@ def body(hook: Hook, index: int, run: Run, event: str, counts: dict[str, int],
     return {"text": title, "blocks": blocks}
 
 
-KIND = HookKind("slack", frozenset({"url"}), frozenset({"events", "name"}), ("url",), body)
+def alert_body(hook: Hook, index: int, alert: Alert) -> dict[str, Any]:
+    mark, words = ALERT_WORDS[alert.event]
+    title = f"{mark} {alert.job_name} {words}"
+    hint = f"`dbt-console logs {alert.run_id}`" if alert.run_id else "`dbt-console status`"
+    return {"text": f"{title}: {alert.detail}", "blocks": [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": trim(alert.detail)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": hint}]}]}
+
+
+KIND = HookKind("slack", frozenset({"url"}), frozenset({"events", "name"}), ("url",), body,
+                alert_body)

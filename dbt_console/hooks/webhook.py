@@ -10,12 +10,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dbt_console.hooks.common import FAILED_NODES, STATUS_CODE, STATUS_WORD, iso, trim
-from dbt_console.hooks.kind import HookKind
+from dbt_console.hooks.kind import Alert, HookKind
 from dbt_console.model import Hook, Run, RunStatus
 
 EVENT_TYPE = {"started": "job.run.started", "succeeded": "job.run.completed",
               "warned": "job.run.completed", "errored": "job.run.errored",
-              "cancelled": "job.run.cancelled"}
+              "cancelled": "job.run.cancelled",
+              # dbt-console's run alerts (a job's sla:): not dbt Cloud's, named alike
+              "late": "job.run.late", "slow": "job.run.slow", "missed": "job.run.missed"}
 
 
 def body(hook: Hook, index: int, run: Run, event: str, counts: dict[str, int],
@@ -56,6 +58,19 @@ def sign(data: bytes, secret: str) -> str:
     return hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
 
 
+def alert_body(hook: Hook, index: int, alert: Alert) -> dict[str, Any]:
+    return {
+        "accountId": 1,
+        "webhooksID": f"{alert.job_name}#{index}",
+        "eventId": uuid.uuid4().hex,
+        "timestamp": datetime.fromtimestamp(alert.at, timezone.utc).isoformat(),
+        "eventType": EVENT_TYPE[alert.event],
+        "webhookName": hook.options.get("name") or f"{alert.job_name} {hook.type} #{index}",
+        "data": {"jobName": alert.job_name, "alert": alert.event, "reason": alert.detail,
+                 "runId": None if alert.run_id is None else str(alert.run_id)},
+    }
+
+
 def prepare(hook: Hook, text: str, resolve) -> tuple[str, dict[str, str]]:
     if not hook.options.get("secret"):
         return text, {}
@@ -64,4 +79,4 @@ def prepare(hook: Hook, text: str, resolve) -> tuple[str, dict[str, str]]:
 
 
 KIND = HookKind("webhook", frozenset({"url"}), frozenset({"secret", "header", "events", "name"}),
-                ("url", "secret"), body, prepare)
+                ("url", "secret"), body, alert_body, prepare)

@@ -9,6 +9,7 @@ never sees a half-written run.
 from __future__ import annotations
 
 from dbt_console.store.access import AccessStore, AuditRow
+from dbt_console.store.alerts import AlertsStore
 from dbt_console.store.ci import CiBranch, CiStore
 from dbt_console.store.deliveries import DeliveriesStore, Delivery
 from dbt_console.store.events import EngineEvent, EventsStore
@@ -26,7 +27,7 @@ from dbt_console.store.tokens import TokensStore
 
 class Store(JobsStore, RunsStore, QueueStore, StepsStore, LogsStore, LeaseStore, CiStore,
             DeliveriesStore, TokensStore, EventsStore, AccessStore, ProjectsStore,
-            PruneStore, MetricsStore):
+            PruneStore, MetricsStore, AlertsStore):
     """The whole store through one connection."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from dbt_console.store.base import StoreBase
 @dataclass(frozen=True)
 class Delivery:
     id: int
-    run_id: int
+    run_id: int | None  # None: an alert about a job, with no run (late, missed)
     job_name: str
     hook_index: int
     hook_type: str
@@ -35,16 +36,20 @@ DELIVERY_COLUMNS = ("id, run_id, job_name, hook_index, hook_type, target, event,
                     "response_body, created_at, finished_at")
 
 
+def insert_deliveries(conn: sqlite3.Connection, rows: Sequence[tuple]) -> None:
+    now = time.time()
+    conn.executemany(
+        "INSERT INTO deliveries (run_id, job_name, hook_index, hook_type, target, event, "
+        "status, next_attempt_at, request_body, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)", [(*r[:6], now, r[6], now) for r in rows])
+
+
 class DeliveriesStore(StoreBase):
-    def add_deliveries(self, rows: Sequence[tuple[int, str, int, str, str, str, str]]) -> None:
+    def add_deliveries(self, rows: Sequence[tuple[int | None, str, int, str, str, str, str]]
+                       ) -> None:
         """(run_id, job_name, hook_index, hook_type, target, event, body): due at once."""
-        now = time.time()
         with self._tx() as conn:
-            conn.executemany(
-                "INSERT INTO deliveries (run_id, job_name, hook_index, hook_type, target, "
-                "event, status, next_attempt_at, request_body, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-                [(*r[:6], now, r[6], now) for r in rows])
+            insert_deliveries(conn, rows)
 
     def due_deliveries(self, run_id: int | None = None, limit: int = 20) -> list[Delivery]:
         where = "status = 'pending' AND next_attempt_at <= ?"

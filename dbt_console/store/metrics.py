@@ -96,6 +96,15 @@ class MetricsStore(StoreBase):
                 table.setdefault(key, Histogram([0] * len(value[0]))).add(Histogram(*value))
         return live
 
+    def metrics_fingerprint(self) -> tuple:
+        """Changes whenever the counters and histograms may have: a run finished or was
+        pruned, a delivery was made."""
+        return (*self.conn.execute(
+            "SELECT COUNT(*), MAX(finished_at) FROM runs WHERE finished_at IS NOT NULL"
+        ).fetchone(), *self.conn.execute(
+            "SELECT COUNT(*), MAX(finished_at), SUM(attempts) FROM deliveries").fetchone(),
+            self.conn.execute("SELECT COUNT(*) FROM metric_totals").fetchone()[0])
+
     def last_successes(self) -> dict[str, float]:
         return dict(self.conn.execute(
             "SELECT job_name, MAX(finished_at) FROM runs WHERE status = 'success' GROUP BY 1"))

@@ -245,6 +245,42 @@ MIGRATIONS: list = [
         PRIMARY KEY (name, key)
     ) WITHOUT ROWID
     """,
+    # 13: run alerts (a job's sla:), each raised once; a delivery of an alert may have no
+    # run (a job late with no run that day), so deliveries.run_id may now be NULL.
+    """
+    CREATE TABLE alerts (
+        job_name TEXT NOT NULL,
+        kind     TEXT NOT NULL,              -- late | slow | missed
+        key      TEXT NOT NULL,              -- what it is once per: day:D, run:N, fire:T
+        detail   TEXT NOT NULL,
+        at       REAL NOT NULL,
+        PRIMARY KEY (job_name, kind, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX alerts_by_time ON alerts(job_name, at);
+    CREATE TABLE deliveries_new (
+        id              INTEGER PRIMARY KEY,
+        run_id          INTEGER REFERENCES runs(id) ON DELETE CASCADE,
+        job_name        TEXT NOT NULL,
+        hook_index      INTEGER NOT NULL,
+        hook_type       TEXT NOT NULL,
+        target          TEXT NOT NULL,
+        event           TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL,
+        last_status_code INTEGER,
+        last_error      TEXT,
+        request_body    TEXT NOT NULL,
+        response_body   TEXT,
+        created_at      REAL NOT NULL,
+        finished_at     REAL
+    );
+    INSERT INTO deliveries_new SELECT * FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_new RENAME TO deliveries;
+    CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+    CREATE INDEX deliveries_by_run ON deliveries(run_id)
+    """,
 ]
 
 

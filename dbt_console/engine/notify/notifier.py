@@ -13,9 +13,9 @@ import threading
 import time
 
 from dbt_console.engine.notify.send import attempt, masked_target
-from dbt_console.hooks import KINDS
+from dbt_console.hooks import DEFAULT_EVENTS, KINDS, Alert
 from dbt_console.hooks.pagerduty import RESOLVES
-from dbt_console.model import FAILED_NODE, WARNED_NODE, Hook, Run, RunStatus
+from dbt_console.model import FAILED_NODE, WARNED_NODE, Hook, Job, Run, RunStatus
 from dbt_console.store import Store
 
 log = logging.getLogger(__name__)
@@ -26,15 +26,37 @@ JITTER = 0.2
 
 
 def _wanted(hook: Hook, event: str, store: Store, run: Run) -> bool:
-    events = hook.options.get("events", ["errored"])
+    events = hook.options.get("events", DEFAULT_EVENTS)
     if event in events:
         return True
-    # PagerDuty: the job's next success resolves the incident its failure opened.
+    # PagerDuty: the job's next success resolves the incident its failure, or a run alert
+    # since its last success, opened.
     if hook.type == "pagerduty" and event in RESOLVES:
         earlier = [r for r in store.list_runs(run.job_name, limit=5, before_id=run.id)
                    if r.status.finished]
-        return bool(earlier) and earlier[0].status in (RunStatus.ERROR, RunStatus.CANCELLED)
+        if earlier and earlier[0].status in (RunStatus.ERROR, RunStatus.CANCELLED):
+            return True
+        last_good = next((r.finished_at for r in earlier if r.status is RunStatus.SUCCESS), 0)
+        return store.alerted_since(run.job_name, last_good or 0)
     return False
+
+
+def alert_deliveries(job: Job, alert: Alert) -> list[tuple]:
+    """The delivery rows of a run alert: one for every hook of the job that hears it."""
+    return [(alert.run_id, job.name, index, hook.type, masked_target(hook), alert.event,
+             json.dumps(KINDS[hook.type].alert_body(hook, index, alert)))
+            for index, hook in enumerate(job.hooks)
+            if alert.event in hook.options.get("events", DEFAULT_EVENTS)]
+
+
+def _hook_of(store: Store, delivery) -> Hook | None:
+    """The hook a delivery goes through: as the run's job had it, or for an alert with no
+    run, as the job has it now (None when it is gone)."""
+    if delivery.run_id is not None:
+        return store.run_job(delivery.run_id).hooks[delivery.hook_index]
+    job = store.find_job(delivery.job_name)
+    return None if job is None or delivery.hook_index >= len(job.hooks) else (
+        job.hooks[delivery.hook_index])
 
 
 def event_of(run: Run, counts: dict[str, int]) -> str | None:
@@ -72,7 +94,11 @@ def send_due(store: Store, run_id: int | None = None) -> int:
     """Make one attempt at every delivery that is due; returns how many were tried."""
     due = store.due_deliveries(run_id)
     for delivery in due:
-        hook = store.run_job(delivery.run_id).hooks[delivery.hook_index]
+        hook = _hook_of(store, delivery)
+        if hook is None:
+            store.record_attempt(delivery.id, False, None, "the job or its hook is gone",
+                                 None, None)
+            continue
         result = attempt(hook, delivery.request_body)
         retry_at = None
         tries = delivery.attempts + 1

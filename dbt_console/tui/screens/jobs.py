@@ -80,7 +80,7 @@ class JobsScreen(Screen):
         self._version = version
         rows = []
         for row in actions.jobs.overview(self.ctx):
-            rows.append((row.job.name, self._row(row.job, row.last, row.recent)))
+            rows.append((row.job.name, self._row(row.job, row.last, row.recent, row.alert)))
             rows.extend(self._branch_rows(row.job, row.branches))
         self.table.set_rows(rows)
 
@@ -97,7 +97,7 @@ class JobsScreen(Screen):
                     f", head now {head[:10]}" if head and head != run.git_sha else ""))))
         return rows
 
-    def _row(self, job: Job, last: Run | None, history) -> tuple:
+    def _row(self, job: Job, last: Run | None, history, alert: str | None = None) -> tuple:
         if self._schedules_ready:
             nxt = actions.jobs.next_fire(job)
             words = humanize.schedule_words(job.schedule)
@@ -114,7 +114,8 @@ class JobsScreen(Screen):
         return (
             job.name,
             "enabled" if job.enabled else Text("paused", style="yellow"),
-            status_text(last),
+            status_text(last) if alert is None else Text.assemble(
+                status_text(last), Text(f" ! {alert}", style="bold yellow")),
             humanize.duration(took),
             humanize.history_strip(history),
             fire,
