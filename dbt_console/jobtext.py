@@ -43,6 +43,9 @@ def _text(f: Field, value: Any) -> str | bool:
     return str(value)
 
 
+NUMBERS = {"int": (int, "a whole number"), "number": (float, "a number")}
+
+
 def from_form(values: dict[str, str | bool], original: Job | None
               ) -> tuple[dict[str, Any], list[str]]:
     """The job's plain data from the form's values, and the problems of the text itself
@@ -83,17 +86,12 @@ def _parse(f: Field, raw: str | bool, problems: list[str]) -> Any:
     if f.kind == "list":
         items = [s.strip() for s in text.split(",") if s.strip()]
         return items[0] if f.path == "ci.branches" and len(items) == 1 else items
-    if f.kind == "int":
+    if f.kind in NUMBERS:
+        parse, words = NUMBERS[f.kind]
         try:
-            return int(text)
+            return parse(text)
         except ValueError:
-            problems.append(f"{f.path}: {text!r} is not a whole number")
-            return None
-    if f.kind == "number":
-        try:
-            return float(text)
-        except ValueError:
-            problems.append(f"{f.path}: {text!r} is not a number")
+            problems.append(f"{f.path}: {text!r} is not {words}")
             return None
     if f.kind == "env":
         return _env(text, problems)
