@@ -72,6 +72,20 @@ def cut_line(head: bytes, size: int, step: int) -> tuple[tuple, Any]:
             "characters]"), None
 
 
+def first_error(lines, step: int) -> str | None:
+    """dbt's own first error in a step's lines, on one line: "Runtime Error: Could not
+    find profile named 'x'", "Database Error: connection to server ... refused"."""
+    for line in lines:
+        if line.step != step or line.level != "error" or line.event == SYSTEM_EVENT:
+            continue
+        parts = [p.strip() for p in line.msg.splitlines() if p.strip()]
+        if parts and parts[0].rstrip(":") == "Encountered an error":
+            parts = parts[1:]
+        if parts:
+            return ": ".join(parts)[:500]
+    return None
+
+
 def system_row(step: int, msg: str, level: str = "info") -> tuple:
     """A line of dbt-console's own (workspace, step boundaries, reasons) in a run's log."""
     return (now_iso(), level, step, SYSTEM_EVENT, None, None, msg)

@@ -16,6 +16,7 @@ from pathlib import Path
 from dbt_console import rundir
 from dbt_console.config import Paths
 from dbt_console.engine import artifacts, ci_run, setup
+from dbt_console.engine.dbtlog import first_error
 from dbt_console.engine.events import RunEvents
 from dbt_console.engine.launcher import Launcher, Process, SubprocessLauncher
 from dbt_console.engine.logpump import RunLog, pump
@@ -197,7 +198,7 @@ class Executor:
             return
         code = self._step(store, job, flight, plan, log, DEPS_STEP, "dbt deps", tick)
         if code != 0:
-            self._judge_failure("dbt deps", code)
+            self._judge_failure(store, flight.run_id, DEPS_STEP, "dbt deps", code)
         marker.write_text(deps_fingerprint(plan.project_dir))
 
     def _ticker(self, store: Store, flight: _Flight) -> Callable[[], None]:
@@ -234,7 +235,7 @@ class Executor:
                     # As dbt Cloud does: docs still describe a project whose nodes failed.
                     nodes_failed = True
                     continue
-                return self._judge_failure(command, code)
+                return self._judge_failure(store, flight.run_id, idx, command, code)
         # Nodes failed: node results say which.
         return (RunStatus.ERROR, None) if nodes_failed else (RunStatus.SUCCESS, None)
 
@@ -287,13 +288,19 @@ class Executor:
                                          "commands succeeded but the docs could not be generated")
 
     @staticmethod
-    def _judge_failure(command: str, code: int) -> tuple[RunStatus, str | None]:
+    def _judge_failure(store: Store, run_id: int, idx: int, command: str,
+                       code: int) -> tuple[RunStatus, str | None]:
+        if code == 1 and command != "dbt deps":
+            return RunStatus.ERROR, None  # nodes failed: node results say which
+        # dbt's own words (a refused connection, a missing profile) are the reason; they
+        # are among the step's last lines.
+        tail = store.read_log(run_id, start=max(0, store.log_line_count(run_id) - 500))
+        said = first_error(tail, idx)
         if command == "dbt deps":
             raise _Stop(RunStatus.ERROR,
-                        f"dbt deps failed (exit code {code}): the packages this project "
-                        "declares are not installed and could not be fetched (dbt deps needs "
-                        "network access to the package hub or the packages' git hosts)")
-        if code == 1:
-            return RunStatus.ERROR, None  # nodes failed: node results say which
+                        f"dbt deps failed (exit code {code}): " + (said or (
+                            "the packages this project declares are not installed and could "
+                            "not be fetched (dbt deps needs network access to the package hub "
+                            "or the packages' git hosts)")))
         raise _Stop(RunStatus.ERROR, f"dbt could not run '{command}' (exit code {code}): "
-                                     "dbt's own error is in the log above")
+                                     + (said or "dbt's own error is in the log above"))
