@@ -7,6 +7,7 @@ import socket
 import time
 from dataclasses import dataclass
 
+from dbt_console import dbtversion
 from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
 from dbt_console.model import Run
@@ -28,6 +29,8 @@ class Status:
     next_fires: tuple[tuple[float, str], ...]  # (at, job), soonest first
     helpers: tuple[Helper, ...]
     events: tuple[EngineEvent, ...]
+    dbt_core: str | None = None            # installed beside dbt-console
+    dbt_core_warning: str | None = None    # when outside the tested range
 
 
 @action("viewer")
@@ -46,6 +49,7 @@ def status(ctx: Context, events: int = 5) -> Status:
 
     store = ctx.store
     holder = engine(ctx)
+    found = dbtversion.installed()
     fires = sorted((at, j.name) for j in store.list_jobs()
                    if (at := next_fire(j)) is not None)
     rows = [] if holder is None else store.warm_helpers(holder.token)
@@ -54,7 +58,7 @@ def status(ctx: Context, events: int = 5) -> Status:
         holder, describe(holder) if holder else "none running (start: dbt-console serve)",
         tuple(run_id for run_id, _ in store.queued_runs()), tuple(store.runs_in_flight()),
         tuple(fires), tuple(Helper(h, rss_bytes(h.pid) if local else None) for h in rows),
-        tuple(store.recent_events(events)))
+        tuple(store.recent_events(events)), found, dbtversion.untested(found))
 
 
 # The engine loop renews its lease every 2 s: one older than this means the loop is stuck.

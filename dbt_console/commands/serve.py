@@ -56,6 +56,7 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     scheduled = engine.next_fires()
     out(f"dbt-console engine running (pid {os.getpid()}) on {paths.store}: "
         f"{len(scheduled)} scheduled job(s), up to {settings.max_concurrent_runs} runs at once")
+    _warn_untested_dbt()
     if orphans:
         out(f"runs left running by a stopped engine, now marked error: "
             f"{', '.join(map(str, orphans))}")
@@ -76,6 +77,14 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     engine.stop()
     out("engine stopped")
     return 1 if engine.lost_lease else 0
+
+
+def _warn_untested_dbt() -> None:
+    from dbt_console import dbtversion
+
+    warning = dbtversion.untested(dbtversion.installed())
+    if warning:
+        out(f"warning: {warning}")
 
 
 def _http_servers(args: Namespace, paths, settings) -> list[tuple]:
@@ -122,6 +131,8 @@ def cmd_status(args: Namespace, ctx: Context) -> int:
         out(json.dumps({**_status_json(st), "space": actions.retention.space(ctx)}, indent=2))
         return 0
     out(f"engine:    {st.engine_words}")
+    out(f"dbt-core:  {st.dbt_core or 'not installed beside dbt-console'}"
+        + (f" (warning: {st.dbt_core_warning})" if st.dbt_core_warning else ""))
     out(f"queued:    {len(st.queued)}" + (f" (runs {', '.join(map(str, st.queued[:10]))})"
                                           if st.queued else ""))
     out(f"in flight: {len(st.in_flight)}")
@@ -172,6 +183,7 @@ def cmd_prune(args: Namespace, ctx: Context) -> int:
 def _status_json(st) -> dict:
     holder = st.engine
     return {
+        "dbt_core": st.dbt_core, "dbt_core_warning": st.dbt_core_warning,
         "engine": None if holder is None else {
             "kind": holder.kind, "host": holder.host, "pid": holder.pid,
             "since": humanize.iso_utc(holder.started_at),

@@ -1,0 +1,34 @@
+"""What an install gets: every adapter extra pins the dbt-core range dbt-console is
+tested with, and an install outside it is warned about."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from conftest import binary
+from dbt_console import dbtversion
+
+PYPROJECT = Path(__file__).parent.parent / "pyproject.toml"
+ADAPTERS = ("duckdb", "postgres", "snowflake", "bigquery", "redshift", "databricks")
+
+
+def test_every_adapter_extra_pins_the_tested_dbt_core():
+    extras = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]
+    low, high = dbtversion.TESTED
+    pin = f"dbt-core>={low[0]}.{low[1]},<{high[0]}.{high[1]}"
+    for adapter in ADAPTERS:
+        assert pin in extras[adapter], adapter
+        assert any(d.startswith(f"dbt-{adapter}") for d in extras[adapter]), adapter
+
+
+def test_a_dbt_core_outside_the_tested_range_is_warned_about():
+    assert dbtversion.untested("1.10.3") is None and dbtversion.untested("1.11.16") is None
+    assert "1.13.0b1 is installed, but dbt-console is tested with 1.10 and 1.11" in (
+        dbtversion.untested("1.13.0b1"))
+    assert dbtversion.untested("1.9.8") and dbtversion.untested("2.0.0")
+
+
+def test_status_names_the_dbt_core_that_runs(tmp_path):
+    out = binary(tmp_path / "home", "status").out
+    assert f"dbt-core:  {dbtversion.installed()}\n" in out  # in range here: no warning
