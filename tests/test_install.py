@@ -3,8 +3,9 @@ tested with, and an install outside it is warned about."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 from conftest import binary
 from dbt_console import dbtversion
