@@ -149,6 +149,9 @@ def test_sigterm_lets_runs_finish_within_grace_then_cancels(tmp_path, serving):
     assert serve.proc.returncode == 0, output
     assert "runs in flight get up to 1s to finish" in output
     assert run_status(home, run_id) == "cancelled"
+    why = "cancelled: the engine (serve) stopped and its 1s grace for runs in flight ran out"
+    assert next(r for r in runs_json(home) if r["id"] == run_id)["error"] == why
+    assert why in binary(home, "logs", str(run_id)).out
     conn = sqlite3.connect(home / "dbt-console.db")
     assert conn.execute("SELECT COUNT(*) FROM runs WHERE status IN "
                         "('starting', 'running')").fetchone()[0] == 0

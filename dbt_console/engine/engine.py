@@ -118,7 +118,9 @@ class Engine:
             thread.join(max(0.0, deadline - time.monotonic()))
         for run_id, (_, _, thread) in list(self._flights.items()):
             if thread.is_alive():
-                self.executor.cancel(run_id)
+                self.executor.cancel(run_id, f"the engine ({self.keeper.lease.kind}) stopped "
+                                             f"and its {grace:.0f}s grace for runs in flight "
+                                             "ran out")
         for _, _, thread in list(self._flights.values()):
             thread.join(CANCEL_WAIT_SECONDS)
         if self.only_run is None:

@@ -57,6 +57,7 @@ class _Flight:
     stop_started: float | None = None
     signals_sent: int = 0
     timed_out: bool = False
+    why: str | None = None  # a cancel's reason, when not a user's
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -108,12 +109,14 @@ class Executor:
         self._flights: dict[int, _Flight] = {}
         self._lock = threading.Lock()
 
-    def cancel(self, run_id: int) -> bool:
-        """Ask a run in flight here to stop. False when it is not running here."""
+    def cancel(self, run_id: int, why: str | None = None) -> bool:
+        """Ask a run in flight here to stop (`why` is said in its log and kept as its
+        reason). False when it is not running here."""
         with self._lock:
             flight = self._flights.get(run_id)
         if flight is None:
             return False
+        flight.why = why
         flight.cancel_requested.set()
         flight.tick()
         return True
@@ -172,7 +175,7 @@ class Executor:
             return RunStatus.ERROR, failed.reason
         except _Stop as stop:
             if stop.reason is not None:
-                log.system(0, stop.reason, "error")
+                log.system(0, stop.reason, "error" if stop.status is RunStatus.ERROR else "warn")
             return stop.status, stop.reason
 
     def _plan(self, store: Store, job: Job, run_id: int, run_dir: Path, log: RunLog) -> _Plan:
@@ -273,8 +276,10 @@ class Executor:
         if flight.timed_out:
             raise _Stop(RunStatus.ERROR, f"timed out after {job.timeout_minutes} min")
         if flight.cancel_requested.is_set():
-            log.system(idx, "run cancelled", "warn")
-            raise _Stop(RunStatus.CANCELLED)
+            if flight.why is None:
+                log.system(idx, "run cancelled", "warn")
+            raise _Stop(RunStatus.CANCELLED, None if flight.why is None else (
+                f"cancelled: {flight.why}"))
         return code
 
     @staticmethod
