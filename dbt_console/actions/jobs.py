@@ -142,6 +142,7 @@ def set_enabled(ctx: Context, name: str, enabled: bool) -> Job:
 class Imported:
     created: tuple[str, ...]
     updated: tuple[str, ...]
+    unchanged: tuple[str, ...] = ()  # in the file as they already were: not saved again
 
 
 def import_file(ctx: Context, path: Path) -> Imported:
@@ -168,10 +169,11 @@ def import_text(ctx: Context, text: str, source: str, base: str) -> Imported:
     check_in_store(ctx, jobs, source)
     ctx.audit_detail = "; ".join(f"{j.name}: {d}" for j in jobs
                                  if (d := _diff(before.get(j.name), j)))
-    existing = set(before)
-    ctx.store.save_jobs(jobs)
-    return Imported(tuple(j.name for j in jobs if j.name not in existing),
-                    tuple(j.name for j in jobs if j.name in existing))
+    changed = [j for j in jobs if before.get(j.name) != j]
+    ctx.store.save_jobs(changed)
+    return Imported(tuple(j.name for j in changed if j.name not in before),
+                    tuple(j.name for j in changed if j.name in before),
+                    tuple(j.name for j in jobs if j not in changed))
 
 
 @action("viewer")

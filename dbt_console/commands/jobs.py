@@ -20,7 +20,7 @@ def cmd_demo(args: Namespace, ctx: Context) -> int:
 
     jobs_file = write_demo(ctx.paths.demo)
     imported = actions.jobs.import_file(ctx, jobs_file)
-    names = imported.created + imported.updated
+    names = imported.created + imported.updated + imported.unchanged
     out(f"demo dbt project: {jobs_file.parent / 'pedalshare'}")
     out(f"demo jobs ({', '.join(names)}) imported from {jobs_file}")
     out(f"store: {ctx.paths.store}")
@@ -45,9 +45,11 @@ def cmd_jobs(args: Namespace, ctx: Context) -> int:
         sys.stdout.write(actions.jobs.export(ctx, names=[args.name]))
     elif action == "import":
         done = actions.jobs.import_file(ctx, Path(args.file))
-        out(f"imported {len(done.created) + len(done.updated)} job(s) from {args.file}"
+        total = len(done.created) + len(done.updated) + len(done.unchanged)
+        out(f"imported {total} job(s) from {args.file}"
             + (f"; created: {', '.join(done.created)}" if done.created else "")
-            + (f"; updated: {', '.join(done.updated)}" if done.updated else ""))
+            + (f"; updated: {', '.join(done.updated)}" if done.updated else "")
+            + (f"; unchanged: {', '.join(done.unchanged)}" if done.unchanged else ""))
     elif action == "export":
         _export(ctx, args.file, args.include_secrets)
     elif action == "delete":
