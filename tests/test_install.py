@@ -33,3 +33,17 @@ def test_a_dbt_core_outside_the_tested_range_is_warned_about():
 def test_status_names_the_dbt_core_that_runs(tmp_path):
     out = binary(tmp_path / "home", "status").out
     assert f"dbt-core:  {dbtversion.installed()}\n" in out  # in range here: no warning
+
+
+def test_demo_without_dbt_duckdb_says_what_to_install(cli, home, monkeypatch):
+    """An install without dbt-duckdb cannot exist in this test's venv (the suite needs
+    it), so its absence is simulated: find_spec answers as it would there."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name.startswith(
+        "dbt.adapters.duckdb") else real(name, *a))
+    result = cli("demo", "--no-tui")
+    assert result.code == 2
+    assert "dbt-duckdb is not installed beside dbt-console: pip install " in result.err
+    assert not (home / "demo").exists()  # nothing written

@@ -16,8 +16,11 @@ from dbt_console.model import redact
 
 
 def cmd_demo(args: Namespace, ctx: Context) -> int:
-    from dbt_console.demo import write_demo
+    from dbt_console.demo import missing, write_demo
 
+    lacking = missing()
+    if lacking:  # before writing anything: its runs could only fail
+        raise UserError(lacking)
     jobs_file = write_demo(ctx.paths.demo)
     imported = actions.jobs.import_file(ctx, jobs_file)
     names = imported.created + imported.updated + imported.unchanged

@@ -22,6 +22,22 @@ def _umask() -> int:
     return mask
 
 
+def missing() -> str | None:
+    """What this install lacks to run the demo (dbt-core and dbt-duckdb beside it)."""
+    from importlib.util import find_spec
+
+    for module, package in (("dbt.cli", "dbt-core"), ("dbt.adapters.duckdb", "dbt-duckdb")):
+        try:
+            found = find_spec(module) is not None
+        except ModuleNotFoundError:  # its parent package is missing
+            found = False
+        if not found:
+            return (f"the demo runs dbt on DuckDB, and {package} is not installed beside "
+                    "dbt-console: pip install 'dbt-console[duckdb]' (or '.[duckdb]' in a "
+                    "checkout)")
+    return None
+
+
 def write_demo(dest: Path) -> Path:
     """Write the demo project under dest and return the path of its jobs file."""
     package = resources.files(__package__)
