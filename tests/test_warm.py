@@ -344,3 +344,29 @@ def test_a_helper_whose_dbt_installation_changed_is_replaced(tmp_path):
         assert new.ready.wait(180) and new.state == "ready"
     finally:
         launcher.close()
+
+
+def test_run_wait_with_no_engine_warms_the_docs_step_of_a_one_command_job(tmp_path):
+    """The docs step is a step: a job of one command plus docs has two dbt steps, and a
+    helper starts beside the first. A job of one step gets none, and its log says why."""
+    from conftest import binary, import_jobs
+
+    project = make_project(tmp_path / "p", {**SLOW_PROJECT, "models/slow.sql": "select 1\n"})
+    home = tmp_path / "home"
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: documented
+    project_dir: {project}
+    commands: ["dbt parse"]
+    generate_docs: true
+  - name: single
+    project_dir: {project}
+    commands: ["dbt parse"]
+""")
+    assert binary(home, "run", "documented", "--wait").code == 0
+    log = binary(home, "logs", "1").out
+    assert ("warm start (helper pid" in log
+            or "cold start: the warm helper for this dbt is still starting" in log), log
+    assert binary(home, "run", "single", "--wait").code == 0
+    assert "no warm start with no engine running: this run has one dbt step" in (
+        binary(home, "logs", "2").out)

@@ -40,7 +40,9 @@ def start(paths: Paths, run_id: int) -> OneRun | None:
     settings = load_settings(paths)
     with Store(paths.store) as store:
         job = store.run_job(run_id)
-    warm = _warm_for(paths, job, settings.warm_starts)
+        warm, why = _warm_for(paths, job, settings.warm_starts)
+        if why:
+            store.note(run_id, why)
     engine = Engine(paths, replace(settings, warm_starts=False), kind="run --wait",
                     launcher=warm, only_run=run_id)
     try:
@@ -54,16 +56,20 @@ def start(paths: Paths, run_id: int) -> OneRun | None:
 
 def _warm_for(paths: Paths, job, warm_starts: bool):
     """A helper that only imports dbt starts beside the first step and is ready for the
-    second (the first runs cold). One-step jobs gain nothing from it and get none."""
+    second (the first runs cold); with it, why there is none (for the run's log). A job
+    of one dbt step gains nothing from it and gets none."""
     from dbt_console.engine.stepenv import SetupError, find_dbt
     from dbt_console.engine.warm.launcher import WarmLauncher
 
-    if len(job.commands) < 2 or not job.warm or not warm_starts:
-        return None
+    if not job.warm or not warm_starts:
+        return None, None  # the job or the settings say so: nothing to explain
+    if len(job.commands) + job.generate_docs < 2:  # the docs step is a step too
+        return None, ("no warm start with no engine running: this run has one dbt step, "
+                      "and a helper would be ready only after it")
     try:
         dbt = find_dbt(job)
     except SetupError:
-        return None  # the run says so
+        return None, None  # the run says so
     launcher = WarmLauncher(paths.helper_log, imports_only=True)
     launcher.prewarm([dbt])
-    return launcher
+    return launcher, None
