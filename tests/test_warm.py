@@ -370,3 +370,28 @@ jobs:
     assert binary(home, "run", "single", "--wait").code == 0
     assert "no warm start with no engine running: this run has one dbt step" in (
         binary(home, "logs", "2").out)
+
+
+def test_a_warm_step_leaks_no_semaphores(cli, paths, tmp_path):
+    """A step forked from a helper that only imported dbt (run --wait's) made dbt's locks
+    itself and left through os._exit: the resource tracker then wrote 'leaked semaphore'
+    warnings into the run's log."""
+    launcher = WarmLauncher(tmp_path / "helpers.log", imports_only=True)
+    launcher.prewarm([DBT])
+    assert launcher.helper_for(interpreter_of(DBT)).ready.wait(180)
+    project = make_project(tmp_path / "p", {**SLOW_PROJECT, "models/slow.sql": "select 1\n"})
+    import_file(cli, tmp_path, f"""
+jobs:
+  - name: quick
+    project_dir: {project}
+    commands: ["dbt run"]
+""")
+    try:
+        run_id = run_job(paths, "quick", launcher)
+    finally:
+        launcher.close()
+    with Store(paths.store) as store:
+        text = log_text(store, run_id)
+        assert store.get_run(run_id).status is RunStatus.SUCCESS
+    assert "warm start (helper pid" in text
+    assert "leaked semaphore" not in text and "resource_tracker" not in text

@@ -170,6 +170,18 @@ def watched_paths() -> list[str]:
     return sorted(paths)
 
 
+def _release_semaphores() -> None:
+    """What a `dbt` process does at exit that os._exit skips: multiprocessing's
+    finalizers, which unlink the named semaphores dbt's locks made. Skipped, each step
+    leaked two, and the resource tracker said so in the run's log."""
+    try:
+        from multiprocessing import util
+
+        util._exit_function()  # what multiprocessing registers with atexit
+    except Exception:  # noqa: BLE001 - a child must reach os._exit whatever happens
+        pass
+
+
 def _forget_warm_up_state() -> None:
     """dbt caches the DBT_ENV_CUSTOM_ENV_* variables it puts in artifacts' metadata.env
     when first asked; the warm-up asked with the helper's environment, not the step's."""
@@ -217,6 +229,7 @@ def run_child(request: dict, out_fd: int, err_fd: int, keep_closed: list[int]) -
             pass
     finally:
         try:
+            _release_semaphores()
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
