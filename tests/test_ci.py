@@ -187,3 +187,20 @@ def test_ci_commands_refuse_bad_input_with_exit_2(tmp_path):
         result = binary(home, *args)
         assert result.code == 2 and message in result.err, (args, result.err)
     assert runs_json(home) == []
+
+
+def test_a_branchs_second_run_parses_partially(tmp_path):
+    """The branch's schema is in its rendered profile, so dbt re-parses from scratch after
+    a run whose profile differed: a branch reuses its own last parse, not the job's."""
+    home, _, work, _ = ci_home(tmp_path)
+    assert binary(home, "run", "nightly", "--wait").code == 0
+    push_branch(work, "feature/x")
+    push_branch(work, "feature/y")
+    for branch in ("feature/x", "feature/y", "feature/x"):
+        result = binary(home, "run", "ci", "--branch", branch, "--wait")
+        assert result.code == 0, result.out + result.err
+    first, _, again = (binary(home, "logs", str(n)).out for n in (2, 3, 4))
+    assert "Unable to do partial parsing" in first  # the job's first CI run: none to reuse
+    # Before, run 4 reused run 3's parse (feature/y's schema): "profile has changed".
+    assert "reusing the previous run's parse (partial parsing) of branch feature/x" in again
+    assert "Unable to do partial parsing" not in again

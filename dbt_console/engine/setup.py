@@ -60,8 +60,12 @@ def project(store: Store, workspaces: Path, job: Job, run: Run, run_dir: Path,
     if ws.git_sha is None:
         say(f"project directory {ws.project_dir}")
     store.update_run(run.id, git_sha=ws.git_sha, git_branch=ws.git_branch)
-    if artifacts.seed_partial_parse(store.last_run_dir(job.name, run.id), run_dir):
-        say("reusing the previous run's parse (partial parsing)")
+    # A CI branch's runs render the profile with their own schema: dbt re-parses from
+    # scratch after a run whose profile differed, so a branch reuses its own last parse.
+    branch = run.git_branch if job.ci is not None else None
+    if artifacts.seed_partial_parse(store.last_run_dir(job.name, run.id, branch), run_dir):
+        say("reusing the previous run's parse (partial parsing)"
+            + (f" of branch {branch}" if branch else ""))
     return ws
 
 

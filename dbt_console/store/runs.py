@@ -162,11 +162,14 @@ class RunsStore(StoreBase):
             conn.execute("UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
                          (status.value, error, time.time(), run_id))
 
-    def last_run_dir(self, job_name: str, before_id: int) -> str | None:
-        """The newest earlier run of a job that got as far as having a run directory."""
+    def last_run_dir(self, job_name: str, before_id: int, branch: str | None = None
+                     ) -> str | None:
+        """The newest earlier run of a job (of `branch`, when given) that got as far as
+        having a run directory."""
         row = self.conn.execute(
             "SELECT run_dir FROM runs WHERE job_name = ? AND id < ? AND run_dir IS NOT NULL "
-            "ORDER BY id DESC LIMIT 1", (job_name, before_id)).fetchone()
+            "AND (? IS NULL OR git_branch = ?) ORDER BY id DESC LIMIT 1",
+            (job_name, before_id, branch, branch)).fetchone()
         return row[0] if row else None
 
     def queued_runs(self) -> list[tuple[int, str]]:
