@@ -389,3 +389,18 @@ def receiver():
     yield start
     for r in started:
         r.close()
+
+
+# --- a real PostgreSQL server -----------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres():
+    """PostgreSQL 15 for the session (tests/pgserver.py); skipped where it cannot run."""
+    import pgserver
+
+    why = pgserver.available()
+    if why:
+        pytest.skip(why)
+    server = pgserver.make()
+    yield server
+    server.remove()

@@ -1,0 +1,115 @@
+"""dbt on a real PostgreSQL server (tests/pgserver.py): a git job's run, cancel of a
+running query (warm and cold), a run with the server down saying dbt's own reason, a
+retry once it is back, and the password nowhere but where it was given."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from pgserver import PASSWORD
+from test_git_jobs import git
+
+from conftest import binary, import_jobs, make_project, runs_json, wait_for
+
+PROJECT = {
+    "dbt_project.yml": "name: pgshop\nversion: '1.0.0'\nprofile: pgshop\nconfig-version: 2\n"
+                       "flags: {send_anonymous_usage_stats: false}\n",
+    "profiles.yml": "pgshop:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n"
+                    "      host: 127.0.0.1\n      port: \"{{ env_var('PG_PORT') | int }}\"\n"
+                    "      user: dbt\n      password: \"{{ env_var('PG_PASSWORD') }}\"\n"
+                    "      dbname: analytics\n      schema: \"{{ env_var('DBT_CONSOLE_CI_SCHEMA'"
+                    ", 'public') }}\"\n      threads: 2\n",
+    "models/orders.sql": "{{ config(materialized='table') }}\nselect 1 as id union all "
+                         "select 2\n",
+    "models/order_count.sql": "select count(*) as n from {{ ref('orders') }}\n",
+    "models/sleepy.sql": "{{ config(materialized='table', tags=['slow']) }}\n"
+                         "select pg_sleep({{ var('sleep', 0) }}) is null as slept\n",
+}
+
+
+@pytest.fixture
+def pg_home(postgres, tmp_path, monkeypatch):
+    """A home with a git job on the Postgres project; its password read as ${PG_PASSWORD}
+    from the environment of whoever runs it."""
+    monkeypatch.setenv("PG_PASSWORD", PASSWORD)
+    work = make_project(tmp_path / "work", PROJECT)
+    git(work, "init", "-q", "-b", "main")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "pgshop")
+    bare = tmp_path / "pgshop.git"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    home = tmp_path / "home"
+    env = f'{{PG_PORT: "{postgres.port}", PG_PASSWORD: "${{PG_PASSWORD}}"}}'
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: shop
+    git: {{url: {bare}, branch: main}}
+    env: {env}
+    commands: ["dbt build --exclude tag:slow"]
+  - name: sleepy
+    git: {{url: {bare}, branch: main}}
+    env: {env}
+    commands: ["dbt run --select sleepy --vars '{{sleep: 300}}'"]
+  - name: sleepy-cold
+    git: {{url: {bare}, branch: main}}
+    env: {env}
+    warm: false
+    commands: ["dbt run --select sleepy --vars '{{sleep: 300}}'"]
+""")
+    return home
+
+
+def test_a_git_job_runs_on_postgres_with_node_results(pg_home, postgres):
+    run = binary(pg_home, "run", "shop", "--wait")
+    assert run.code == 0, run.out + run.err
+    assert runs_json(pg_home)[0]["nodes"] == {"success": 2}
+    assert postgres.sql("select n from public.order_count") == "2"
+    _nowhere(pg_home, [run.out, run.err, binary(pg_home, "logs", "1").out])
+
+
+def sleeping(postgres) -> bool:
+    return postgres.sql("select count(*) from pg_stat_activity where query like "
+                        "'%pg_sleep(300)%' and pid <> pg_backend_pid()") != "0"
+
+
+@pytest.mark.parametrize("job", ["sleepy", "sleepy-cold"])
+def test_cancel_stops_the_warehouse_query_within_2s(pg_home, postgres, serving, job):
+    serving(pg_home)
+    if job == "sleepy":  # warm: wait for the helper, or the step would start cold
+        wait_for(lambda: '"state": "ready"' in binary(pg_home, "status", "--json").out,
+                 timeout=120, what="a warm helper")
+    run_id = binary(pg_home, "run", job).out.strip()
+    wait_for(lambda: sleeping(postgres), timeout=120, what="the query to run")
+    cancelled = binary(pg_home, "cancel", run_id)
+    assert cancelled.code == 0 and f"run {run_id}: cancelled" in cancelled.out
+    start = time.monotonic()
+    wait_for(lambda: not sleeping(postgres), timeout=2, what="the query to be gone")
+    assert time.monotonic() - start <= 2
+    log = binary(pg_home, "logs", run_id).out
+    assert ("warm start" in log) == (job == "sleepy")
+
+
+def test_with_the_server_down_the_run_says_why_and_a_retry_works_once_back(
+        pg_home, postgres):
+    postgres.stop()
+    try:
+        failed = binary(pg_home, "run", "shop", "--wait")
+    finally:
+        postgres.start()
+    assert failed.code == 1
+    error = runs_json(pg_home)[0]["error"]
+    assert error.startswith("dbt could not run 'dbt build --exclude tag:slow' (exit code 2): ")
+    assert "Connection refused" in error or "connection" in error.lower(), error
+    retried = binary(pg_home, "retry", "1", "--wait")
+    assert retried.code == 0, retried.out + retried.err
+    _nowhere(pg_home, [failed.out, failed.err, retried.out, retried.err])
+
+
+def _nowhere(home: Path, outputs: list[str]) -> None:
+    """The password is in the environment it was given in, and nowhere else."""
+    assert not [o for o in outputs if PASSWORD in o]
+    files = [p for p in home.rglob("*") if p.is_file() and not p.name.startswith(
+        "dbt-console.db")]
+    assert [str(p) for p in files if PASSWORD.encode() in p.read_bytes()] == []
