@@ -48,6 +48,16 @@ jobs:
     git: {{url: {bare}, branch: main}}
     env: {env}
     commands: ["dbt build --exclude tag:slow"]
+  - name: shop-too
+    git: {{url: {bare}, branch: main}}
+    env: {{PG_PORT: "{postgres.port}", PG_PASSWORD: "${{PG_PASSWORD}}",
+          DBT_CONSOLE_CI_SCHEMA: other}}
+    commands: ["dbt build --exclude tag:slow"]
+  - name: ci
+    git: {{url: {bare}, branch: main}}
+    env: {env}
+    ci: {{defer_to: shop, branches: "feature/*"}}
+    commands: ["dbt build --select state:modified+ --exclude tag:slow"]
   - name: sleepy
     git: {{url: {bare}, branch: main}}
     env: {env}
@@ -113,3 +123,44 @@ def _nowhere(home: Path, outputs: list[str]) -> None:
     files = [p for p in home.rglob("*") if p.is_file() and not p.name.startswith(
         "dbt-console.db")]
     assert [str(p) for p in files if PASSWORD.encode() in p.read_bytes()] == []
+
+
+def test_two_runs_at_once_both_succeed(pg_home, postgres, serving):
+    serving(pg_home)
+    ids = [binary(pg_home, "run", job).out.strip() for job in ("shop", "shop-too")]
+    wait_for(lambda: all(r["status"] == "success" for r in runs_json(pg_home)
+                         if str(r["id"]) in ids) and len(runs_json(pg_home)) == 2,
+             timeout=180, what="both runs to succeed")
+    runs = runs_json(pg_home)
+    started = sorted(r["started_at"] for r in runs)
+    finished = sorted(r["finished_at"] for r in runs)
+    assert started[1] < finished[0]  # they overlapped
+    assert postgres.sql("select n from other.order_count") == "2"
+
+
+def test_a_ci_branch_builds_its_change_reading_production_and_cleanup_drops_it(
+        pg_home, postgres, serving, tmp_path):
+    assert binary(pg_home, "run", "shop", "--wait").code == 0
+    work = tmp_path / "work"
+    git(work, "checkout", "-q", "-b", "feature/x")
+    (work / "models/order_count.sql").write_text(
+        "select count(*) + 100 as n from {{ ref('orders') }}\n")
+    git(work, "commit", "-q", "-am", "a change")
+    git(work, "push", "-q", str(tmp_path / "pgshop.git"), "feature/x")
+    ci = binary(pg_home, "run", "ci", "--branch", "feature/x", "--wait")
+    assert ci.code == 0, ci.out + ci.err
+    run = runs_json(pg_home)[0]
+    assert run["nodes"] == {"success": 1}  # order_count only: orders did not change
+    compiled = next((Path(pg_home) / "runs" / str(run["id"])).rglob(
+        "run/pgshop/models/order_count.sql")).read_text()
+    assert '"public"."orders"' in compiled  # production's relation, deferred to
+    assert postgres.sql("select table_name from information_schema.tables where "
+                        "table_schema = 'ci_feature_x'") == "order_count"
+    assert postgres.sql("select n from ci_feature_x.order_count") == "102"
+    assert postgres.sql("select n from public.order_count") == "2"
+    git(work, "push", "-q", str(tmp_path / "pgshop.git"), "--delete", "feature/x")
+    serving(pg_home)
+    assert binary(pg_home, "ci", "cleanup", "ci").code == 0
+    wait_for(lambda: postgres.sql("select count(*) from information_schema.schemata where "
+                                  "schema_name = 'ci_feature_x'") == "0",
+             timeout=120, what="the branch's schema to be dropped")
