@@ -126,7 +126,7 @@ def _nowhere(home: Path, outputs: list[str]) -> None:
 
 
 def test_two_runs_at_once_both_succeed(pg_home, postgres, serving):
-    serving(pg_home)
+    serve = serving(pg_home)
     ids = [binary(pg_home, "run", job).out.strip() for job in ("shop", "shop-too")]
     wait_for(lambda: all(r["status"] == "success" for r in runs_json(pg_home)
                          if str(r["id"]) in ids) and len(runs_json(pg_home)) == 2,
@@ -136,6 +136,8 @@ def test_two_runs_at_once_both_succeed(pg_home, postgres, serving):
     finished = sorted(r["finished_at"] for r in runs)
     assert started[1] < finished[0]  # they overlapped
     assert postgres.sql("select n from other.order_count") == "2"
+    assert PASSWORD not in serve.stop()  # serve's journal
+    _nowhere(pg_home, [binary(pg_home, "logs", i).out for i in ids])
 
 
 def test_a_ci_branch_builds_its_change_reading_production_and_cleanup_drops_it(
