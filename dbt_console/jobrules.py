@@ -142,28 +142,32 @@ def check_branch(branch: str) -> str | None:
     return None
 
 
-def check_cron(cron: str, timezone: str) -> str | None:
-    """The problem with a schedule, or None. Uses APScheduler's parser, the one that fires it."""
+def cron_problems(cron: str, timezone: str) -> list[str]:
+    """What is wrong with a schedule: its timezone and its cron, each checked whatever the
+    other's fault. Uses APScheduler's parser, the one that fires it."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    problems = []
     try:
         tz = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        return f"timezone {timezone!r} is not a known IANA timezone (e.g. Europe/Berlin, UTC)"
+        problems.append(f"timezone {timezone!r} is not a known IANA timezone (e.g. "
+                        "Europe/Berlin, UTC)")
+        tz = ZoneInfo("UTC")  # the cron is still checked
     if len(cron.split()) != 5:
-        return (f"cron {cron!r} must have 5 fields (minute hour day month weekday), "
-                f"found {len(cron.split())}")
+        return [*problems, f"cron {cron!r} must have 5 fields (minute hour day month "
+                           f"weekday), found {len(cron.split())}"]
     from apscheduler.triggers.cron import CronTrigger
 
     try:
         trigger = CronTrigger.from_crontab(cron, timezone=tz)
     except ValueError as exc:
-        return f"cron {cron!r} is not valid: {exc}"
+        return [*problems, f"cron {cron!r} is not valid: {exc}"]
     from datetime import datetime
 
     if trigger.get_next_fire_time(None, datetime.now(tz)) is None:
-        return f"cron {cron!r} never fires (no date matches it, e.g. 31 February)"
-    return None
+        problems.append(f"cron {cron!r} never fires (no date matches it, e.g. 31 February)")
+    return problems
 
 
 def _mapping(value: Any, where: str, allowed: set[str], problems: list[str]) -> dict:
@@ -294,8 +298,7 @@ def _check_schedule(data: dict[str, Any], p: _Problems) -> None:
     if not isinstance(cron, str) or not isinstance(tz, str):
         p.bad("schedule", "needs cron (text) and optionally timezone (text)")
         return
-    problem = check_cron(cron, tz)
-    if problem:
+    for problem in cron_problems(cron, tz):
         p.bad("schedule", problem)
 
 

@@ -257,3 +257,14 @@ def test_a_branch_that_looks_like_an_option_is_refused_before_git_sees_it(cli, t
     result = cli("run", "g", "--branch", "--upload-pack=touch /tmp/pwned")
     assert result.code == 2 and "is not a valid branch name" in result.err
     assert cli("runs", "--json").out.strip() == "[]"
+
+
+def test_a_bad_timezone_does_not_hide_the_same_schedules_bad_cron(cli, tmp_path):
+    err = import_bad(cli, tmp_path, """
+  - name: nightly
+    project_dir: /srv/a
+    commands: ["dbt build"]
+    schedule: {cron: "0 25 * * *", timezone: Mars/Olympus}
+""")
+    assert "job 'nightly': schedule: timezone 'Mars/Olympus' is not a known IANA" in err
+    assert "job 'nightly': schedule: cron '0 25 * * *' is not valid" in err
