@@ -18,6 +18,7 @@ from conftest import (
     slow_home,
     wait_for,
 )
+from dbt_console.tools.faults import alive
 
 
 def run_status(home: Path, run_id: int) -> str:
@@ -85,21 +86,12 @@ def test_killed_engine_leaves_no_zombie_run_and_queued_runs_survive(tmp_path, se
     # A cold dbt outlives its engine, in its own session, until the next engine stops it;
     # a warm one is stopped by its helper (test_hardening): either way it ends.
     serving(home)
-    wait_for(lambda: not _alive(dbt_pid), timeout=15, what="the orphaned dbt to stop")
+    wait_for(lambda: not alive(dbt_pid), timeout=15, what="the orphaned dbt to stop")
     orphan = next(r for r in runs_json(home) if r["id"] == slow_id)
     assert orphan["status"] == "error"
     assert orphan["error"].startswith("the engine running this run (serve on ")
     assert orphan["error"] in binary(home, "logs", str(slow_id)).out
     wait_for(lambda: run_status(home, quick_id) == "success", what="the queued run")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as fh:  # a zombie is gone for our purposes
-        return fh.read().split(") ")[1][0] != "Z"
 
 
 def test_chained_job_runs_after_its_upstream_succeeds(tmp_path, serving):

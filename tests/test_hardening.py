@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from test_engine import _alive, slow_model_started
+from test_engine import slow_model_started
 
 from conftest import (
     SLOW_PROJECT,
@@ -25,6 +25,7 @@ from conftest import (
 )
 from dbt_console.model import Job, Trigger
 from dbt_console.store import Store
+from dbt_console.tools.faults import alive
 
 
 def test_everything_under_the_data_directory_is_owner_and_group_only(tmp_path):
@@ -60,7 +61,7 @@ def test_a_killed_engines_warm_steps_stop_and_its_temp_dirs_go(tmp_path, serving
     assert left
     first.proc.send_signal(signal.SIGKILL)
     first.proc.wait()
-    wait_for(lambda: not _alive(dbt_pid), timeout=30, what="the dead engine's dbt to stop")
+    wait_for(lambda: not alive(dbt_pid), timeout=30, what="the dead engine's dbt to stop")
     assert all(p.exists() for p in left)  # nothing has cleaned up yet
     serving(home)
     wait_for(lambda: not any(p.exists() for p in left), timeout=30,

@@ -41,10 +41,11 @@ def snapshot(ctx: Context, unless: tuple | None = None) -> Snapshot:
         counts = store.node_counts(list(last_runs.values()))
         counted = Counted(store.metric_totals(), store.last_successes(),
                           {job: counts[run_id] for job, run_id in last_runs.items()})
+    from dbt_console.engine.retention import store_bytes
+
     lease = store.read_lease()
-    store_bytes = sum(p.stat().st_size for p in ctx.paths.store.parent.glob(
-        ctx.paths.store.name + "*") if p.is_file())
     return Snapshot(
         fingerprint, counted, len(store.queued_runs()), len(store.runs_in_flight()),
         store.helper_states(lease.token) if lease else {},
-        None if lease is None else max(0.0, time.time() - lease.heartbeat_at), store_bytes)
+        None if lease is None else max(0.0, time.time() - lease.heartbeat_at),
+        store_bytes(ctx.paths))

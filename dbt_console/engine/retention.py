@@ -89,9 +89,13 @@ def tree_bytes(path: Path) -> int:
     return total
 
 
-def space(paths: Paths) -> dict[str, int]:
-    """Bytes on disk: the store (with its WAL), run directories, git clones."""
-    store = sum(p.stat().st_blocks * 512 for p in paths.store.parent.glob(
+def store_bytes(paths: Paths) -> int:
+    """The store on disk, with its write-ahead log and shared memory files."""
+    return sum(p.stat().st_blocks * 512 for p in paths.store.parent.glob(
         paths.store.name + "*") if p.is_file())
-    return {"store": store, "runs": tree_bytes(paths.runs),
+
+
+def space(paths: Paths) -> dict[str, int]:
+    """Bytes on disk: the store, run directories, git clones."""
+    return {"store": store_bytes(paths), "runs": tree_bytes(paths.runs),
             "workspaces": tree_bytes(paths.workspaces)}

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dbt_console.model import RunStatus
 from dbt_console.store.base import StoreBase
 from dbt_console.store.deliveries import insert_deliveries
+from dbt_console.store.events import insert_event
 
 
 class AlertsStore(StoreBase):
@@ -23,8 +24,7 @@ class AlertsStore(StoreBase):
             except sqlite3.IntegrityError:
                 return False
             insert_deliveries(conn, deliveries)
-            conn.execute("INSERT INTO engine_events (at, kind, job_name, detail) "
-                         "VALUES (?, ?, ?, ?)", (at, kind, job_name, detail))
+            insert_event(conn, kind, job_name, detail, at)
         return True
 
     def alerted_since(self, job_name: str, since: float) -> bool:

@@ -165,16 +165,17 @@ class Faults:
             out.problems.append(f"temporary directories left: {_left(dead)}")
 
 
+def alive(pid: int) -> bool:
+    """The process runs (a zombie is gone for our purposes)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _alive(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                if fh.read().rsplit(")", 1)[1].split()[0] != "Z":
-                    alive.append(pid)
-        except OSError:
-            continue
-    return alive
+    return [pid for pid in pids if alive(pid)]
 
 
 def _left(pid: int) -> list[str]:
