@@ -77,7 +77,8 @@ class Engine:
             if helpers and helpers[0]["state"] == "ready":
                 rss = helpers[0]["rss_bytes"] or 0
                 print(f"  engine pid {self.proc.pid}: warm helper pid {helpers[0]['pid']}, "
-                      f"dbt {helpers[0]['dbt_version']}, idle RSS {rss / 1e6:.0f} MB",
+                      f"dbt {helpers[0]['dbt_version']}, idle RSS {rss / 1e6:.0f} MB, "
+                      f"{helpers[0]['detail']}",
                       flush=True)
                 return
             if helpers and helpers[0]["state"] == "failed":

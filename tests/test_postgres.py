@@ -5,6 +5,7 @@ retry once it is back, and the password nowhere but where it was given."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,13 @@ from pgserver import PASSWORD
 from test_git_jobs import git
 
 from conftest import binary, import_jobs, make_project, runs_json, wait_for
+from dbt_console.config import resolve_paths
+from dbt_console.engine import executor as executor_module
+from dbt_console.engine.executor import Executor
+from dbt_console.engine.stepenv import find_dbt
+from dbt_console.engine.warm.launcher import WarmLauncher
+from dbt_console.model import Job, RunStatus, Trigger
+from dbt_console.store import Store
 
 PROJECT = {
     "dbt_project.yml": "name: pgshop\nversion: '1.0.0'\nprofile: pgshop\nconfig-version: 2\n"
@@ -99,6 +107,34 @@ def test_cancel_stops_the_warehouse_query_within_2s(pg_home, postgres, serving, 
     assert time.monotonic() - start <= 2
     log = binary(pg_home, "logs", run_id).out
     assert ("warm start" in log) == (job == "sleepy")
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_timeout_minutes_stops_the_warehouse_query(pg_home, postgres, monkeypatch, tmp_path,
+                                                    warm):
+    """In this process, with the executor's minute shortened to 4 s."""
+    monkeypatch.setenv("DBT_CONSOLE_HOME", str(pg_home))
+    monkeypatch.setattr(executor_module, "SECONDS_PER_MINUTE", 4.0)
+    paths = resolve_paths()
+    launcher = WarmLauncher(tmp_path / "helpers.log") if warm else None
+    try:
+        if launcher is not None:
+            launcher.prewarm([find_dbt(Job(name="x", commands=("dbt run",)))])
+            helper = launcher.helpers()[0]
+            assert helper.ready.wait(180) and helper.state == "ready", helper.detail
+            assert "postgres (compile)" in helper.detail  # warmed for Postgres, no server
+        with Store(paths.store) as store:
+            job = replace(store.get_job("sleepy"), timeout_minutes=1)
+            store.save_jobs([job])
+            run = store.enqueue_run(job, Trigger.manual(), "test")
+        finished = Executor(paths, launcher).execute(run.id)
+    finally:
+        if launcher is not None:
+            launcher.close()
+    assert finished.status is RunStatus.ERROR and finished.error == "timed out after 1 min"
+    wait_for(lambda: not sleeping(postgres), timeout=2, what="the query to be gone")
+    log = binary(pg_home, "logs", str(run.id)).out
+    assert ("warm start" in log) == warm
 
 
 def test_with_the_server_down_the_run_says_why_and_a_retry_works_once_back(

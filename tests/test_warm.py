@@ -287,6 +287,8 @@ def test_status_shows_the_engines_helpers_with_dbt_version_pid_and_memory(tmp_pa
     helper = json.loads(binary(home, "status", "--json").out)["warm_helpers"][0]
     assert helper["state"] == "ready" and helper["python"] == interpreter_of(DBT)
     assert helper["rss_bytes"] > 50_000_000  # dbt's imports: well over 50 MB
+    assert "duckdb (build)" in helper["detail"]  # what it warmed, said in status
+    assert "warmed: duckdb (build)" in binary(home, "status").out
     assert Path(f"/proc/{helper['pid']}").exists()
     serve.stop()
     assert not Path(f"/proc/{helper['pid']}").exists() or gone(helper["pid"])

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from dbt_console.access import Forbidden, allows
 from dbt_console.actions.context import Context
+from dbt_console.engine.wake import nudge
 from dbt_console.errors import UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,6 +51,7 @@ def action(needs: str | None, changes: bool = False, job: Callable[..., str | No
                 ctx.audit(name, job_name, what, f"refused: {exc}")
                 raise
             ctx.audit(name, job_name, what, "done")
+            nudge(ctx.paths.data_dir)  # a queued run starts now, not on the engine's tick
             return result
         REGISTRY[name] = guarded
         return guarded  # type: ignore[return-value]

@@ -24,6 +24,7 @@ from dbt_console.engine.notify.notifier import Notifier
 from dbt_console.engine.pushes import PushWatcher
 from dbt_console.engine.scheduler import Scheduler, TriggerFor, cron_trigger, next_fire
 from dbt_console.engine.stepenv import SetupError, find_dbt
+from dbt_console.engine.wake import WakeListener
 from dbt_console.engine.warm.launcher import Helper, WarmLauncher, remove_stale_temp_dirs
 from dbt_console.engine.watchdog import Watchdog
 from dbt_console.model import Job, Trigger
@@ -75,6 +76,7 @@ class Engine:
         self.pushes = PushWatcher(paths.store, settings.push_poll_seconds,
                                   lambda run_id: self._wake.set())
         self.events.subscribe(lambda run: self._wake.set() if run.status.finished else None)
+        self.nudges = WakeListener(paths.data_dir, self._wake.set)
 
     # --- life cycle -----------------------------------------------------------------
 
@@ -98,6 +100,7 @@ class Engine:
             self.scheduler.start()
             self.notifier.start()
             self.pushes.start()
+            self.nudges.start()
         self._loop = threading.Thread(target=self._run_loop, name="engine", daemon=True)
         self._loop.start()
         return orphans
@@ -111,6 +114,7 @@ class Engine:
         if self.only_run is None:
             self.scheduler.shutdown()
             self.pushes.stop()
+            self.nudges.stop()
         if self._loop is not None:
             self._loop.join()
         deadline = time.monotonic() + grace

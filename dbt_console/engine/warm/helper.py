@@ -1,12 +1,14 @@
 """The warm dbt helper: a process that has already imported dbt and forks a child per step.
 
 Every dbt process spends about two seconds importing dbt and its adapter before it reads a
-file. This helper pays that once: it imports dbt, runs one real build of a throwaway
-project (so every module a build touches is loaded), releases what that build held, and
-then waits on a Unix socket. For each step the engine sends the argv, working directory,
-environment and the step's stdout/stderr file descriptors; the helper forks a child that
-becomes the step, calls dbt's programmatic entry point and exits with the code the `dbt`
-command would have. The child's pid goes back at once and its exit code when it ends.
+file. This helper pays that once: it imports dbt and every installed adapter, runs dbt
+once per adapter on a throwaway project (a real build on DuckDB, a compile against a
+profile that points nowhere on the others, which need a server to build), so the modules a
+build touches are loaded (warmup.py), releases what that held, and then waits on a Unix
+socket. For each step the engine sends the argv, working directory, environment and the
+step's stdout/stderr file descriptors; the helper forks a child that becomes the step,
+calls dbt's programmatic entry point and exits with the code the `dbt` command would have.
+The child's pid goes back at once and its exit code when it ends.
 
 It runs under the interpreter that owns a job's dbt, which need not have dbt-console
 installed: standard library only, started as a script. Single-threaded by design: forking
@@ -28,26 +30,17 @@ import io
 import json
 import os
 import selectors
-import shutil
 import signal
 import socket
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
+from warmup import warm_up  # a sibling: this runs as a script, see warmup.py
+
 # The request is small: argv, cwd and an environment. A larger one is refused.
 MAX_REQUEST = 4 * 1024 * 1024
-WARMUP_PROJECT = {
-    "dbt_project.yml": "name: warmup\nversion: '1.0'\nprofile: warmup\nconfig-version: 2\n",
-    "models/warm.sql": "select a from {{ ref('seed') }}",
-    "models/warm.yml": "models:\n  - name: warm\n    columns:\n      - name: a\n"
-                       "        data_tests: [not_null]\n",
-    "seeds/seed.csv": "a\n1\n",
-}
-
-
 def say(**message) -> None:
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
@@ -72,79 +65,6 @@ def installed_adapters() -> list[str]:
             if entry.is_dir() and entry.name not in skip and not entry.name.startswith("_"):
                 names.add(entry.name)
     return sorted(names)
-
-
-def warm_up(adapters: list[str], build: bool = True) -> str:
-    """Import every adapter and, with `build`, run one build through DuckDB when it is
-    installed. Returns what was warmed, for the ready line."""
-    import importlib
-
-    from dbt.cli.main import dbtRunner
-
-    for name in adapters:
-        try:
-            importlib.import_module(f"dbt.adapters.{name}")
-            importlib.import_module(f"dbt.adapters.{name}.impl")
-        except Exception:  # noqa: BLE001 - a broken adapter is that job's problem, at run time
-            pass
-    if not build or "duckdb" not in adapters:
-        return "imports"
-    # The pid in the name lets the next engine remove it if this helper is killed now.
-    workdir = Path(tempfile.mkdtemp(prefix=f"dbt-console-warmup-{os.getpid()}-"))
-    saved_env = dict(os.environ)
-    saved_cwd = os.getcwd()
-    try:
-        for rel, text in WARMUP_PROJECT.items():
-            (workdir / rel).parent.mkdir(parents=True, exist_ok=True)
-            (workdir / rel).write_text(text)
-        (workdir / "profiles.yml").write_text(
-            "warmup:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-            f"      path: '{workdir / 'warmup.duckdb'}'\n      threads: 1\n")
-        os.environ.update({"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-                           "DBT_LOG_LEVEL_FILE": "none", "DBT_PARTIAL_PARSE": "false",
-                           # dbt's static parser (Rust) starts a thread pool that lives
-                           # for the process; a child forked from us would wait forever
-                           # on threads it does not have. Left unused, each child starts
-                           # its own.
-                           "DBT_STATIC_PARSER": "false"})
-        os.chdir(workdir)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        saved_out = os.dup(1)
-        os.dup2(devnull, 1)  # dbt's output of the warm-up is of no use to anyone
-        try:
-            dbtRunner().invoke(["build", "--project-dir", str(workdir), "--profiles-dir",
-                                str(workdir), "--quiet"])
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved_out, 1)
-            os.close(saved_out)
-            os.close(devnull)
-    finally:
-        os.chdir(saved_cwd)
-        os.environ.clear()
-        os.environ.update(saved_env)
-        release()
-        shutil.rmtree(workdir, ignore_errors=True)
-    return "build"
-
-
-def release() -> None:
-    """Close what the warm-up build left open: adapter connections (dbt-duckdb keeps the
-    database file open and locked in a class attribute) and the event loggers' streams."""
-    from dbt.adapters.factory import reset_adapters
-    from dbt_common.events.event_manager_client import cleanup_event_logger
-
-    reset_adapters()
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:
-        pass
-    else:
-        DuckDBConnectionManager.close_all_connections()
-    cleanup_event_logger()
-    import gc
-
-    gc.collect()
 
 
 def thread_count() -> int:

@@ -297,6 +297,7 @@ class WarmLauncher:
             helper.dbt_version = message.get("dbt_version", "")
             helper.watch = list(message.get("watch", []))
             helper.marks = fingerprint(helper.watch)
+            helper.detail = f"warmed: {message.get('warmed') or 'imports'}"
             helper.state = "ready"
         else:
             helper.state = "failed"
