@@ -4,6 +4,7 @@ and the real binary in tmux."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pwd
 import shutil
@@ -406,8 +407,12 @@ def test_history_keeps_the_cursor_on_its_run_when_new_runs_arrive(tmp_path, monk
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize("refreshed", [False, True])
 def test_acting_on_a_job_a_teammate_just_deleted_shows_a_message(demo_runs, tmp_path,
-                                                                  monkeypatch):
+                                                                  monkeypatch, refreshed):
+    """Whether the table refreshed between the delete and the key or not, `space` acts on
+    the job the user chose or says it is gone: never on the row that slid under the
+    cursor."""
     home = demo_copy(demo_runs, tmp_path, monkeypatch)
 
     async def scenario():
@@ -415,13 +420,19 @@ def test_acting_on_a_job_a_teammate_just_deleted_shows_a_message(demo_runs, tmp_
         async with app.run_test(size=(100, 30)) as pilot:
             await select_job(pilot, "nightly")
             assert binary(home, "jobs", "delete", "nightly").code == 0
+            table = app.screen.query_one("#jobs")
+            if refreshed:
+                app.screen.refresh_jobs()
+                assert "nightly" not in table.rows and table.cursor_key is not None
             await pilot.press("space")
             await pilot.pause()
             messages = [n.message for n in app._notifications]
-            assert messages == ["no job named 'nightly' (jobs: docs, ride_audit)"]
+            assert len(messages) == 1 and "'nightly'" in messages[0], messages
             assert app.is_running
-            table = app.screen.query_one("#jobs")
+            app.screen.refresh_jobs()
             assert "nightly" not in table.rows  # the table shows the store as it is now
+            assert [j["enabled"] for j in json.loads(binary(home, "jobs", "list", "--json").out)] \
+                == [True, True]  # the job that slid under the cursor was not paused
 
     asyncio.run(scenario())
 

@@ -12,12 +12,13 @@ from dbt_console import actions
 from dbt_console.actions import connect
 from dbt_console.config import Paths
 from dbt_console.errors import UserError
+from dbt_console.tui.keys import OrderedKeys
 from dbt_console.tui.screens.jobs import JobsScreen
 
 ENGINE_CHECK_SECONDS = 2.0
 
 
-class DbtConsoleApp(App):
+class DbtConsoleApp(OrderedKeys, App):
     CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live anywhere
     TITLE = "dbt-console"
     BINDINGS = [

@@ -9,13 +9,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label
 
 from dbt_console import actions, humanize
+from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.widgets.row_list import RowList
 
 COLUMNS = ("when", "who", "via", "action", "what", "outcome")
 REFRESH_SECONDS = 1.0
 
 
-class AuditScreen(Screen):
+class AuditScreen(KeysWhenReady, Screen):
     HELP_TITLE = "audit log"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 

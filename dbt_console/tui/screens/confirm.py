@@ -8,8 +8,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from dbt_console.tui.keys import KeysWhenReady
 
-class ConfirmScreen(ModalScreen[bool]):
+
+class ConfirmScreen(KeysWhenReady, ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),

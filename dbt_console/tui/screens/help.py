@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label
 
+from dbt_console.tui.keys import KeysWhenReady
+
 
 def screen_keys(screen: Screen) -> list[tuple[str, str]]:
     """(key, what it does) for this app's own bindings active on the screen: the screen's,
@@ -31,7 +33,7 @@ def screen_keys(screen: Screen) -> list[tuple[str, str]]:
     return keys
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(KeysWhenReady, ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }

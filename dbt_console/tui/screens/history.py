@@ -12,6 +12,7 @@ from textual.widgets import Footer, Header, Input, Label
 from dbt_console import actions, humanize
 from dbt_console.model import RunStatus
 from dbt_console.tui import status_styles
+from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.widgets.row_list import RowList
 
 PAGE = 100
@@ -36,7 +37,7 @@ def parse_filter(text: str) -> dict[str, str]:
     return found
 
 
-class HistoryScreen(Screen):
+class HistoryScreen(KeysWhenReady, Screen):
     HELP_TITLE = "history"
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -134,7 +135,7 @@ class HistoryScreen(Screen):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        self.set_focus(box)  # now: the next key typed is the filter's
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         filters = parse_filter(event.value)
@@ -145,11 +146,11 @@ class HistoryScreen(Screen):
             return
         self.filters = filters
         self.reload()
-        self.query_one("#runs", RowList).focus()
+        self.set_focus(self.query_one("#runs", RowList))
 
     def action_back(self) -> None:
         box = self.query_one("#filter", Input)
         if box.has_focus:
-            self.query_one("#runs", RowList).focus()
+            self.set_focus(self.query_one("#runs", RowList))
             return
         self.app.pop_screen()

@@ -21,6 +21,7 @@ from dbt_console.jobfields import FIELDS, Field
 from dbt_console.jobrules import job_from_dict
 from dbt_console.jobtext import from_form, to_form
 from dbt_console.model import Job
+from dbt_console.tui.keys import KeysWhenReady
 
 CHECK_DELAY = 0.15
 REMOTE_CHECK_DELAY = 0.8
@@ -31,7 +32,24 @@ def widget_id(f: Field) -> str:
     return "f-" + f.path.replace(".", "-")
 
 
-class JobFormScreen(Screen[bool]):
+def _path_of(widget_id_: str | None) -> str | None:
+    return next((f.path for f in FIELDS if widget_id(f) == widget_id_), None)
+
+
+class DefaultArea(TextArea):
+    """A new job's default (`dbt build`), selected when first reached: what is typed then
+    replaces it instead of landing in front of it. On the box's own focus event, which
+    comes before any key typed into it."""
+
+    _selected_once = False
+
+    def on_focus(self) -> None:
+        if not self._selected_once:
+            self._selected_once = True
+            self.select_all()
+
+
+class JobFormScreen(KeysWhenReady, Screen[bool]):
     HELP_TITLE = "job form"
     BINDINGS = [
         Binding("ctrl+s", "save", "Save"),
@@ -43,6 +61,7 @@ class JobFormScreen(Screen[bool]):
         self.original = job
         self.problems: list[str] = ["not checked yet"]
         self.remote_problem: str | None = None
+        self.initial: dict[str, str | bool] = {}
 
     @property
     def ctx(self):
@@ -62,7 +81,8 @@ class JobFormScreen(Screen[bool]):
     def _field(self, f: Field, value: str | bool) -> ComposeResult:
         if f.kind in AREAS:
             yield Label(f.label, classes="field-label")
-            yield TextArea(str(value), id=widget_id(f), classes="small-area")
+            area = DefaultArea if self.original is None and value else TextArea
+            yield area(str(value), id=widget_id(f), classes="small-area")
             return
         with Horizontal(classes="field"):
             yield Label(f.label, classes="field-label")
@@ -73,6 +93,7 @@ class JobFormScreen(Screen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#f-name", Input).focus()
+        self.initial = self.values()
         self.check()
 
     def values(self) -> dict[str, str | bool]:
@@ -169,4 +190,17 @@ class JobFormScreen(Screen[bool]):
         self.dismiss(True)
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        """Leave; with changes made, only once the user says to throw them away."""
+        from dbt_console.tui.screens.confirm import ConfirmScreen
+
+        if self.values() == self.initial:
+            self.dismiss(False)
+            return
+        what = f"job {self.original.name}" if self.original else "the new job"
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(False)
+
+        self.app.push_screen(ConfirmScreen(f"Discard your changes to {what}? Nothing has "
+                                           "been saved."), answered)

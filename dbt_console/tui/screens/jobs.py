@@ -16,6 +16,7 @@ from dbt_console import actions, humanize
 from dbt_console.errors import UserError
 from dbt_console.model import Job, Run
 from dbt_console.tui import status_styles
+from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.widgets.row_list import RowList
 
 # The schedule in words is long: it goes last, so a narrow terminal loses only its end.
@@ -31,7 +32,7 @@ def status_text(run: Run | None) -> Text:
     return Text(f"#{run.id} {run.status.value}", style=status_styles.RUN.get(run.status.value, ""))
 
 
-class JobsScreen(Screen):
+class JobsScreen(KeysWhenReady, Screen):
     HELP_TITLE = "jobs"
     BINDINGS = [
         Binding("enter,l", "open_run", "Open run"),
@@ -60,6 +61,12 @@ class JobsScreen(Screen):
         self.refresh_jobs()
         self.call_after_refresh(self._fill_schedules)
         self.set_interval(REFRESH_SECONDS, self.refresh_jobs)
+
+    def on_screen_resume(self) -> None:
+        """Back from a form or a run: our own changes move no data_version (it counts
+        other connections' commits), so look again."""
+        if self._version is not None:
+            self.refresh_jobs(force=True)
 
     def _fill_schedules(self) -> None:
         self._schedules_ready = True
@@ -124,6 +131,14 @@ class JobsScreen(Screen):
         )
 
     def selected_job(self) -> str | None:
+        """The job under the cursor; None, and a message, when the row the user chose was
+        taken away by a refresh (deleted or renamed elsewhere) since they last moved."""
+        lost = self.table.lost_key
+        if lost is not None:
+            self.table.lost_key = None
+            self.notify(f"job {lost.split(BRANCH_SEP, 1)[0]!r} is gone: deleted or renamed "
+                        "by someone else; nothing was done", severity="error", timeout=8)
+            return None
         key = self.table.cursor_key
         return None if key is None else key.split(BRANCH_SEP, 1)[0]
 

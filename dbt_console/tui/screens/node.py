@@ -13,11 +13,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from dbt_console.model import FAILED_NODE, NodeResult
+from dbt_console.tui.keys import KeysWhenReady
 
 MAX_SQL_BYTES = 200_000
 
 
-class NodeScreen(ModalScreen[None]):
+class NodeScreen(KeysWhenReady, ModalScreen[None]):
     BINDINGS = [Binding("escape,q", "app.pop_screen", "Close")]
     DEFAULT_CSS = """
     NodeScreen { align: center middle; }

@@ -18,6 +18,7 @@ from dbt_console import actions, humanize
 from dbt_console.errors import UserError
 from dbt_console.model import FAILED_NODE, SKIPPED_NODE, WARNED_NODE, Run
 from dbt_console.tui import status_styles
+from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.widgets.log_view import LogView
 
 POLL_SECONDS = 0.02  # one PRAGMA when nothing changed: cheap enough to ask often
@@ -33,7 +34,7 @@ def seconds(value: float | None) -> str:
 
 
 
-class RunScreen(Screen):
+class RunScreen(KeysWhenReady, Screen):
     HELP_TITLE = "run"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),

@@ -9,12 +9,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Sparkline, Static
 
 from dbt_console import actions, humanize
+from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.widgets.timing_chart import gantt
 
 TREND_RUNS = 30
 
 
-class TimingScreen(Screen):
+class TimingScreen(KeysWhenReady, Screen):
     HELP_TITLE = "timing"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 

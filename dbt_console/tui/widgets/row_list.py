@@ -57,6 +57,9 @@ class RowList(ScrollView, can_focus=True):
         self._cells: dict[str, tuple[Cell, ...]] = {}
         self._widths = [len(c) for c in columns]
         self._styles: dict[str, Style] = {}
+        # The key that was under the cursor when a refresh took its row away: until the
+        # user moves, the row now under the cursor is not the one they chose.
+        self.lost_key: str | None = None
 
     # --- data -----------------------------------------------------------------------
 
@@ -83,6 +86,8 @@ class RowList(ScrollView, can_focus=True):
         keep = self.cursor_key
         self._keys = [key for key, _ in rows]
         self._cells = dict(rows)
+        if keep is not None and keep not in self._cells:
+            self.lost_key = keep
         self._measure(self._cells.values(), reset=True)
         self._resize()
         if keep in self._cells:
@@ -174,6 +179,7 @@ class RowList(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self, new))
 
     def _move(self, to: int) -> None:
+        self.lost_key = None  # the user chose again
         if self._keys:
             self.cursor = max(0, min(len(self._keys) - 1, to))
 

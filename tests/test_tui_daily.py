@@ -1,0 +1,109 @@
+"""The dashboard as a daily tool: what a new user tripped over at 80x24 (issue 17), each
+driven through Pilot on a copy of the demo store."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import events
+
+from conftest import runs_json
+from dbt_console.config import resolve_paths
+from dbt_console.tui.app import DbtConsoleApp
+from dbt_console.tui.screens.confirm import ConfirmScreen
+from dbt_console.tui.screens.history import HistoryScreen
+from dbt_console.tui.screens.job_form import JobFormScreen
+from dbt_console.tui.screens.jobs import JobsScreen
+from test_tui import demo_copy, select_job
+
+KEY_NAMES = {":": "colon", "/": "slash", " ": "space", "-": "minus"}
+
+
+def typed_at_once(app, keys: list[str]) -> None:
+    """Every key in the app's queue before any is handled: the fastest typist there is."""
+    for key in keys:
+        if len(key) == 1:
+            app.post_message(events.Key(KEY_NAMES.get(key, key), key))
+        else:
+            app.post_message(events.Key(key, None))
+
+
+async def until(pilot, condition, what: str, timeout: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def test_keys_typed_before_a_screen_is_ready_reach_the_fields_it_says(
+        demo_runs, tmp_path, monkeypatch):
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await select_job(pilot, "nightly")
+            # `r` in the name would run the job under the cursor if it reached the table.
+            typed_at_once(app, ["n", *"rr-daily", "tab", *"typed after tab"])
+            await until(pilot, lambda: isinstance(app.screen, JobFormScreen)
+                        and app.screen.query_one("#f-description").value == "typed after tab",
+                        "the description")
+            assert app.screen.query_one("#f-name").value == "rr-daily"
+            assert len(runs_json(home)) == 2  # no run started by the `r`s
+            await pilot.press("escape")  # a filled-in form: it asks first
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            await pilot.press("y")
+            await until(pilot, lambda: isinstance(app.screen, JobsScreen), "the jobs")
+            typed_at_once(app, ["H", "/", *"status:error", "enter"])
+            await until(pilot, lambda: isinstance(app.screen, HistoryScreen)
+                        and app.screen.filters == {"status": "error"}, "the filter")
+            assert app.screen.focused is app.screen.query_one("#runs")
+            assert isinstance(app.screen, HistoryScreen)  # `enter` filtered, opened nothing
+
+    asyncio.run(scenario())
+
+
+def test_the_form_round_trip_replaces_the_default_command_and_asks_before_discarding(
+        demo_runs, tmp_path, monkeypatch):
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+    project = home / "demo" / "pedalshare"
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, JobFormScreen), "the form")
+            form = app.screen
+            await pilot.press(*"daily")
+            form.set_focus(form.query_one("#f-project_dir"))
+            await pilot.press(*str(project))
+            commands = form.query_one("#f-commands")
+            form.set_focus(commands)
+            await pilot.press(*"dbt seed")
+            await until(pilot, lambda: commands.text == "dbt seed", f"the typed command: {commands.text!r}")
+            await until(pilot, lambda: not form.problems, f"a valid form: {form.problems}")
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: isinstance(app.screen, JobsScreen)
+                        and "daily" in app.screen.table.rows,
+                        f"the saved job's row: {app.screen} {[n.message for n in app._notifications]}")
+            await select_job(pilot, "daily")
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, JobFormScreen), "the edit form")
+            edit = app.screen
+            await until(pilot, lambda: bool(edit.initial), "the form's values")
+            assert edit.query_one("#f-commands").text == "dbt seed"
+            assert edit.query_one("#f-project_dir").value == str(project)
+            await pilot.press("escape")  # nothing changed: it just closes
+            await until(pilot, lambda: isinstance(app.screen, JobsScreen), "the jobs")
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, JobFormScreen), "the edit form")
+            await pilot.press("end", *"-x")  # the name changed
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            await pilot.press("n")  # keep editing: nothing is lost
+            await until(pilot, lambda: isinstance(app.screen, JobFormScreen), "the form")
+            assert app.screen.query_one("#f-name").value == "daily-x"
+
+    asyncio.run(scenario())
