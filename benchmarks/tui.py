@@ -6,6 +6,11 @@
 2. a line written to the store -> on screen, during a 100k lines/s stream   p95 <= 100 ms
 3. peak RSS with a 1,000,000-line log open and scrolled       target <= 150 MB
 4. history, first page with 100,000 runs: query / paint       <= 20 ms / <= 100 ms
+5. a live run of 5,000 nodes (5 steps; a fake dbt writes start and result lines at
+   1,000 nodes/s, then each step's node results) on the run screen, the node list focused
+   and `down` pressed every 100 ms:
+   the UI thread's longest block                              target <= 16 ms
+   a key press to its row repainted                           target p95 <= 50 ms
 """
 
 from __future__ import annotations
@@ -219,42 +224,169 @@ print(json.dumps({"query_ms": query_ms, "filtered_ms": filtered_ms, "open_ms": o
                   "paint_ms": paint_ms, "rows": rows}))
 """
 
+# The fake dbt of 5: its own process, as dbt is, writing as the engine would.
+FAKE_DBT = """
+import sys, time
+from dbt_console.config import resolve_paths
+from dbt_console.model import NodeResult, RunStatus
+from dbt_console.store import Store
+run_id, NODES, STEPS, PER_TICK, TICK = int(sys.argv[1]), 5000, 5, 10, 0.01
+ts = "2026-11-24T02:00:00.000000Z"
+per_step, seq = NODES // STEPS, 0
+with Store(resolve_paths().store) as store:
+    for n, step in enumerate(range(4, 4 + STEPS)):
+        store.start_step(run_id, step, "dbt build")
+        results = []
+        for first in range(0, per_step, PER_TICK):
+            rows = []
+            for i in range(first, first + PER_TICK):
+                node = f"model.big.model_{n}_{i:04d}_with_a_long_descriptive_name"
+                rows.append((ts, "info", step, "LogStartLine", node, "started",
+                             f"{i} of {per_step} START sql table model {node} [RUN]"))
+                rows.append((ts, "info", step, "LogModelResult", node, "success",
+                             f"{i} of {per_step} OK created {node} [OK in 0.1s]"))
+                results.append(NodeResult(node, "success", step, "model",
+                                          execution_time=0.1, started_at=ts))
+            progress = {"step": step, "done": first + PER_TICK, "total": per_step,
+                        "failed": 0, "running": [rows[-1][4]],
+                        "run_done": n * per_step + first + PER_TICK, "run_total": NODES}
+            store.append_log(run_id, seq, rows, progress)
+            seq += len(rows)
+            time.sleep(TICK)
+        store.finish_step(run_id, step, RunStatus.SUCCESS, 0, results)
+"""
+
+SCALE = """
+import asyncio, json, os, statistics, subprocess, sys, time
+from textual import events
+from dbt_console.config import resolve_paths
+from dbt_console.model import Job, Trigger
+from dbt_console.store import Store
+from dbt_console.tui.app import DbtConsoleApp
+from dbt_console.tui.screens.run import RunScreen
+from dbt_console.tui.widgets.row_list import RowList
+
+paths = resolve_paths()
+with Store(paths.store) as store:
+    store.save_jobs([Job(name="big", commands=("dbt build",) * 5, project_dir="/srv")])
+    run_id = store.enqueue_run(store.get_job("big"), Trigger.manual(), "bench").id
+    store.claim_run(run_id)
+
+blocks, keys, painted = [], {}, {}
+original_watch, original_render = RowList.watch_cursor, RowList.render_line
+def watch_cursor(self, old, new):
+    original_watch(self, old, new)
+    if self.id == "nodes" and new in keys and new not in painted:
+        painted[new] = None  # handled: the next repaint of the list is its answer
+def render_line(self, y):
+    if self.id == "nodes":
+        for k, v in painted.items():
+            if v is None:
+                painted[k] = time.perf_counter()
+    return original_render(self, y)
+RowList.watch_cursor, RowList.render_line = watch_cursor, render_line
+
+async def probe(stop):
+    while not stop.is_set():
+        start = time.perf_counter()
+        await asyncio.sleep(0.001)
+        blocks.append((time.perf_counter() - start - 0.001) * 1000)
+
+async def main():
+    app = DbtConsoleApp(paths, embed_engine=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(RunScreen(run_id))
+        await pilot.pause(0.5)
+        app.screen.set_focus(app.screen.query_one("#nodes"))
+        stop = asyncio.Event()
+        fake = subprocess.Popen([sys.executable, "-c", os.environ["FAKE_DBT"], str(run_id)])
+        prober = asyncio.create_task(probe(stop))
+        while fake.poll() is None:
+            await asyncio.sleep(0.1)
+            nodes = app.screen.query_one("#nodes")
+            if nodes.row_count > nodes.cursor + 1:
+                keys[nodes.cursor + 1] = time.perf_counter()
+                app.post_message(events.Key("down", None))
+        stop.set()
+        await prober
+        return app.screen.query_one("#nodes").row_count
+
+rows = asyncio.run(main())
+lat = sorted((painted[c] - t) * 1000 for c, t in keys.items() if painted.get(c))
+print(json.dumps({"max_block": max(blocks), "p99_block": sorted(blocks)[int(len(blocks) * .99)],
+                  "key_p50": statistics.median(lat), "key_p95": lat[int(len(lat) * .95) - 1],
+                  "keys": len(keys), "answered": len(lat), "rows": rows}))
+"""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", default="1,2,3,4,5")
     args = parser.parse_args()
+    only = set(args.only.split(","))
     root = Path(tempfile.mkdtemp(prefix="dbt-console-tuibench-"))
     sys.path.insert(0, str(HERE.parent))
 
+    if "1" in only:
+        first_frame(root, args.rounds)
+    if "2" in only:
+        latency(root)
+    if "3" in only:
+        rss(root)
+    if "4" in only:
+        history(root, args.rounds)
+    if "5" in only:
+        scale(root)
+
+
+def first_frame(root: Path, rounds: int) -> None:
     jobs_home = root / "jobs"
     child(SETUP_JOBS, jobs_home)
     child(FIRST_FRAME, jobs_home)  # warm the OS file cache once
-    frames = [child(FIRST_FRAME, jobs_home) for _ in range(args.rounds)]
+    frames = [child(FIRST_FRAME, jobs_home) for _ in range(rounds)]
     first = statistics.median(f["seconds"] for f in frames)
-    print(f"1. first frame, {frames[0]['rows']} jobs: median {first:.3f} s of {args.rounds} "
+    print(f"1. first frame, {frames[0]['rows']} jobs: median {first:.3f} s of {rounds} "
           f"(target <= 0.4 s: {'met' if first <= 0.4 else 'MISSED'})", flush=True)
 
+
+def latency(root: Path) -> None:
     lat = child(LATENCY, root / "latency")
     print(f"2. store -> screen at {lat['rate']:,.0f} lines/s: p50 {lat['p50']:.0f} ms, "
           f"p95 {lat['p95']:.0f} ms over {lat['seen']} of {lat['batches']} batch ends seen "
           f"(target p95 <= 100 ms: {'met' if lat['p95'] <= 100 else 'MISSED'})", flush=True)
 
+
+def rss(root: Path) -> None:
     rss = child(RSS, root / "rss")
     print(f"3. 1,000,000-line log open and scrolled: peak RSS {rss['peak_mb']:.0f} MB "
           f"(target <= 150 MB: {'met' if rss['peak_mb'] <= 150 else 'MISSED'})", flush=True)
 
+
+def history(root: Path, rounds: int) -> None:
     history_home = root / "history"
     child(HISTORY, history_home)  # builds the 100k runs
-    rounds = [child(HISTORY, history_home) for _ in range(args.rounds)]
-    q = statistics.median(r["query_ms"] for r in rounds)
-    fq = statistics.median(r["filtered_ms"] for r in rounds)
-    p = statistics.median(r["paint_ms"] for r in rounds)
-    o = statistics.median(r["open_ms"] for r in rounds)
+    results = [child(HISTORY, history_home) for _ in range(rounds)]
+    q = statistics.median(r["query_ms"] for r in results)
+    fq = statistics.median(r["filtered_ms"] for r in results)
+    p = statistics.median(r["paint_ms"] for r in results)
+    o = statistics.median(r["open_ms"] for r in results)
     print(f"4. history of 100,000 runs, first page: query {q:.1f} ms (filtered by status "
           f"{fq:.1f} ms), paint {p:.0f} ms (targets <= 20 ms / <= 100 ms: "
           f"{'met' if q <= 20 and fq <= 20 and p <= 100 else 'MISSED'}); opening the "
-          f"screen with it {o:.0f} ms, of which pushing any screen costs ~100 ms here")
+          f"screen with it {o:.0f} ms, of which pushing any screen costs ~100 ms here",
+          flush=True)
+
+
+def scale(root: Path) -> None:
+    os.environ["FAKE_DBT"] = FAKE_DBT
+    scale = child(SCALE, root / "scale")
+    print(f"5. live run of 5,000 nodes: UI thread's longest block {scale['max_block']:.1f} ms "
+          f"(p99 {scale['p99_block']:.1f} ms; target <= 16 ms: "
+          f"{'met' if scale['max_block'] <= 16 else 'MISSED'}); a key to its repaint p50 "
+          f"{scale['key_p50']:.0f} ms, p95 {scale['key_p95']:.0f} ms over {scale['answered']}"
+          f" of {scale['keys']} keys (target p95 <= 50 ms: "
+          f"{'met' if scale['key_p95'] <= 50 else 'MISSED'}); {scale['rows']} rows at the end")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from dbt_console.model import SYSTEM_EVENT, LogLine, Schedule
+from dbt_console.model import FOLDED_EVENT, SYSTEM_EVENT, LogLine, Schedule
 
 
 def local_time(ts: float | None) -> str:
@@ -56,7 +56,7 @@ def log_line(line: LogLine) -> str:
     """`HH:MM:SS tag     message`: the tag is the node's status when the line has one,
     'console' for dbt-console's own lines, else the level when it is not plain info.
     dbt's timestamps are UTC."""
-    if line.event == SYSTEM_EVENT:
+    if line.event in (SYSTEM_EVENT, FOLDED_EVENT):
         tag = "console"
     elif line.node_status:
         tag = line.node_status

@@ -315,6 +315,8 @@ class NodeResult:
 
 # The event name of the lines dbt-console itself writes into a run's log.
 SYSTEM_EVENT = "dbt-console"
+# A line holding a traceback folded into it (engine/tracefold.py): views show its first line.
+FOLDED_EVENT = "dbt-console-folded"
 
 
 class LogLine(NamedTuple):

@@ -404,3 +404,11 @@ def postgres():
     server = pgserver.make()
     yield server
     server.remove()
+
+
+async def workers_done(app) -> None:
+    """Wait for the app's workers, but for run screens' watchers: they watch until their
+    screen goes. (Textual's wait_for_complete waits for all of them when given none.)"""
+    others = [w for w in app.workers if w.group != "watch"]
+    if others:
+        await app.workers.wait_for_complete(others)

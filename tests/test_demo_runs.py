@@ -29,13 +29,14 @@ def test_failed_run_names_the_failing_test_and_skips_downstream(demo_runs):
     assert "Got 3 results, configured to fail if != 0" in log
 
 
-def test_run_wait_prints_the_run_id_first_and_exits_by_status(tmp_path):
+def test_run_wait_says_which_run_first_and_exits_by_status(tmp_path):
     home = tmp_path / "h"
     binary(home, "demo", "--no-tui")
     result = binary(home, "run", "ride_audit", "--wait")
     assert result.code == 1
     first, *rest = result.out.splitlines()
-    assert first == "1"
+    assert first == "run 1 of ride_audit queued"
+    assert rest[-2].startswith("run 1 of ride_audit: error in ")
     assert rest[-1].startswith("  fail: test.pedalshare.assert_rides_end_within_a_day: Got 3")
 
 
@@ -84,6 +85,22 @@ def test_demo_is_idempotent(demo_runs, tmp_path):
     names = json.loads(binary(home, "jobs", "list", "--json").out)
     assert [j["name"] for j in names] == ["docs", "nightly", "ride_audit"]
     assert names[1]["last_run"]["status"] == "success"
+
+
+def test_demo_run_again_keeps_what_the_user_changed(tmp_path):
+    home = tmp_path / "h"
+    assert binary(home, "demo", "--no-tui").code == 0
+    assert binary(home, "jobs", "pause", "nightly").code == 0
+    model = home / "demo" / "pedalshare" / "models" / "staging" / "stg_members.sql"
+    model.write_text(model.read_text() + "-- my edit\n")
+    assert binary(home, "jobs", "delete", "docs").code == 0
+    again = binary(home, "demo", "--no-tui")
+    assert again.code == 0, again.err
+    assert "demo jobs (docs) imported" in again.out  # only what was missing
+    assert "left as they are: nightly, ride_audit" in again.out
+    jobs = {j["name"]: j for j in json.loads(binary(home, "jobs", "list", "--json").out)}
+    assert not jobs["nightly"]["enabled"] and jobs["ride_audit"]["enabled"]
+    assert model.read_text().endswith("-- my edit\n")
 
 
 def test_review_shows_the_failing_test_with_its_message_and_sql(demo_runs):

@@ -116,11 +116,11 @@ def test_retry_reruns_only_what_failed(tmp_path, serving):
     serving(home)
     first = binary(home, "run", "ride_audit", "--wait")
     assert first.code == 1
-    failed_id = int(first.out.splitlines()[0])
+    assert first.out.splitlines()[0] == f"run {(failed_id := 1)} of ride_audit queued"
     retry = binary(home, "retry", str(failed_id), "--wait")
     assert retry.code == 1  # the audit test still fails: the data did not change
     assert "retrying what failed in 'dbt build --select staging+'" in retry.err
-    retry_id = int(retry.out.splitlines()[0])
+    retry_id = int(retry.out.splitlines()[0].split()[1])
     run = next(r for r in runs_json(home) if r["id"] == retry_id)
     assert run["trigger"] == f"retry:{failed_id}"
     original = json.loads((home / "runs" / str(failed_id) / "target" /

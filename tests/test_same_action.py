@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import api_server, binary, branch_remote, write_jobs
+from conftest import api_server, binary, branch_remote, workers_done, write_jobs
 from dbt_console.config import resolve_paths
 from dbt_console.engine.stepenv import cloud_env
 from dbt_console.model import RunStatus, Trigger
@@ -106,7 +106,8 @@ def through_dashboard(world: World, action: str) -> None:
                 if action == "cancel":
                     await pilot.pause()
                     await pilot.press("y")
-            await app.workers.wait_for_complete()
+            # A run screen's watcher runs until the screen goes: not a worker to wait for.
+            await workers_done(app)
             await pilot.pause()
 
     asyncio.run(scenario())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import binary, branch_remote, copy_home, runs_json
+from conftest import binary, branch_remote, copy_home, runs_json, workers_done
 from dbt_console.config import resolve_paths
 from dbt_console.model import RunStatus, Trigger
 from dbt_console.store import Store
@@ -79,9 +79,9 @@ def test_failed_run_opens_with_the_failing_test_first(demo_runs, tmp_path, monke
             await pilot.pause()
             assert isinstance(app.screen, RunScreen)
             nodes = app.screen.query_one("#nodes")
-            assert cell_text(nodes, 0, 0) == "assert_rides_end_within_a_day"
-            assert cell_text(nodes, 0, 1) == "fail"
-            assert cell_text(nodes, 1, 1) == "skipped"
+            assert cell_text(nodes, 0, 2) == "assert_rides_end_within_a_day"
+            assert cell_text(nodes, 0, 0) == "✗ fail"
+            assert cell_text(nodes, 1, 0) == "- skipped"
             review = str(app.screen.query_one("#review").render())
             assert ("✗ assert_rides_end_within_a_day: Got 3 results, configured to fail if "
                     "!= 0") in review
@@ -143,13 +143,18 @@ def test_help_lists_every_key_of_the_screen(demo_runs, tmp_path, monkeypatch):
             await pilot.pause()
             assert isinstance(app.screen, HelpScreen)
             described = {d for _, d in app.screen.keys}
-            assert {"Open run", "Run now", "Pause/resume", "Help", "Quit"} <= described
+            assert {"Open the job's latest run", "Run the job now and open the run",
+                    "Pause or resume the job", "Help", "Quit"} <= described
+            keys = [k for k, _ in app.screen.keys]
+            assert "tab, shift+tab" in keys and "← → ↑ ↓" in keys
+            assert sum("⏎" in k for k in keys) == 1, keys  # enter is listed once
             await pilot.press("escape")
             await select_job(pilot, "ride_audit")
             await pilot.press("enter", "question_mark")
             await pilot.pause()
             described = {d for _, d in app.screen.keys}
-            assert {"Back", "Cancel run", "Follow", "Help", "Quit"} <= described
+            assert {"Back", "Cancel the run", "Follow", "Help", "Quit",
+                    "The log across the whole width, or not"} <= described
 
     asyncio.run(scenario())
 
@@ -363,7 +368,7 @@ def test_command_palette_runs_a_job(demo_runs, tmp_path, monkeypatch):
 def test_timing_shows_each_node_on_the_time_axis_and_the_trend(demo_runs, tmp_path,
                                                                monkeypatch):
     demo_copy(demo_runs, tmp_path, monkeypatch)
-    from textual.widgets import Sparkline, Static
+    from textual.widgets import Static
 
     from dbt_console.tui.screens.timing import TimingScreen
 
@@ -377,7 +382,11 @@ def test_timing_shows_each_node_on_the_time_axis_and_the_trend(demo_runs, tmp_pa
             chart = str(app.screen.query_one("#gantt", Static).render())
             lines = [ln for ln in chart.splitlines() if ln.startswith("fct_rides")]
             assert lines and "█" in lines[0] and lines[0].split()[1].startswith("T")
-            assert len(app.screen.query_one(Sparkline).data) >= 1
+            # The demo runs 4 threads: T1..T4, whatever numbers dbt's threads had.
+            threads = {ln.split()[1] for ln in chart.splitlines()[1:] if ln.strip()}
+            assert threads <= {"T1", "T2", "T3", "T4", "M"}, threads
+            trend = str(app.screen.query_one("#trend", Static).render())
+            assert trend.startswith("0 ") and "s  (oldest on the left" in trend
 
     asyncio.run(scenario())
 
@@ -543,7 +552,8 @@ def test_ci_job_shows_a_row_per_open_branch_and_reruns_the_branch(demo_runs, tmp
             await pilot.press("down")
             assert app.screen.selected_branch() == "feature/new"
             await pilot.press("r")
-            await app.workers.wait_for_complete()
+            # The run screen it opens watches until it goes: not a worker to wait for.
+            await workers_done(app)
             await pilot.pause()
             # The branch's run still waiting is the one asked for: no second run.
             assert f"run {waiting.id} of pr on feature/new queued" in \

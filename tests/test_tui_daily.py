@@ -4,17 +4,25 @@ driven through Pilot on a copy of the demo store."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import pytest
+from test_tui import demo_copy, select_job
 from textual import events
 
-from conftest import runs_json
+from conftest import binary, runs_json
 from dbt_console.config import resolve_paths
 from dbt_console.tui.app import DbtConsoleApp
 from dbt_console.tui.screens.confirm import ConfirmScreen
 from dbt_console.tui.screens.history import HistoryScreen
 from dbt_console.tui.screens.job_form import JobFormScreen
 from dbt_console.tui.screens.jobs import JobsScreen
-from test_tui import demo_copy, select_job
 
 KEY_NAMES = {":": "colon", "/": "slash", " ": "space", "-": "minus"}
 
@@ -82,12 +90,12 @@ def test_the_form_round_trip_replaces_the_default_command_and_asks_before_discar
             commands = form.query_one("#f-commands")
             form.set_focus(commands)
             await pilot.press(*"dbt seed")
-            await until(pilot, lambda: commands.text == "dbt seed", f"the typed command: {commands.text!r}")
+            await until(pilot, lambda: commands.text == "dbt seed", "the typed command")
             await until(pilot, lambda: not form.problems, f"a valid form: {form.problems}")
             await pilot.press("ctrl+s")
             await until(pilot, lambda: isinstance(app.screen, JobsScreen)
                         and "daily" in app.screen.table.rows,
-                        f"the saved job's row: {app.screen} {[n.message for n in app._notifications]}")
+                        "the saved job's row")
             await select_job(pilot, "daily")
             await pilot.press("e")
             await until(pilot, lambda: isinstance(app.screen, JobFormScreen), "the edit form")
@@ -107,3 +115,42 @@ def test_the_form_round_trip_replaces_the_default_command_and_asks_before_discar
             assert app.screen.query_one("#f-name").value == "daily-x"
 
     asyncio.run(scenario())
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_at_80x24_the_run_screen_shows_each_nodes_status_beside_its_name(
+        demo_runs, tmp_path, monkeypatch):
+    """The real binary in a real 80x24 terminal, on the failed demo run: every node's row
+    holds its status and its name, none scrolled out of view; the footer's keys fit."""
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+    session = f"dbt-console-80x24-{os.getpid()}"
+    exe = Path(sys.executable).parent / "dbt-console"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
+                    f"DBT_CONSOLE_HOME={home} {exe}"], check=True)
+
+    def screen() -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
+                              capture_output=True, text=True).stdout
+
+    def wait_for(text: str) -> str:
+        deadline = time.monotonic() + 30
+        while text not in (shown := screen()):
+            assert time.monotonic() < deadline, f"no {text!r} in:\n{shown}"
+            time.sleep(0.2)
+        return shown
+
+    try:
+        jobs = wait_for("q Quit")
+        footer = [ln for ln in jobs.splitlines() if ln.strip()][-1]
+        assert all(f"{key} " in footer for key in ("d", "?", "q")), jobs
+        audit = next(r for r in runs_json(home) if r["job"] == "ride_audit")
+        subprocess.run(["tmux", "send-keys", "-t", session, "End", "Enter"], check=True)
+        shown = wait_for("assert_rides_end_within_a_day")
+        failed = json.loads(binary(home, "review", str(audit["id"]), "--json").out)
+        rows = [ln for ln in shown.splitlines() if ln.startswith(("✗ ", "- ", "✓ "))]
+        assert any("✗ fail" in r and "assert_rides_end_within_a_day" in r for r in rows)
+        skipped = [r for r in rows if r.startswith("- skipped")]
+        assert skipped and all(len(r.split()) >= 3 for r in skipped), shown  # name beside
+        assert failed  # the review agrees there is a failure to show
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

@@ -22,10 +22,13 @@ def cmd_demo(args: Namespace, ctx: Context) -> int:
     if lacking:  # before writing anything: its runs could only fail
         raise UserError(lacking)
     jobs_file = write_demo(ctx.paths.demo)
-    imported = actions.jobs.import_file(ctx, jobs_file)
-    names = imported.created + imported.updated + imported.unchanged
+    created, kept = _demo_jobs(ctx, jobs_file)
     out(f"demo dbt project: {jobs_file.parent / 'pedalshare'}")
-    out(f"demo jobs ({', '.join(names)}) imported from {jobs_file}")
+    if created:
+        out(f"demo jobs ({', '.join(created)}) imported from {jobs_file}")
+    if kept:  # run again: what the user changed (edits, a pause) stays as they left it
+        out(f"demo jobs already here, left as they are: {', '.join(kept)} (to reset them: "
+            f"dbt-console jobs import {jobs_file})")
     out(f"store: {ctx.paths.store}")
     out()
     if not args.no_tui and sys.stdin.isatty() and sys.stdout.isatty():
@@ -38,6 +41,21 @@ def cmd_demo(args: Namespace, ctx: Context) -> int:
     out("       dbt-console run ride_audit --wait  # a run that fails on purpose")
     out("       dbt-console runs")
     return 0
+
+
+def _demo_jobs(ctx: Context, jobs_file: Path) -> tuple[list[str], list[str]]:
+    """Import the demo's jobs that are not in the store yet; (created, left alone)."""
+    import yaml
+
+    data = yaml.safe_load(jobs_file.read_text(encoding="utf-8"))
+    here = {j.name for j in actions.jobs.list_all(ctx)}
+    kept = [j["name"] for j in data["jobs"] if j["name"] in here]
+    data["jobs"] = [j for j in data["jobs"] if j["name"] not in here]
+    if not data["jobs"]:
+        return [], kept
+    done = actions.jobs.import_text(ctx, yaml.safe_dump(data, sort_keys=False),
+                                    str(jobs_file), str(jobs_file.parent))
+    return done.created, kept
 
 
 def cmd_jobs(args: Namespace, ctx: Context) -> int:

@@ -36,8 +36,9 @@ def cmd_rerun(args: Namespace, ctx: Context) -> int:
 
 
 def start(ctx: Context, run: Run, wait: bool) -> int:
-    """A run is queued: print its id; with wait, see it through to the end."""
-    out(str(run.id))
+    """A run is queued: print its id (alone, for scripts); with wait, say what it is, then
+    see it through to the end."""
+    out(f"run {run.id} of {run.job_name} queued" if wait else str(run.id))
     sys.stdout.flush()
     if actions.status.engine(ctx) is None:
         if not wait:

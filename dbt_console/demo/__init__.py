@@ -39,9 +39,15 @@ def missing() -> str | None:
 
 
 def write_demo(dest: Path) -> Path:
-    """Write the demo project under dest and return the path of its jobs file."""
+    """Write the demo project under dest and return the path of its jobs file. A demo
+    project already there is left as it is: it may hold the user's own edits."""
     package = resources.files(__package__)
     project = dest / PROJECT_NAME
+    jobs_file = dest / "jobs.yml"
+    jobs_file.parent.mkdir(parents=True, exist_ok=True)
+    jobs_file.write_text((package / "jobs.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    if project.exists():
+        return jobs_file
     with resources.as_file(package / "project") as source:
         # Files made new, not copied with their modes: the installed package's 0644 would
         # make the project readable by everyone (the umask decides, as for all we write).
@@ -51,6 +57,4 @@ def write_demo(dest: Path) -> Path:
             path.chmod(0o777 & ~_umask())
     for name, text in seed_files().items():
         (project / "seeds" / name).write_text(text, encoding="utf-8")
-    jobs_file = dest / "jobs.yml"
-    jobs_file.write_text((package / "jobs.yml").read_text(encoding="utf-8"), encoding="utf-8")
     return jobs_file

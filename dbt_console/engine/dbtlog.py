@@ -101,8 +101,13 @@ class Progress:
         self.done = 0
         self.failed = 0
         self.running: dict[str, None] = {}  # ordered set
+        # Of the steps before this one: the run's n of N counts every step's nodes.
+        self.done_before = 0
+        self.total_before = 0
 
     def start_step(self, step: int) -> None:
+        self.done_before += self.done
+        self.total_before += max(self.total, self.done)
         self.step, self.total, self.done = step, 0, 0
         self.running.clear()
 
@@ -122,4 +127,6 @@ class Progress:
 
     def as_dict(self) -> dict[str, Any]:
         return {"step": self.step, "done": self.done, "total": self.total,
-                "failed": self.failed, "running": list(self.running)[:8]}
+                "failed": self.failed, "running": list(self.running)[:8],
+                "run_done": self.done_before + self.done,
+                "run_total": self.total_before + max(self.total, self.done)}

@@ -58,6 +58,15 @@ class _Flight:
     signals_sent: int = 0
     timed_out: bool = False
     why: str | None = None  # a cancel's reason, when not a user's
+    by: str | None = None  # who asked for the cancel, when a user did
+
+    def stopped_words(self) -> str:
+        """Why the run is stopping, for the line dbt's interrupted traceback folds into."""
+        if self.timed_out:
+            return "run timed out"
+        if self.why:
+            return f"run cancelled: {self.why}"
+        return f"run cancelled by {self.by}" if self.by else "run cancelled"
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -212,6 +221,7 @@ class Executor:
             if now - last_poll[0] >= CANCEL_POLL_SECONDS:
                 last_poll[0] = now
                 if store.cancel_requested(flight.run_id):
+                    flight.by = flight.by or store.cancel_requester(flight.run_id)
                     flight.cancel_requested.set()
             flight.tick()
         return tick
@@ -225,9 +235,10 @@ class Executor:
             if nodes_failed and idx != plan.docs_step:
                 continue
             if store.cancel_requested(flight.run_id):
+                flight.by = flight.by or store.cancel_requester(flight.run_id)
                 flight.cancel_requested.set()
             if flight.cancel_requested.is_set():
-                log.system(idx, "cancelled before this step started", "warn")
+                log.system(idx, f"{flight.stopped_words()} before this step started", "warn")
                 return RunStatus.CANCELLED, None
             code = self._step(store, job, flight, plan, log, idx, command, tick)
             if idx == plan.docs_step:
@@ -261,7 +272,7 @@ class Executor:
         if flight.process.note:
             log.system(idx, flight.process.note)
         store.set_step_pid(run_id, idx, flight.process.pid)
-        code = pump(flight.process, log, idx, tick)
+        code = pump(flight.process, log, idx, tick, flight.stopped_words)
         lost, flight.process = flight.process.lost, None
         # The docs step compiles every node; those are not results of this run.
         results = ([] if idx == plan.docs_step
@@ -270,16 +281,17 @@ class Executor:
         step_status = (RunStatus.SUCCESS if ok else RunStatus.CANCELLED
                        if flight.cancel_requested.is_set() else RunStatus.ERROR)
         store.finish_step(run_id, idx, step_status, code, results)
-        log.system(idx, f"{command} exited with code {code}", "info" if code == 0 else "error")
+        log.system(idx, f"{command} exited with code {code}", "info" if code == 0 else
+                   "warn" if flight.stop_started is not None else "error")
         if lost:
             raise _Stop(RunStatus.ERROR, lost)
         if flight.timed_out:
             raise _Stop(RunStatus.ERROR, f"timed out after {job.timeout_minutes} min")
         if flight.cancel_requested.is_set():
-            if flight.why is None:
-                log.system(idx, "run cancelled", "warn")
-            raise _Stop(RunStatus.CANCELLED, None if flight.why is None else (
-                f"cancelled: {flight.why}"))
+            if flight.why is None and flight.by is None:
+                log.system(idx, "run cancelled", "warn")  # no error line will say it
+            raise _Stop(RunStatus.CANCELLED, f"cancelled: {flight.why}" if flight.why else
+                        f"cancelled by {flight.by}" if flight.by else None)
         return code
 
     @staticmethod

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from dbt_console.engine.dbtlog import Progress, cut_line, parse_line, system_row
 from dbt_console.engine.launcher import Process
+from dbt_console.engine.tracefold import TracebackFold
 from dbt_console.store import Store
 
 FLUSH_SECONDS = 0.1
@@ -100,15 +101,18 @@ class _Lines:
         return line, (size if size > len(line) else None)
 
 
-def pump(proc: Process, log: RunLog, step: int, tick: Callable[[], None]) -> int:
+def pump(proc: Process, log: RunLog, step: int, tick: Callable[[], None],
+         stopped_why: Callable[[], str] = lambda: "dbt was interrupted") -> int:
     """Read the process's stdout and stderr to the end, then return its exit code.
-    `tick` is called between reads, so the caller can cancel or time the step out."""
+    `tick` is called between reads, so the caller can cancel or time the step out;
+    `stopped_why` heads the line a KeyboardInterrupt traceback is folded into."""
     sel = selectors.DefaultSelector()
     out_fd, err_fd = proc.stdout_fd(), proc.stderr_fd()
     sel.register(out_fd, selectors.EVENT_READ, False)
     sel.register(err_fd, selectors.EVENT_READ, True)
     lines = {out_fd: _Lines(), err_fd: _Lines()}
-    add = log.add
+    fold = TracebackFold(log.add, stopped_why)
+    add = fold.add
     try:
         while sel.get_map():
             for key, _ in sel.select(log.seconds_to_flush()):
@@ -125,6 +129,7 @@ def pump(proc: Process, log: RunLog, step: int, tick: Callable[[], None]) -> int
             tick()
     finally:
         sel.close()
+        fold.end()
     code = proc.wait()
     log.flush()
     return code

@@ -183,25 +183,31 @@ class RunsStore(StoreBase):
             f"SELECT {RUN_COLUMNS} FROM runs WHERE status IN (?, ?) ORDER BY id", IN_FLIGHT)
         return [self._run(r) for r in rows]
 
-    def request_cancel(self, run_id: int) -> Run:
+    def request_cancel(self, run_id: int, by: str | None = None) -> Run:
         """A queued run is cancelled at once; a run in flight is asked to stop (whoever
-        executes it sees the request within a second)."""
+        executes it sees the request within a second). `by`: who asked, in words."""
         with self._tx() as conn:
             now = time.time()
             if conn.execute(
                     "UPDATE runs SET status = ?, finished_at = ? WHERE id = ? AND status = ?",
                     (RunStatus.CANCELLED.value, now, run_id, RunStatus.QUEUED.value)).rowcount:
-                self._append_system_line(conn, run_id, "cancelled before it started", "warn")
+                self._append_system_line(conn, run_id, "cancelled before it started"
+                                         + (f" by {by}" if by else ""), "warn")
             else:
                 conn.execute(
-                    "UPDATE runs SET cancel_requested = 1 WHERE id = ? AND status IN (?, ?)",
-                    (run_id, *IN_FLIGHT))
+                    "UPDATE runs SET cancel_requested = 1, cancel_by = ? WHERE id = ? AND "
+                    "status IN (?, ?)", (by, run_id, *IN_FLIGHT))
         return self.get_run(run_id)
 
     def cancel_requested(self, run_id: int) -> bool:
         row = self.conn.execute("SELECT cancel_requested FROM runs WHERE id = ?",
                                 (run_id,)).fetchone()
         return bool(row and row[0])
+
+    def cancel_requester(self, run_id: int) -> str | None:
+        row = self.conn.execute("SELECT cancel_by FROM runs WHERE id = ?",
+                                (run_id,)).fetchone()
+        return row[0] if row else None
 
     def fail_orphans(self, reason: str) -> list[int]:
         """Runs left starting/running by an engine that died: error, with the reason in

@@ -281,6 +281,8 @@ MIGRATIONS: list = [
     CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
     CREATE INDEX deliveries_by_run ON deliveries(run_id)
     """,
+    # 14: who asked a run in flight to stop, for the line its log ends with.
+    "ALTER TABLE runs ADD COLUMN cancel_by TEXT",
 ]
 
 

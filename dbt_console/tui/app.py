@@ -125,9 +125,16 @@ class DbtConsoleApp(OrderedKeys, App):
         self.call_from_thread(self._queued, run, branch)
 
     def _queued(self, run, branch: str | None) -> None:
+        """Say so, and open the new run: starting a run is mostly to watch it."""
         if run is not None:
             self.notify(f"run {run.id} of {run.job_name}{' on ' + branch if branch else ''} "
                         "queued")
+            self.open_run(run.id)
+
+    def open_run(self, run_id: int) -> None:
+        from dbt_console.tui.screens.run import RunScreen
+
+        self.push_screen(RunScreen(run_id))
 
     def open_latest_run(self, name: str, branch: str | None = None) -> None:
         from dbt_console.tui.screens.run import RunScreen

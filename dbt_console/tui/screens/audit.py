@@ -6,10 +6,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label
+from textual.widgets import Header, Label
 
 from dbt_console import actions, humanize
 from dbt_console.tui.keys import KeysWhenReady
+from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.row_list import RowList
 
 COLUMNS = ("when", "who", "via", "action", "what", "outcome")
@@ -24,7 +25,7 @@ class AuditScreen(KeysWhenReady, Screen):
         yield Header()
         yield Label(id="audit-count")
         yield RowList(list(COLUMNS), id="audit")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self._version: int | None = None

@@ -1,4 +1,4 @@
-"""A yes/no question the user must answer."""
+"""A yes/no question the user must answer, its whole text wrapped to fit 80x24."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Static
 
 from dbt_console.tui.keys import KeysWhenReady
 
@@ -19,8 +19,10 @@ class ConfirmScreen(KeysWhenReady, ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
-        width: 60; height: auto; padding: 1 2; border: thick $warning; background: $panel;
+        width: 64; max-width: 100%; height: auto; max-height: 100%; padding: 1 2;
+        border: thick $warning; background: $panel;
     }
+    ConfirmScreen #question { width: 100%; height: auto; }
     ConfirmScreen Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     ConfirmScreen Button { margin-left: 2; }
     """
@@ -31,7 +33,7 @@ class ConfirmScreen(KeysWhenReady, ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question)
+            yield Static(self.question, id="question")  # wraps: every word is seen
             with Horizontal():
                 yield Button("Yes (y)", id="yes", variant="warning")
                 yield Button("No (n)", id="no")

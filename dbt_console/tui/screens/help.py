@@ -10,16 +10,20 @@ from textual.widgets import DataTable, Label
 
 from dbt_console.tui.keys import KeysWhenReady
 
+# Keys Textual gives every screen, which no binding of ours lists.
+ALWAYS = [("tab, shift+tab", "Next / previous part of the screen"),
+          ("← → ↑ ↓", "Scroll, move the cursor"), ("ctrl+p", "Command palette")]
+
 
 def screen_keys(screen: Screen) -> list[tuple[str, str]]:
     """(key, what it does) for this app's own bindings active on the screen: the screen's,
-    the focused widget's when it is one of ours, and the app's."""
+    the focused widget's when it is one of ours, and the app's; each key once."""
     sources = [screen]
     focused = screen.focused
     if focused is not None and type(focused).__module__.startswith("dbt_console."):
         sources.append(focused)
     sources.append(screen.app)
-    keys, seen = [], set()
+    keys, seen, seen_keys = [], set(), set()
     for source in sources:
         for binding in source.BINDINGS:
             if not isinstance(binding, Binding):
@@ -27,10 +31,13 @@ def screen_keys(screen: Screen) -> list[tuple[str, str]]:
             if not binding.description or binding.description in seen:
                 continue
             seen.add(binding.description)
-            shown = ", ".join(screen.app.get_key_display(Binding(k.strip(), ""))
-                              for k in binding.key.split(","))
-            keys.append((shown, binding.description))
-    return keys
+            names = [k.strip() for k in binding.key.split(",") if k.strip() not in seen_keys]
+            if not names:  # a widget's key the screen already binds (enter, say)
+                continue
+            seen_keys.update(names)
+            shown = ", ".join(screen.app.get_key_display(Binding(k, "")) for k in names)
+            keys.append((shown, binding.tooltip or binding.description))
+    return keys + ALWAYS
 
 
 class HelpScreen(KeysWhenReady, ModalScreen[None]):

@@ -7,12 +7,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label
+from textual.widgets import Header, Input, Label
 
 from dbt_console import actions, humanize
 from dbt_console.model import RunStatus
 from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
+from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.row_list import RowList
 
 PAGE = 100
@@ -62,7 +63,7 @@ class HistoryScreen(KeysWhenReady, Screen):
                     placeholder="filter: status:error job:NAME trigger:schedule text")
         yield Label(id="history-count")
         yield RowList(list(COLUMNS), id="runs")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = bool(self.base_filter)

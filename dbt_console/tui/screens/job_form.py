@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Checkbox, Footer, Header, Input, Label, Static, TextArea
+from textual.widgets import Checkbox, Header, Input, Label, Static, TextArea
 
 from dbt_console import actions, humanize
 from dbt_console.errors import UserError, ValidationError
@@ -22,6 +22,7 @@ from dbt_console.jobrules import job_from_dict
 from dbt_console.jobtext import from_form, to_form
 from dbt_console.model import Job
 from dbt_console.tui.keys import KeysWhenReady
+from dbt_console.tui.widgets.footer import footer
 
 CHECK_DELAY = 0.15
 REMOTE_CHECK_DELAY = 0.8
@@ -76,7 +77,7 @@ class JobFormScreen(KeysWhenReady, Screen[bool]):
             for f in FIELDS:
                 yield from self._field(f, values[f.path])
         yield Static(id="feedback")
-        yield Footer()
+        yield footer()
 
     def _field(self, f: Field, value: str | bool) -> ComposeResult:
         if f.kind in AREAS:

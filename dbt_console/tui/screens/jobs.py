@@ -10,18 +10,20 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from dbt_console import actions, humanize
 from dbt_console.errors import UserError
 from dbt_console.model import Job, Run
 from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
+from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.row_list import RowList
 
 # The schedule in words is long: it goes last, so a narrow terminal loses only its end.
 COLUMNS = ("job", "state", "last run", "took", "history", "next fire", "cron", "schedule")
 REFRESH_SECONDS = 0.5
+NARROW = 120
 # A branch row's key: the job's name, this, the branch (a job name never holds it).
 BRANCH_SEP = "@"
 
@@ -35,13 +37,13 @@ def status_text(run: Run | None) -> Text:
 class JobsScreen(KeysWhenReady, Screen):
     HELP_TITLE = "jobs"
     BINDINGS = [
-        Binding("enter,l", "open_run", "Open run"),
-        Binding("r", "run_now", "Run now"),
+        Binding("enter,l", "open_run", "Open", tooltip="Open the job's latest run"),
+        Binding("r", "run_now", "Run", tooltip="Run the job now and open the run"),
         Binding("R", "rerun", "Rerun (retry if failed)", show=False),
-        Binding("space", "toggle_pause", "Pause/resume"),
+        Binding("space", "toggle_pause", "Pause", tooltip="Pause or resume the job"),
         Binding("n", "new_job", "New"),
         Binding("e", "edit_job", "Edit"),
-        Binding("d", "delete_job", "Delete", show=False),
+        Binding("d", "delete_job", "Delete"),
         Binding("h", "history", "History"),
         Binding("H", "history_all", "All runs", show=False),
         Binding("a", "audit", "Audit log", show=False),
@@ -50,7 +52,7 @@ class JobsScreen(KeysWhenReady, Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield RowList(list(COLUMNS), id="jobs")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self._version: int | None = None
@@ -61,6 +63,10 @@ class JobsScreen(KeysWhenReady, Screen):
         self.refresh_jobs()
         self.call_after_refresh(self._fill_schedules)
         self.set_interval(REFRESH_SECONDS, self.refresh_jobs)
+
+    def on_resize(self, event) -> None:
+        # The schedule in words says what the cron says: at 80 columns it is the one kept.
+        self.table.hide_columns({"cron"} if event.size.width < NARROW else set())
 
     def on_screen_resume(self) -> None:
         """Back from a form or a run: our own changes move no data_version (it counts
@@ -151,7 +157,6 @@ class JobsScreen(KeysWhenReady, Screen):
         name = self.selected_job()
         if name is not None:
             self.app.run_now(name, self.selected_branch())
-            self.refresh_jobs(force=True)
 
     def action_rerun(self) -> None:
         name = self.selected_job()
@@ -159,7 +164,7 @@ class JobsScreen(KeysWhenReady, Screen):
         if done is not None:
             run, note = done
             self.notify(f"run {run.id} of {name} queued: {note}")
-            self.refresh_jobs(force=True)
+            self.app.open_run(run.id)
 
     def action_toggle_pause(self) -> None:
         name = self.selected_job()

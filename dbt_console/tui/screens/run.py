@@ -1,6 +1,7 @@
 """One run, live or past: its log streaming as dbt writes it, progress of nodes done out
-of the total, and the nodes with their status and time. Updates come from the store's
-change signal, so a run executed by a `serve` elsewhere updates as fast as our own."""
+of the total across its steps, and the nodes with their status and time. A worker reads
+the store on each change (run_watch.py), so a run executed by a `serve` elsewhere updates
+as fast as our own and a big one never holds the keyboard up."""
 
 from __future__ import annotations
 
@@ -10,46 +11,43 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
+from textual.widgets import Header, Label, ProgressBar, Static
+from textual.worker import get_current_worker
 
 from dbt_console import actions, humanize
 from dbt_console.errors import UserError
-from dbt_console.model import FAILED_NODE, SKIPPED_NODE, WARNED_NODE, Run
+from dbt_console.model import FAILED_NODE, SKIPPED_NODE, Run
 from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
+from dbt_console.tui.screens import run_watch
+from dbt_console.tui.screens.run_watch import RunWatch, Snapshot, node_name
+from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.log_view import LogView
+from dbt_console.tui.widgets.row_list import RowList
 
-POLL_SECONDS = 0.02  # one PRAGMA when nothing changed: cheap enough to ask often
-def node_name(unique_id: str) -> str:
-    """model.pkg.name -> name; test.pkg.name.hash -> name."""
-    parts = unique_id.split(".")
-    return parts[2] if len(parts) > 2 else unique_id
-
-
-def seconds(value: float | None) -> str:
-    return f"{value:.2f}s" if value else ""
-
-
+# Below this width the node list goes under the log: each gets the full width.
+NARROW = 110
 
 
 class RunScreen(KeysWhenReady, Screen):
     HELP_TITLE = "run"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("c", "cancel_run", "Cancel run"),
+        Binding("c", "cancel_run", "Cancel", tooltip="Cancel the run"),
         Binding("r", "retry", "Retry"),
         Binding("t", "timing", "Timing"),
         Binding("o", "docs", "Docs"),
+        Binding("w", "wide_log", "Wide", tooltip="The log across the whole width, or not"),
     ]
 
     def __init__(self, run_id: int):
         super().__init__()
         self.run_id = run_id
-        self._version: int | None = None
-        self._nodes_seen = -1
         self._results: dict = {}
+        self.run: Run | None = None
+        self._gone = False
         self._reviewed = False
         self._failures = Text()
         self._docs_server = None
@@ -68,38 +66,54 @@ class RunScreen(KeysWhenReady, Screen):
             yield Static(id="review")
             yield Static(id="deliveries")
             yield Static(id="docs-line")
-        with Horizontal(id="run-body"):
+        with Container(id="run-body"):
             yield LogView(lambda start, n: actions.logs.page(self.ctx, self.run_id, start, n),
                           id="log")
-            table = DataTable(cursor_type="row", id="nodes")
-            table.add_columns("node", "status", "time")
-            yield table
-        yield Footer()
+            # Status and time first: a long test name is cut, never them.
+            yield RowList(["status", "time", "node"], id="nodes")
+        yield footer()
 
     def on_mount(self) -> None:
         self.query_one(LogView).focus()
-        self.poll()
-        self.set_interval(POLL_SECONDS, self.poll)
+        self.show(RunWatch(self.ctx, self.run_id).changed())  # the first frame, complete
+        self.watch_store()
 
-    def poll(self) -> None:
-        version = actions.status.data_version(self.ctx)
-        if version == self._version:
+    @work(thread=True, exclusive=True, group="watch")
+    def watch_store(self) -> None:
+        worker = get_current_worker()
+        run_watch.watch(self, self.ctx, self.run_id,
+                        lambda: worker.is_cancelled or self._gone or not self.app.is_running)
+
+    def on_changed(self, message: run_watch.Changed) -> None:
+        try:
+            self.show(message.snapshot)
+        finally:
+            message.shown.set()
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.width < NARROW, "narrow")
+
+    def action_wide_log(self) -> None:
+        """The log across the whole width, the node list hidden; again: back."""
+        self.toggle_class("wide-log")
+
+    def show(self, snap: Snapshot | None) -> None:
+        if snap is None:
             return
-        self._version = version
-        run = actions.runs.get(self.ctx, self.run_id)
-        self.run = run
-        self.query_one(LogView).set_line_count(actions.logs.count(self.ctx, self.run_id),
-                                               run.status.finished)
-        self._show_head(run)
-        self._show_nodes(run)
-        self._show_deliveries()
+        run = self.run = snap.run
+        self.query_one(LogView).set_line_count(snap.log_lines, run.status.finished)
+        self._show_head(run, snap)
+        if snap.rows is not None:
+            self._results = snap.results
+            self.query_one("#nodes", RowList).set_rows(snap.rows)
+        self._show_deliveries(snap.deliveries)
         if run.status.finished and not self._reviewed:
             self._reviewed = True
             self._failures = self._failure_summary()
             self.query_one("#review", Static).update(self._failures)
             self.show_changes(run)
 
-    def _show_head(self, run: Run) -> None:
+    def _show_head(self, run: Run, snap: Snapshot) -> None:
         took = run.duration
         if took is None and run.started_at:
             took = time.time() - run.started_at
@@ -115,18 +129,20 @@ class RunScreen(KeysWhenReady, Screen):
         self.query_one("#run-title", Label).update(title)
         progress = run.progress or {}
         bar = self.query_one("#nodes-bar", ProgressBar)
-        if progress.get("total"):
-            bar.update(total=progress["total"], progress=progress.get("done", 0))
+        if snap.total:
+            bar.update(total=snap.total, progress=snap.done)
         running = progress.get("running") or []
         failed = progress.get("failed", 0)
+        stopped = "cancelled at " if run.status.value == "cancelled" else ""
         self.query_one("#running-now", Label).update(
-            (f"{failed} failed  " if failed else "")
+            (f"{stopped}{snap.done}/{snap.total} nodes  " if snap.total else "")
+            + (f"{failed} failed  " if failed else "")
             + ("now: " + ", ".join(node_name(r) for r in running[:3]) if running else ""))
 
-    def _show_deliveries(self) -> None:
+    def _show_deliveries(self, deliveries) -> None:
         """Where this run's notifications went, and how that went."""
         text = Text()
-        for d in reversed(actions.notify.deliveries(self.ctx, self.run_id)):
+        for d in reversed(deliveries):
             style = {"delivered": "green", "failed": "bold red"}.get(d.status, "yellow")
             text.append(f"→ {d.hook_type} {d.target} ({d.event}): ")
             text.append(d.status, style=style)
@@ -141,36 +157,10 @@ class RunScreen(KeysWhenReady, Screen):
         widget.display = bool(text.plain)  # no row spent on a run that notified no one
         widget.update(text)
 
-    def _show_nodes(self, run: Run) -> None:
-        results = actions.runs.node_results(self.ctx, self.run_id)
-        running = (run.progress or {}).get("running") or []
-        key = (len(results), tuple(running), run.status)
-        if key == self._nodes_seen:
-            return
-        self._nodes_seen = key
-        # Failures first: they are what a person opening a finished run looks for.
-        order = {**dict.fromkeys(FAILED_NODE, 0), **dict.fromkeys(SKIPPED_NODE, 1),
-                 **dict.fromkeys(WARNED_NODE, 2)}
-        latest = {r.unique_id: r for r in results}
-        self._results = latest
-        rows = sorted(latest.values(), key=lambda r: (order.get(r.status, 3), r.step,
-                                                      r.started_at or ""))
-        table = self.query_one("#nodes", DataTable)
-        with self.app.batch_update():
-            table.clear()
-            for node_id in running:
-                if node_id not in latest:
-                    table.add_row(node_name(node_id), Text("running", style="cyan"), "",
-                                  key=f"running:{node_id}")
-            for r in rows:
-                table.add_row(node_name(r.unique_id),
-                              Text(r.status, style=status_styles.NODE.get(r.status, "")),
-                              seconds(r.execution_time), key=r.unique_id)
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_row_list_selected(self, event: RowList.Selected) -> None:
         from dbt_console.tui.screens.node import NodeScreen
 
-        result = self._results.get(event.row_key.value)
+        result = self._results.get(event.key)
         if result is not None:
             self.app.push_screen(NodeScreen(result))
 
@@ -239,6 +229,7 @@ class RunScreen(KeysWhenReady, Screen):
                                   f"screen): {url}\nfrom your laptop: {ssh}"))
 
     def on_unmount(self) -> None:
+        self._gone = True  # the watcher stops: nobody will draw what it reads
         if self._docs_server is not None:
             self._docs_server.shutdown()
             self._docs_server.server_close()

@@ -6,11 +6,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, Sparkline, Static
+from textual.widgets import Header, Label, Static
 
 from dbt_console import actions, humanize
 from dbt_console.tui.keys import KeysWhenReady
-from dbt_console.tui.widgets.timing_chart import gantt
+from dbt_console.tui.widgets.footer import footer
+from dbt_console.tui.widgets.timing_chart import gantt, trend
 
 TREND_RUNS = 30
 
@@ -38,8 +39,8 @@ class TimingScreen(KeysWhenReady, Screen):
                         f"min {humanize.duration(ordered[0])}, "
                         f"median {humanize.duration(ordered[len(ordered) // 2])}, "
                         f"max {humanize.duration(ordered[-1])}")
-            yield Sparkline(durations, id="trend")
+            yield Static(trend(durations), id="trend")
         with VerticalScroll():
             yield Static(gantt(actions.runs.node_results(ctx, self.run_id), self.app.size.width),
                          id="gantt")
-        yield Footer()
+        yield footer()

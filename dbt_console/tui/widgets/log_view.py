@@ -15,7 +15,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from dbt_console.model import FAILED_NODE, SYSTEM_EVENT, LogLine
+from dbt_console.model import FAILED_NODE, FOLDED_EVENT, SYSTEM_EVENT, LogLine
 
 PAGE_LINES = 256
 CACHED_PAGES = 64
@@ -102,7 +102,7 @@ class LogView(ScrollView, can_focus=True):
 
     def _segments(self, line: LogLine) -> list[Segment]:
         base = self.rich_style
-        if line.event == SYSTEM_EVENT:
+        if line.event in (SYSTEM_EVENT, FOLDED_EVENT):
             tag, tag_style = "console", "log--console"
         elif line.node_status:
             tag = line.node_status
@@ -119,8 +119,10 @@ class LogView(ScrollView, can_focus=True):
                                                                                partial=True)),
             Segment(f"{tag:<{TAG_WIDTH}}", base + self.get_component_rich_style(tag_style,
                                                                                 partial=True)),
-            # A stored line is one row: dbt's multi-line messages are joined with a mark.
-            Segment(line.msg.replace("\n", " ⏎ "), msg_style),
+            # A stored line is one row: dbt's multi-line messages are joined with a mark;
+            # a folded traceback shows only its head (`dbt-console logs` prints it whole).
+            Segment(line.msg.split("\n", 1)[0] + " ⏎ …" if line.event == FOLDED_EVENT
+                    else line.msg.replace("\n", " ⏎ "), msg_style),
         ]
 
     # Scrolling away from the end stops following; f or G starts it again.

@@ -60,6 +60,7 @@ class RowList(ScrollView, can_focus=True):
         # The key that was under the cursor when a refresh took its row away: until the
         # user moves, the row now under the cursor is not the one they chose.
         self.lost_key: str | None = None
+        self._hidden: set[int] = set()  # column indexes not drawn (a narrow terminal)
 
     # --- data -----------------------------------------------------------------------
 
@@ -114,6 +115,14 @@ class RowList(ScrollView, can_focus=True):
     def clear(self) -> None:
         self.set_rows([])
 
+    def hide_columns(self, names: set[str]) -> None:
+        """Draw every column but these: what a narrow terminal can do without."""
+        hidden = {i for i, c in enumerate(self.columns) if c in names}
+        if hidden != self._hidden:
+            self._hidden = hidden
+            self._resize()
+            self.refresh()
+
     def _measure(self, rows, reset: bool = False) -> None:
         if reset:
             self._widths = [len(c) for c in self.columns]
@@ -124,7 +133,8 @@ class RowList(ScrollView, can_focus=True):
                     self._widths[i] = width
 
     def _resize(self) -> None:
-        width = sum(self._widths) + GAP * len(self._widths)
+        shown = [w for i, w in enumerate(self._widths) if i not in self._hidden]
+        width = sum(shown) + GAP * len(shown)
         self.virtual_size = Size(width, len(self._keys) + 1)
 
     # --- drawing --------------------------------------------------------------------
@@ -141,7 +151,9 @@ class RowList(ScrollView, can_focus=True):
 
     def _line(self, cells, base: Style) -> list[Segment]:
         segments = []
-        for cell, width in zip(cells, self._widths, strict=False):
+        for i, (cell, width) in enumerate(zip(cells, self._widths, strict=False)):
+            if i in self._hidden:
+                continue
             if isinstance(cell, Text):
                 text, style = cell.plain, base + self._style(cell.style)
             else:

@@ -1,0 +1,139 @@
+"""What the run screen shows, read off the UI thread: a worker watches the store's change
+signal and, on a change, reads the run, its log length, its nodes and deliveries, and
+builds the node rows ready to draw. The screen only puts a finished Snapshot on screen,
+so a run of 5,000 nodes never holds the keyboard up."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual.message import Message
+
+from dbt_console import actions
+from dbt_console.model import FAILED_NODE, SKIPPED_NODE, WARNED_NODE, Run
+from dbt_console.tui import status_styles, symbols
+
+POLL_SECONDS = 0.02  # one PRAGMA when nothing changed: cheap enough to ask often
+# Failures first: they are what a person opening a finished run looks for.
+ORDER = {**dict.fromkeys(FAILED_NODE, 0), **dict.fromkeys(SKIPPED_NODE, 1),
+         **dict.fromkeys(WARNED_NODE, 2)}
+
+
+def node_name(unique_id: str) -> str:
+    """model.pkg.name -> name; test.pkg.name.hash -> name."""
+    parts = unique_id.split(".")
+    return parts[2] if len(parts) > 2 else unique_id
+
+
+def seconds(value: float | None) -> str:
+    return f"{value:.2f}s" if value else ""
+
+
+def status_cell(status: str) -> Text:
+    """A node's status as a symbol and its word: never colour alone."""
+    return Text(f"{symbols.node(status)} {status}", style=status_styles.NODE.get(status, ""))
+
+
+@dataclass
+class Snapshot:
+    run: Run
+    log_lines: int
+    rows: list[tuple[str, tuple]] | None  # None: the nodes did not change
+    results: dict = field(default_factory=dict)
+    deliveries: list = field(default_factory=list)
+    done: int = 0  # nodes done of all the run's steps
+    total: int = 0  # of all steps; while running, at least the last run's count
+
+
+class RunWatch:
+    """The worker's side: its own connection, what it saw last, the last run's size."""
+
+    def __init__(self, ctx, run_id: int):
+        self.ctx = ctx
+        self.run_id = run_id
+        self.version: int | None = None
+        self.steps_seen: tuple | None = None
+        self.running: tuple | None = None
+        self.results: dict = {}
+        self.done_rows: list[tuple[str, tuple]] = []
+        self.expected: int | None = None
+        self.result_rows = 0
+
+    def changed(self) -> Snapshot | None:
+        version = actions.status.data_version(self.ctx)
+        if version == self.version:
+            return None
+        self.version = version
+        run = actions.runs.get(self.ctx, self.run_id)
+        progress = run.progress or {}
+        running = tuple(progress.get("running") or [])
+        # Node results are written when a step ends: read them again only then.
+        steps = tuple((s.idx, s.status) for s in actions.runs.steps(self.ctx, self.run_id))
+        if (steps, run.status) != self.steps_seen:
+            self.steps_seen = (steps, run.status)
+            results = actions.runs.node_results(self.ctx, self.run_id)
+            self.result_rows = len(results)  # a node built by two steps counts twice in n/N
+            self.results = {r.unique_id: r for r in results}
+            self.done_rows = self._result_rows()
+            self.running = None
+        rows = None
+        if running != self.running:
+            self.running = running
+            rows = [(f"running:{n}", (status_cell("running"), "", node_name(n)))
+                    for n in running if n not in self.results] + self.done_rows
+        done, total = self._counts(run, progress)
+        return Snapshot(run, actions.logs.count(self.ctx, self.run_id), rows, self.results,
+                        actions.notify.deliveries(self.ctx, self.run_id), done, total)
+
+    def _result_rows(self) -> list[tuple[str, tuple]]:
+        ordered = sorted(self.results.values(), key=lambda r: (ORDER.get(r.status, 3), r.step,
+                                                                r.started_at or ""))
+        return [(r.unique_id, (status_cell(r.status), seconds(r.execution_time),
+                               node_name(r.unique_id))) for r in ordered]
+
+    def _counts(self, run: Run, progress: dict) -> tuple[int, int]:
+        """n of N across the run's steps. A finished run counts its node results (a
+        cancelled node has none, so a cancelled run never reads 100%); a live one what
+        its steps logged so far, out of at least what the job's last run had."""
+        total = progress.get("run_total", progress.get("total", 0))
+        if run.status.finished:
+            done = self.result_rows
+            return done, max(total, done)
+        if self.expected is None:
+            self.expected = self._last_run_size(run)
+        return progress.get("run_done", progress.get("done", 0)), max(total, self.expected)
+
+    def _last_run_size(self, run: Run) -> int:
+        for past in actions.runs.history(self.ctx, run.job_name, limit=5):
+            if past.id != run.id and past.status.finished and not past.git_branch:
+                return sum(actions.runs.node_counts(self.ctx, [past.id])[past.id].values())
+        return 0
+
+
+class Changed(Message):
+    """A snapshot for the screen; it sets `shown` once it has drawn it."""
+
+    def __init__(self, snapshot: Snapshot, shown: threading.Event):
+        super().__init__()
+        self.snapshot = snapshot
+        self.shown = shown
+
+
+def watch(screen, ctx, run_id: int, is_cancelled) -> None:
+    """The worker's loop: until the screen goes, hand it each change. A message, never a
+    blocking call into the UI (which may be shutting down), and the next one only once the
+    screen has drawn the last: a slow screen gets fewer, fresher snapshots, never a queue."""
+    with ctx.fork() as own:
+        watcher = RunWatch(own, run_id)
+        shown = threading.Event()
+        shown.set()
+        while not is_cancelled():
+            if shown.wait(POLL_SECONDS):
+                snapshot = watcher.changed()
+                if snapshot is not None:
+                    shown.clear()
+                    screen.post_message(Changed(snapshot, shown))
+                time.sleep(POLL_SECONDS)
