@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from textual import events
 from textual.message import Message
-from textual.widgets import Input, TextArea
 
 # Keys whose binding runs at once even in a text field: they move the focus.
 FOCUS_KEYS = ("tab", "shift+tab")
@@ -77,6 +76,9 @@ class OrderedKeys:
             return False  # Textual's own: escape gives a maximized widget its place back
         if await self._check_bindings(event.key, priority=True):
             return True
+        # Imported here, on a key press: start-up, before the first frame, does without.
+        from textual.widgets import Input, TextArea
+
         in_text = isinstance(self.focused, (Input, TextArea))
         if in_text and event.key not in FOCUS_KEYS:
             return False

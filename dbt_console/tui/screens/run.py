@@ -101,7 +101,9 @@ class RunScreen(KeysWhenReady, Screen):
         if snap is None:
             return
         run = self.run = snap.run
-        self.query_one(LogView).set_line_count(snap.log_lines, run.status.finished)
+        log = self.query_one(LogView)
+        log.extend(*snap.new_lines)
+        log.set_line_count(snap.log_lines, run.status.finished)
         self._show_head(run, snap)
         if snap.rows is not None:
             self._results = snap.results

@@ -15,8 +15,12 @@ from textual.message import Message
 from dbt_console import actions
 from dbt_console.model import FAILED_NODE, SKIPPED_NODE, WARNED_NODE, Run
 from dbt_console.tui import status_styles, symbols
+from dbt_console.tui.widgets.log_view import PAGE_LINES
 
 POLL_SECONDS = 0.02  # one PRAGMA when nothing changed: cheap enough to ask often
+# At most this often a new frame: each costs the UI thread a repaint of the screen (10-20
+# ms at 120x40), and a log that scrolls faster than this is not read anyway.
+MIN_FRAME_SECONDS = 0.05
 # Failures first: they are what a person opening a finished run looks for.
 ORDER = {**dict.fromkeys(FAILED_NODE, 0), **dict.fromkeys(SKIPPED_NODE, 1),
          **dict.fromkeys(WARNED_NODE, 2)}
@@ -46,6 +50,7 @@ class Snapshot:
     deliveries: list = field(default_factory=list)
     done: int = 0  # nodes done of all the run's steps
     total: int = 0  # of all steps; while running, at least the last run's count
+    new_lines: tuple[int, list] = (0, [])  # (index of the first, the log's lines since last)
 
 
 class RunWatch:
@@ -61,6 +66,7 @@ class RunWatch:
         self.done_rows: list[tuple[str, tuple]] = []
         self.expected: int | None = None
         self.result_rows = 0
+        self.lines_read: int | None = None
 
     def changed(self) -> Snapshot | None:
         version = actions.status.data_version(self.ctx)
@@ -85,8 +91,22 @@ class RunWatch:
             rows = [(f"running:{n}", (status_cell("running"), "", node_name(n)))
                     for n in running if n not in self.results] + self.done_rows
         done, total = self._counts(run, progress)
-        return Snapshot(run, actions.logs.count(self.ctx, self.run_id), rows, self.results,
-                        actions.notify.deliveries(self.ctx, self.run_id), done, total)
+        count = actions.logs.count(self.ctx, self.run_id)
+        return Snapshot(run, count, rows, self.results,
+                        actions.notify.deliveries(self.ctx, self.run_id), done, total,
+                        self._new_lines(count))
+
+    def _new_lines(self, count: int) -> tuple[int, list]:
+        """The log's lines since the last snapshot (from the start of the last page, the
+        first time), so a followed log is read here and not on the UI thread."""
+        if self.lines_read is None:
+            self.lines_read = count - count % PAGE_LINES
+        start = self.lines_read
+        if count <= start:
+            return start, []
+        lines = actions.logs.page(self.ctx, self.run_id, start, count - start)
+        self.lines_read = start + len(lines)
+        return start, lines
 
     def _result_rows(self) -> list[tuple[str, tuple]]:
         ordered = sorted(self.results.values(), key=lambda r: (ORDER.get(r.status, 3), r.step,
@@ -136,4 +156,6 @@ def watch(screen, ctx, run_id: int, is_cancelled) -> None:
                 if snapshot is not None:
                     shown.clear()
                     screen.post_message(Changed(snapshot, shown))
-                time.sleep(POLL_SECONDS)
+                    time.sleep(MIN_FRAME_SECONDS)
+                else:
+                    time.sleep(POLL_SECONDS)

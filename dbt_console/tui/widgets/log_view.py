@@ -16,6 +16,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from dbt_console.model import FAILED_NODE, FOLDED_EVENT, SYSTEM_EVENT, LogLine
+from dbt_console.tui.widgets.styled import CachedStyles
 
 PAGE_LINES = 256
 CACHED_PAGES = 64
@@ -24,7 +25,7 @@ TAG_WIDTH = 9
 ReadPage = Callable[[int, int], list[LogLine]]  # (start, limit) -> lines
 
 
-class LogView(ScrollView, can_focus=True):
+class LogView(CachedStyles, ScrollView, can_focus=True):
     BINDINGS = [
         Binding("f", "toggle_follow", "Follow"),
         Binding("g", "top", "Top", show=False),
@@ -60,8 +61,6 @@ class LogView(ScrollView, can_focus=True):
         """The store holds `count` lines now; `final` once the run has ended."""
         if count == self._count and final == self._final:
             return
-        # The last page may have been cached half full: fetch it again.
-        self._pages.pop(self._count // PAGE_LINES, None)
         self._count, self._final = count, final
         self.virtual_size = Size(max(self._width, self.size.width), count)
         if self.follow:
@@ -71,6 +70,21 @@ class LogView(ScrollView, can_focus=True):
                 self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         self.refresh()
 
+    def extend(self, start: int, lines: list[LogLine]) -> None:
+        """Lines read elsewhere (the run screen's worker reads the new ones as they come),
+        put in the page cache so that following a live log reads nothing on the UI
+        thread. Lines that do not continue a cached page are left to be read when shown."""
+        for offset, line in enumerate(lines):
+            index = start + offset
+            page_no, at = divmod(index, PAGE_LINES)
+            page = self._pages.get(page_no)
+            if page is None and at == 0:
+                page = self._pages[page_no] = []
+            if page is not None and len(page) == at:
+                page.append(line)
+        while len(self._pages) > CACHED_PAGES:
+            self._pages.popitem(last=False)
+
     def line(self, index: int) -> LogLine | None:
         if not 0 <= index < self._count:
             return None
@@ -78,10 +92,10 @@ class LogView(ScrollView, can_focus=True):
         page = self._pages.get(page_no)
         if page is None or index - page_no * PAGE_LINES >= len(page):
             page = self._read_page(page_no * PAGE_LINES, PAGE_LINES)
-            if len(page) == PAGE_LINES or self._final:
-                self._pages[page_no] = page
-                if len(self._pages) > CACHED_PAGES:
-                    self._pages.popitem(last=False)
+            # Kept even half full: extend() adds the lines that come after it.
+            self._pages[page_no] = page
+            if len(self._pages) > CACHED_PAGES:
+                self._pages.popitem(last=False)
         else:
             self._pages.move_to_end(page_no)
         offset = index - page_no * PAGE_LINES
@@ -92,16 +106,16 @@ class LogView(ScrollView, can_focus=True):
         line = self.line(scroll_y + y)
         width = self.size.width
         if line is None:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.style_of())
         segments = self._segments(line)
         strip = Strip(segments)
         if strip.cell_length > self._width:
             self._width = strip.cell_length
             self.virtual_size = Size(self._width, self._count)
-        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style)
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.style_of())
 
     def _segments(self, line: LogLine) -> list[Segment]:
-        base = self.rich_style
+        base = self.style_of()
         if line.event in (SYSTEM_EVENT, FOLDED_EVENT):
             tag, tag_style = "console", "log--console"
         elif line.node_status:
@@ -113,12 +127,10 @@ class LogView(ScrollView, can_focus=True):
             tag_style = "log--error" if line.level == "error" else "log--warn"
         msg_style: Style = base
         if line.level == "error":
-            msg_style = base + self.get_component_rich_style("log--error", partial=True)
+            msg_style = self.style_of("log--error")
         return [
-            Segment(line.ts[11:19] + " ", base + self.get_component_rich_style("log--time",
-                                                                               partial=True)),
-            Segment(f"{tag:<{TAG_WIDTH}}", base + self.get_component_rich_style(tag_style,
-                                                                                partial=True)),
+            Segment(line.ts[11:19] + " ", self.style_of("log--time")),
+            Segment(f"{tag:<{TAG_WIDTH}}", self.style_of(tag_style)),
             # A stored line is one row: dbt's multi-line messages are joined with a mark;
             # a folded traceback shows only its head (`dbt-console logs` prints it whole).
             Segment(line.msg.split("\n", 1)[0] + " ⏎ …" if line.event == FOLDED_EVENT

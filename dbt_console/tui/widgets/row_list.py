@@ -14,11 +14,13 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from dbt_console.tui.widgets.styled import CachedStyles
+
 Cell = str | Text
 GAP = 2
 
 
-class RowList(ScrollView, can_focus=True):
+class RowList(CachedStyles, ScrollView, can_focus=True):
     BINDINGS = [
         Binding("enter", "select", "Open", show=False),
         Binding("down,j", "cursor_down", "Down", show=False),
@@ -164,9 +166,9 @@ class RowList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
-        base = self.rich_style
+        base = self.style_of()
         if y == 0:  # the header stays put while the rows scroll
-            header = base + self.get_component_rich_style("row-list--header", partial=True)
+            header = self.style_of("row-list--header")
             strip = Strip(self._line(self.columns, header))
             return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, base)
         index = scroll_y + y - 1
@@ -174,7 +176,7 @@ class RowList(ScrollView, can_focus=True):
         if key is None:
             return Strip.blank(width, base)
         if index == self.cursor:
-            base = base + self.get_component_rich_style("row-list--cursor", partial=True)
+            base = self.style_of("row-list--cursor")
         strip = Strip(self._line(self._cells[key], base))
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, base)
 
