@@ -3,7 +3,7 @@
     python -m dbt_console.tools.screenshots [OUT_DIR]
 
 Runs the demo's nightly (succeeds) and ride_audit (fails) for real in a temp home, then
-opens the app headless at 100x30 and saves each main screen.
+opens the app headless at 100x30 and saves each main screen, then the failed run at 80x24.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ async def _shoot(out: Path) -> list[Path]:
         await pilot.press("question_mark")
         await pilot.pause(0.3)
         saved.append(Path(app.save_screenshot("help.svg", path=str(out))))
+    app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+    async with app.run_test(size=(80, 24)) as pilot:  # the smallest terminal we design for
+        await pilot.pause(0.3)
+        await pilot.press("down", "down", "enter")
+        await pilot.pause(0.5)
+        saved.append(Path(app.save_screenshot("run-80x24.svg", path=str(out))))
     return saved
 
 
