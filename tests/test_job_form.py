@@ -102,6 +102,13 @@ async def until(pilot, condition, what: str, rounds: int = 400) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def new_job_form(pilot) -> JobFormScreen:
+    """`n` on the jobs screen, and the form it opens once it is up."""
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(pilot.app.screen, JobFormScreen), "the form")
+    return pilot.app.screen
+
+
 def test_saving_each_job_unchanged_from_the_form_leaves_the_export_identical(
         home, tmp_path):
     assert binary(home, "jobs", "import", str(every_field_file(tmp_path))).code == 0
@@ -147,9 +154,7 @@ jobs:
     async def scenario():
         app = DbtConsoleApp(resolve_paths(), embed_engine=False)
         async with app.run_test(size=(120, 50)) as pilot:
-            await pilot.press("n")
-            await until(pilot, lambda: isinstance(app.screen, JobFormScreen), "the form")
-            form = app.screen
+            form = await new_job_form(pilot)
             form.query_one("#f-name").value = "late"
             form.query_one("#f-project_dir").value = "/nowhere/at/all"
             form.query_one("#f-after").value = "nosuchjob"

@@ -60,7 +60,8 @@ def test_every_kind_of_output_reaches_the_store(store, tmp_path):
     assert by_msg["Traceback: something broke"].level == "warn"  # stderr
     assert "no newline at the end" in by_msg
     progress = store.get_run(run.id).progress
-    assert progress == {"step": 0, "done": 1, "total": 2, "failed": 1, "running": []}
+    assert progress == {"step": 0, "done": 1, "total": 2, "failed": 1, "running": [],
+                        "run_done": 1, "run_total": 2}
 
 
 def test_lines_reach_the_store_while_the_process_still_runs(store, tmp_path):
@@ -103,3 +104,31 @@ def test_a_line_over_16_mib_stays_one_line_cut_with_its_size(store, tmp_path):
     size = len(b'{"info": {"name": "SQLQuery", "msg": "') + 1 + (17 << 20) + len(
         b'", "level": "debug", "ts": "2026-11-24T02:00:00Z"}}')
     assert f"[a line of {size:,} bytes, cut to its first 65,536 characters]" in cut
+
+
+def test_an_interrupted_dbts_traceback_is_folded_into_one_line_and_a_crash_is_not():
+    from dbt_console.engine.tracefold import TracebackFold
+    from dbt_console.model import FOLDED_EVENT
+
+    ts = "2026-12-01T00:00:00Z"
+    frames = ['  File "dbt/cli/requires.py", line 187, in wrapper', "    waiter.acquire()"]
+    trace = "\n".join(["Traceback (most recent call last):", *frames, "KeyboardInterrupt"])
+    kept: list[tuple] = []
+    fold = TracebackFold(lambda row, total=None: kept.append(row),
+                         lambda: "run cancelled by alice (from the dashboard)")
+    fold.add((ts, "error", 4, "MainEncounteredError", None, None, "Encountered an error:\n"))
+    fold.add((ts, "info", 4, "Formatting", None, None, ""))  # dbt goes on meanwhile
+    fold.add((ts, "error", 4, "MainStackTrace", None, None, trace))
+    for text in ["Traceback (most recent call last):", *frames, "KeyboardInterrupt"]:
+        fold.add((ts, "warn", 4, "", None, None, text))  # the same, printed on stderr
+    crash = ["Traceback (most recent call last):", *frames, "ValueError: a real bug"]
+    for text in crash:
+        fold.add((ts, "warn", 4, "", None, None, text))
+    fold.end()
+    folded = [r for r in kept if r[3] == FOLDED_EVENT]
+    assert len(folded) == 2
+    assert folded[0][6].startswith("run cancelled by alice (from the dashboard): dbt stopped "
+                                   "(KeyboardInterrupt; its 4-line traceback")
+    assert folded[0][6].endswith(trace) and folded[0][1] == "warn"
+    assert [r[6] for r in kept if r[3] == "MainEncounteredError"] == []  # folded with it
+    assert [r[6] for r in kept if r[3] == ""] == crash  # a crash shows line by line

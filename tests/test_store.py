@@ -207,7 +207,8 @@ def test_projects_and_environments_keep_their_ids(paths, tmp_path):
     conn.executescript("DROP TABLE environments; DROP TABLE projects; "
                        "DROP TABLE metric_totals; DROP TABLE alerts; "
                        "ALTER TABLE jobs DROP COLUMN project_id; "
-                       "ALTER TABLE jobs DROP COLUMN environment_id; PRAGMA user_version = 9")
+                       "ALTER TABLE jobs DROP COLUMN environment_id; "
+                       "ALTER TABLE runs DROP COLUMN cancel_by; PRAGMA user_version = 9")
     conn.close()
     with Store(paths.store) as store:
         assert sorted(p.name for p in store.list_projects()) == ["jaffle", "other"]

@@ -106,7 +106,7 @@ def test_run_now_streams_the_log_until_success(tmp_path, monkeypatch):
             await pilot.pause(0.2)
             assert app.engine is not None, "no engine alive: the app runs its own"
             assert app.sub_title == (
-                "engine: in this window: scheduled jobs stop when you quit")
+                "engine: in this window (quit stops it)")
             await select_job(pilot, "nightly")
             await pilot.press("r")
             await pilot.press("enter")

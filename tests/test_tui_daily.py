@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_job_form import new_job_form, until
 from test_tui import demo_copy, select_job
 from textual import events
 
@@ -34,15 +35,6 @@ def typed_at_once(app, keys: list[str]) -> None:
             app.post_message(events.Key(KEY_NAMES.get(key, key), key))
         else:
             app.post_message(events.Key(key, None))
-
-
-async def until(pilot, condition, what: str, timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def test_keys_typed_before_a_screen_is_ready_reach_the_fields_it_says(
@@ -81,9 +73,7 @@ def test_the_form_round_trip_replaces_the_default_command_and_asks_before_discar
     async def scenario():
         app = DbtConsoleApp(resolve_paths(), embed_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.press("n")
-            await until(pilot, lambda: isinstance(app.screen, JobFormScreen), "the form")
-            form = app.screen
+            form = await new_job_form(pilot)
             await pilot.press(*"daily")
             form.set_focus(form.query_one("#f-project_dir"))
             await pilot.press(*str(project))
@@ -154,3 +144,33 @@ def test_at_80x24_the_run_screen_shows_each_nodes_status_beside_its_name(
         assert failed  # the review agrees there is a failure to show
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_the_run_log_gets_the_full_width_when_narrow_or_asked(demo_runs, tmp_path,
+                                                               monkeypatch):
+    from dbt_console.tui.screens.run import RunScreen
+
+    demo_copy(demo_runs, tmp_path, monkeypatch)
+
+    async def scenario(size):
+        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        async with app.run_test(size=size) as pilot:
+            await select_job(pilot, "ride_audit")
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run")
+            screen = app.screen
+            log, nodes = screen.query_one("#log"), screen.query_one("#nodes")
+            await until(pilot, lambda: log.size.width > 0, "a laid out log")
+            widths = [(log.size.width, nodes.display, nodes.size.width)]
+            await pilot.press("w")
+            await until(pilot, lambda: log.size.width >= size[0] - 2, "the log's full width")
+            widths.append((log.size.width, nodes.display, nodes.size.width))
+            await pilot.press("w")
+            await until(pilot, lambda: nodes.display, "the node list back")
+            return widths
+
+    narrow = asyncio.run(scenario((80, 24)))
+    assert narrow[0][0] >= 78 and narrow[0][2] >= 78  # stacked: both across the width
+    wide = asyncio.run(scenario((140, 40)))
+    assert wide[0][0] < 100 and wide[0][1]  # side by side
+    assert wide[1][0] >= 138 and not wide[1][1]  # `w`: the log alone, full width

@@ -40,10 +40,8 @@ class TracebackFold:
             else:
                 self.end()
                 self._add(row, total)
-        elif event or level != "warn":  # not a plain stderr line (parse_line: "warn")
-            if self._held and self._held[-1][3] == ENCOUNTERED:
-                self.end()
-            self._add(row, total)
+        elif event or level != "warn":  # not a plain stderr line (parse_line: "warn"):
+            self._add(row, total)      # it passes; a held error still waits for its trace
         elif text == START or (self._held and self._held[0][3] != ENCOUNTERED):
             self._stderr(row)
         else:

@@ -48,6 +48,7 @@ class RunScreen(KeysWhenReady, Screen):
         self._results: dict = {}
         self.run: Run | None = None
         self._gone = False
+        self._shown: dict[str, Text] = {}
         self._reviewed = False
         self._failures = Text()
         self._docs_server = None
@@ -128,7 +129,7 @@ class RunScreen(KeysWhenReady, Screen):
             f"  {run.git_branch or ''} {(run.git_sha or '')[:12]}")
         if run.error:
             title.append(f"\n{run.error}", style="red")
-        self.query_one("#run-title", Label).update(title)
+        self._update("#run-title", title)
         progress = run.progress or {}
         bar = self.query_one("#nodes-bar", ProgressBar)
         if snap.total:
@@ -136,10 +137,19 @@ class RunScreen(KeysWhenReady, Screen):
         running = progress.get("running") or []
         failed = progress.get("failed", 0)
         stopped = "cancelled at " if run.status.value == "cancelled" else ""
-        self.query_one("#running-now", Label).update(
+        self._update("#running-now", Text(
             (f"{stopped}{snap.done}/{snap.total} nodes  " if snap.total else "")
             + (f"{failed} failed  " if failed else "")
-            + ("now: " + ", ".join(node_name(r) for r in running[:3]) if running else ""))
+            + ("now: " + ", ".join(node_name(r) for r in running[:3]) if running else "")),
+            layout=False)  # one row of fixed height: no layout pass for each new count
+
+    def _update(self, selector: str, text: Text, layout: bool = True) -> None:
+        """Only what changed: an update asks Textual for a layout of the whole screen,
+        the costliest thing a frame of a streaming run did."""
+        widget = self.query_one(selector, Static)
+        if self._shown.get(selector) != text:
+            self._shown[selector] = text
+            widget.update(text, layout=layout)
 
     def _show_deliveries(self, deliveries) -> None:
         """Where this run's notifications went, and how that went."""
@@ -157,7 +167,7 @@ class RunScreen(KeysWhenReady, Screen):
             text.append("\n")
         widget = self.query_one("#deliveries", Static)
         widget.display = bool(text.plain)  # no row spent on a run that notified no one
-        widget.update(text)
+        self._update("#deliveries", text)
 
     def on_row_list_selected(self, event: RowList.Selected) -> None:
         from dbt_console.tui.screens.node import NodeScreen
