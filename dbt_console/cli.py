@@ -90,7 +90,7 @@ def _jobs_commands(sub) -> None:
 
 
 def _engine_commands(sub) -> None:
-    """serve, tokens, hooks, deliveries, status"""
+    """serve, engine, tokens, hooks, deliveries, status"""
     serve = sub.add_parser("serve", help="run the engine in the foreground: schedules, queue, "
                                          "runs (and the HTTP API with --api)")
     serve.add_argument("--api", metavar="HOST:PORT",
@@ -100,6 +100,16 @@ def _engine_commands(sub) -> None:
     serve.add_argument("--metrics", metavar="HOST:PORT",
                        help="serve /metrics (Prometheus) and /healthz there (a port alone: "
                             "127.0.0.1); with --api they are on the API's address too")
+    # What `engine start` and the dashboard start: the engine, going away once idle.
+    serve.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
+    engine = sub.add_parser("engine", help="start a background engine, or stop the engine")
+    engine_sub = engine.add_subparsers(dest="engine_command", metavar="ACTION", required=True,
+                                       parser_class=_Parser)
+    engine_sub.add_parser("start", help="start an engine in the background (what the "
+                                        "dashboard does when none runs); it stops when idle")
+    stop = engine_sub.add_parser("stop", help="stop the engine holding the store; runs in "
+                                              "flight get its stop grace")
+    stop.add_argument("--no-wait", action="store_true", help="ask, and do not wait")
     tokens = sub.add_parser("tokens", help="API tokens: create (shown once), list, revoke")
     tokens_sub = tokens.add_subparsers(dest="tokens_command", metavar="COMMAND",
                                        parser_class=_Parser)

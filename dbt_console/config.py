@@ -101,6 +101,10 @@ class Settings:
     # success and last failure, each open CI branch's latest run and the newest docs stay.
     keep_runs_days: int = 90
     keep_runs_per_job: int = 1000
+    # The engine the dashboard starts in the background (when none runs) stops after
+    # this many minutes with nothing queued or running, no schedule and no git remote to
+    # watch. 0: as soon as it is idle.
+    background_idle_minutes: int = 15
 
 
 def load_settings(paths: Paths) -> Settings:
@@ -120,8 +124,12 @@ def load_settings(paths: Paths) -> Settings:
             if not isinstance(value, bool):
                 raise UserError(f"{path}: {key} must be true or false, got {value!r}")
         elif isinstance(value, bool) or not isinstance(value, int) or value < (
-                0 if key.startswith("keep_") else 1):
-            least = 0 if key.startswith("keep_") else 1
+                _least(key)):
+            least = _least(key)
             raise UserError(f"{path}: {key} must be a whole number >= {least}, got {value!r}")
         values[key] = value
     return Settings(**values)
+
+
+def _least(key: str) -> int:
+    return 0 if key.startswith("keep_") or key == "background_idle_minutes" else 1

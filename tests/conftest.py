@@ -44,7 +44,9 @@ def reap_stray_dbt(tmp_path_factory: pytest.TempPathFactory):
         # A warm step keeps its helper's environment in /proc; once its helper is gone it
         # is a stray whatever it ran.
         orphaned_warm_step = b"engine/warm/helper.py" in cmdline and parent == "1"
-        if b"DBT_TARGET_PATH=" + base in env or orphaned_warm_step:
+        # A background engine a test's dashboard started outlives the test by design.
+        background = b"serve\x00--background" in cmdline and b"DBT_CONSOLE_HOME=" + base in env
+        if b"DBT_TARGET_PATH=" + base in env or orphaned_warm_step or background:
             try:
                 os.kill(int(proc.name), signal.SIGKILL)
             except OSError:
@@ -101,6 +103,13 @@ def binary(home: Path, *args: str, timeout: float = 300, **kwargs) -> Result:
     proc = subprocess.run([sys.executable, "-m", "dbt_console", *args], env=env,
                           capture_output=True, text=True, timeout=timeout, **kwargs)
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def stop_engine(home: Path) -> None:
+    """Stop the engine of `home` (a dashboard's background engine outlives the test
+    otherwise), waiting until it let go of the store."""
+    result = binary(home, "engine", "stop")
+    assert result.code == 0 or "no engine is running" in result.err, result.err
 
 
 @pytest.fixture(scope="session")

@@ -143,7 +143,7 @@ def test_the_jobs_table_marks_a_job_with_an_open_alert(demo_runs, tmp_path, monk
                                   time.time(), [])
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             table = app.screen.query_one("#jobs")
             for _ in range(200):  # until the table has its rows

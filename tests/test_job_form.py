@@ -116,7 +116,7 @@ def test_saving_each_job_unchanged_from_the_form_leaves_the_export_identical(
     names = [j.name for j in load_jobs_file(tmp_path / "jobs.yml")]
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(120, 50)) as pilot:
             for name in names:
                 table = app.screen.query_one("#jobs")
@@ -152,7 +152,7 @@ jobs:
     assert binary(home, "jobs", "list", "--json").out.strip() == "[]"
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(120, 50)) as pilot:
             form = await new_job_form(pilot)
             form.query_one("#f-name").value = "late"

@@ -92,7 +92,7 @@ def through_dashboard(world: World, action: str) -> None:
     from dbt_console.tui.screens.run import RunScreen
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(120, 40)) as pilot:
             table = app.screen.query_one("#jobs")
             if action in ("run a CI branch", "rerun"):

@@ -81,7 +81,7 @@ def frozen(paths, monkeypatch):
 
 
 def app(paths) -> DbtConsoleApp:
-    made = DbtConsoleApp(paths, embed_engine=False)
+    made = DbtConsoleApp(paths, start_engine=False)
     # Whoever runs the tests, the header names the same user (the store's owner: admin).
     made.ctx = Context(paths, Actor("ada", "user", "dashboard", os.getuid()))
     return made

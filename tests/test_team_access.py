@@ -296,7 +296,7 @@ async def main():
                 break
         await pilot.pause(0.3)
         print(json.dumps({"title": title, "status": screen.run.status.value,
-                          "actor": screen.run.actor, "engine": app.engine is not None,
+                          "actor": screen.run.actor, "engine": app._spawned is not None,
                           "lines": screen.query_one(LogView).line_count}))
 
 asyncio.run(main())

@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_job_form import until
 
-from conftest import binary, branch_remote, copy_home, runs_json, workers_done
+from conftest import binary, branch_remote, copy_home, runs_json, stop_engine, workers_done
 from dbt_console.config import resolve_paths
 from dbt_console.model import RunStatus, Trigger
 from dbt_console.store import Store
@@ -51,7 +52,7 @@ def test_jobs_screen_shows_schedule_in_words_last_run_and_history(
     demo_copy(demo_runs, tmp_path, monkeypatch)
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
             table = app.screen.query_one("#jobs")
@@ -63,7 +64,7 @@ def test_jobs_screen_shows_schedule_in_words_last_run_and_history(
             assert cell_text(table, audit, 7) == "At 06:00, Monday through Friday (UTC)"
             assert cell_text(table, audit, 2).endswith("error")
             assert cell_text(table, audit, 4) == "✗"
-            assert "engine: none running" in app.sub_title
+            assert app.sub_title == "engine: none (start: dbt-console engine start)"
 
     asyncio.run(scenario())
 
@@ -72,7 +73,7 @@ def test_failed_run_opens_with_the_failing_test_first(demo_runs, tmp_path, monke
     demo_copy(demo_runs, tmp_path, monkeypatch)
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             await select_job(pilot, "ride_audit")
             await pilot.press("enter")
@@ -103,10 +104,10 @@ def test_run_now_streams_the_log_until_success(tmp_path, monkeypatch):
     async def scenario():
         app = DbtConsoleApp(resolve_paths())
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.pause(0.2)
-            assert app.engine is not None, "no engine alive: the app runs its own"
-            assert app.sub_title == (
-                "engine: in this window (quit stops it)")
+            # No engine alive: the app starts one in the background, and says so.
+            await until(pilot, lambda: "in background" in app.sub_title, "a background engine",
+                        rounds=1200)
+            assert app.sub_title == f"engine: pid {app.background_pid} in background"
             await select_job(pilot, "nightly")
             await pilot.press("r")
             await pilot.press("enter")
@@ -130,14 +131,17 @@ def test_run_now_streams_the_log_until_success(tmp_path, monkeypatch):
             assert log.follow
             assert log.scroll_offset.y == log.max_scroll_y  # followed to the end
 
-    asyncio.run(scenario())
+    try:
+        asyncio.run(scenario())
+    finally:
+        stop_engine(home)
 
 
 def test_help_lists_every_key_of_the_screen(demo_runs, tmp_path, monkeypatch):
     demo_copy(demo_runs, tmp_path, monkeypatch)
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("question_mark")
             await pilot.pause()
@@ -163,7 +167,7 @@ def test_space_pauses_and_resumes_the_selected_job(demo_runs, tmp_path, monkeypa
     home = demo_copy(demo_runs, tmp_path, monkeypatch)
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             await select_job(pilot, "nightly")
             await pilot.press("space")
@@ -196,7 +200,7 @@ def test_binary_in_a_real_terminal(demo_runs, tmp_path, monkeypatch):
                                   capture_output=True, text=True).stdout
 
         deadline = time.monotonic() + 20
-        while "ride_audit" not in screen() or "engine: in this window" not in screen():
+        while "ride_audit" not in screen() or "in background" not in screen():
             assert time.monotonic() < deadline, screen()
             time.sleep(0.2)
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
@@ -207,6 +211,7 @@ def test_binary_in_a_real_terminal(demo_runs, tmp_path, monkeypatch):
             time.sleep(0.2)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        stop_engine(home)
 
 
 def test_history_filters_by_status_and_opens_a_past_run(demo_runs, tmp_path, monkeypatch):
@@ -214,7 +219,7 @@ def test_history_filters_by_status_and_opens_a_past_run(demo_runs, tmp_path, mon
     from dbt_console.tui.screens.history import HistoryScreen
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("H")  # every job's runs
             await pilot.pause()
@@ -244,7 +249,7 @@ def test_history_pages_through_many_runs(tmp_path, monkeypatch, paths, store):
         store.enqueue_run(job, Trigger.manual(), "me")
 
     async def scenario():
-        app = DbtConsoleApp(paths, embed_engine=False)
+        app = DbtConsoleApp(paths, start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("h")
             await pilot.pause()
@@ -268,7 +273,7 @@ def test_failed_node_opens_with_its_message_and_compiled_sql(demo_runs, tmp_path
     from dbt_console.tui.screens.node import NodeScreen
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             await select_job(pilot, "ride_audit")
             await pilot.press("enter")
@@ -297,7 +302,7 @@ def test_job_form_refuses_a_bad_cron_then_saves_a_good_one(demo_runs, tmp_path, 
     from dbt_console.tui.screens.job_form import JobFormScreen
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 40)) as pilot:
             await pilot.press("n")
             await pilot.pause()
@@ -327,7 +332,7 @@ def test_second_save_of_the_same_job_is_refused(demo_runs, tmp_path, monkeypatch
     home = demo_copy(demo_runs, tmp_path, monkeypatch)
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 40)) as pilot:
             await select_job(pilot, "nightly")
             await pilot.press("e")
@@ -350,7 +355,7 @@ def test_command_palette_runs_a_job(demo_runs, tmp_path, monkeypatch):
     home = demo_copy(demo_runs, tmp_path, monkeypatch)
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             titles = [c.title for c in app.get_system_commands(app.screen)]
             assert "Run nightly now" in titles and "History of ride_audit" in titles
@@ -373,7 +378,7 @@ def test_timing_shows_each_node_on_the_time_axis_and_the_trend(demo_runs, tmp_pa
     from dbt_console.tui.screens.timing import TimingScreen
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(120, 40)) as pilot:
             await select_job(pilot, "nightly")
             await pilot.press("enter", "t")
@@ -401,7 +406,7 @@ def test_history_keeps_the_cursor_on_its_run_when_new_runs_arrive(tmp_path, monk
         store.enqueue_run(job, Trigger.manual(), "me")
 
     async def scenario():
-        app = DbtConsoleApp(paths, embed_engine=False)
+        app = DbtConsoleApp(paths, start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.press("h", "down", "down")
             await pilot.pause()
@@ -425,7 +430,7 @@ def test_acting_on_a_job_a_teammate_just_deleted_shows_a_message(demo_runs, tmp_
     home = demo_copy(demo_runs, tmp_path, monkeypatch)
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             await select_job(pilot, "nightly")
             assert binary(home, "jobs", "delete", "nightly").code == 0
@@ -473,7 +478,7 @@ jobs:
         store.update_job(edited, "nightly", job.version)
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 40)) as pilot:
             await select_job(pilot, "nightly")
             await pilot.press("e")
@@ -507,7 +512,7 @@ def test_run_screen_lists_the_runs_deliveries(demo_runs, tmp_path, monkeypatch):
                              "nope", time.time() + 60)
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             await select_job(pilot, "ride_audit")
             await pilot.press("enter")
@@ -538,7 +543,7 @@ def test_ci_job_shows_a_row_per_open_branch_and_reruns_the_branch(demo_runs, tmp
         waiting = store.list_runs("pr", branch="feature/new")[0]
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(140, 30)) as pilot:
             table = app.screen.query_one("#jobs")
             assert "pr@feature/new" in table.rows and "pr@feature/old" not in table.rows
@@ -579,7 +584,7 @@ def test_run_screen_serves_the_docs_and_says_where(demo_runs, tmp_path, monkeypa
     assert docs.code == 0, docs.out + docs.err
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(140, 40)) as pilot:
             await select_job(pilot, "nightly")
             await pilot.press("enter", "o")
@@ -613,7 +618,7 @@ def test_the_header_says_who_you_are_and_the_audit_screen_lists_changes(
     me = pwd.getpwuid(os.getuid()).pw_name
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(120, 30)) as pilot:
             assert app.title == f"dbt-console · {me} (admin)"  # the store's owner
             await pilot.press("a")

@@ -17,7 +17,7 @@ from test_job_form import new_job_form, until
 from test_tui import demo_copy, select_job
 from textual import events
 
-from conftest import binary, runs_json
+from conftest import binary, runs_json, stop_engine
 from dbt_console.config import resolve_paths
 from dbt_console.tui.app import DbtConsoleApp
 from dbt_console.tui.screens.confirm import ConfirmScreen
@@ -42,7 +42,7 @@ def test_keys_typed_before_a_screen_is_ready_reach_the_fields_it_says(
     home = demo_copy(demo_runs, tmp_path, monkeypatch)
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             await select_job(pilot, "nightly")
             # `r` in the name would run the job under the cursor if it reached the table.
@@ -71,7 +71,7 @@ def test_the_form_round_trip_replaces_the_default_command_and_asks_before_discar
     project = home / "demo" / "pedalshare"
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             form = await new_job_form(pilot)
             await pilot.press(*"daily")
@@ -152,6 +152,7 @@ def test_at_80x24_the_run_screen_shows_each_nodes_status_beside_its_name(
         assert all(len(r.split()) >= 3 for r in skipped), rows  # the name beside it
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        stop_engine(home)
 
 
 def test_the_run_log_gets_the_full_width_when_narrow_or_asked(demo_runs, tmp_path,
@@ -161,7 +162,7 @@ def test_the_run_log_gets_the_full_width_when_narrow_or_asked(demo_runs, tmp_pat
     demo_copy(demo_runs, tmp_path, monkeypatch)
 
     async def scenario(size):
-        app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=size) as pilot:
             await select_job(pilot, "ride_audit")
             await pilot.press("enter")

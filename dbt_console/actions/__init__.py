@@ -8,6 +8,7 @@ input into a call and render the answer.
     logs      a page, all lines, following a run
     review    failed nodes with message and SQL; commits since the last green run
     status    the engine, queue, runs in flight, next fires, warm helpers
+    engine    start a background engine, ask the engine to stop
     notify    hooks test, deliveries
     docs      which run's docs to serve
     ci        CI branches, cleanup of deleted branches' schemas
@@ -27,7 +28,7 @@ from importlib import import_module
 
 from dbt_console.actions.context import Actor, Context, connect, local_actor, token_actor
 
-SUBJECTS = ("ci", "docs", "jobs", "logs", "metrics", "notify", "projects", "retention",
+SUBJECTS = ("ci", "docs", "engine", "jobs", "logs", "metrics", "notify", "projects", "retention",
             "review", "runs", "status", "team", "tokens")
 
 
@@ -38,6 +39,6 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["Actor", "Context", "ci", "connect", "docs", "jobs", "local_actor", "logs",
+__all__ = ["Actor", "Context", "ci", "connect", "docs", "engine", "jobs", "local_actor", "logs",
            "metrics", "notify", "projects", "retention", "review", "runs", "status", "team",
            "token_actor", "tokens"]

@@ -197,6 +197,12 @@ def in_flight(ctx: Context) -> list[Run]:
 
 
 @action("viewer")
+def queued(ctx: Context) -> list[int]:
+    """Runs waiting for the engine, in queue order."""
+    return [run_id for run_id, _ in ctx.store.queued_runs()]
+
+
+@action("viewer")
 def orphans(ctx: Context) -> set[int]:
     """Runs marked starting or running that no engine is running: theirs died (or froze
     past its lease), and the next engine to start marks them error."""

@@ -55,7 +55,8 @@ def status(ctx: Context, events: int = 5) -> Status:
     rows = [] if holder is None else store.warm_helpers(holder.token)
     local = holder is not None and holder.host == socket.gethostname()
     return Status(
-        holder, describe(holder) if holder else "none running (start: dbt-console serve)",
+        holder, describe(holder) if holder
+        else "none running (start: dbt-console serve, or engine start)",
         tuple(run_id for run_id, _ in store.queued_runs()), tuple(store.runs_in_flight()),
         tuple(fires), tuple(Helper(h, rss_bytes(h.pid) if local else None) for h in rows),
         tuple(store.recent_events(events)), found, dbtversion.untested(found))

@@ -23,6 +23,7 @@ HANDLERS = {
     "deliveries": ("notify", "cmd_deliveries"),
     "demo": ("jobs", "cmd_demo"),
     "docs": ("docs", "cmd_docs"),
+    "engine": ("engine", "cmd_engine"),
     "hooks": ("notify", "cmd_hooks"),
     "jobs": ("jobs", "cmd_jobs"),
     "logs": ("history", "cmd_logs"),

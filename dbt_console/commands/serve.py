@@ -35,7 +35,11 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     paths = ctx.paths
     settings = load_settings(paths)
     servers = _http_servers(args, paths, settings)
-    engine = Engine(paths, settings, kind="serve")
+    background = getattr(args, "background", False)
+    if background:  # its session has no terminal; a hangup sent its way is not for it
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        sys.stdout.reconfigure(line_buffering=True)  # engine.log, read while it runs
+    engine = Engine(paths, settings, kind="background" if background else "serve")
 
     def report(run: Run) -> None:
         detail = f": {run.error}" if run.error else ""
@@ -44,7 +48,9 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
         sys.stdout.flush()
 
     engine.events.subscribe(report)
-    orphans = _start_engine(engine)
+    orphans = _start_engine(engine, ctx, background)
+    if orphans is None:
+        return 0
     from dbt_console.gateway.server import Gateway
 
     # Teammates reach the actions here when the store is not theirs to open.
@@ -65,13 +71,19 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
         out(f"{what} on {server.url}")
     engine.watchdog.ready()  # systemd's Type=notify: serving from here on
     sys.stdout.flush()
-    engine.wait(until=stop.is_set)
+    idle = _idle_timer(engine, paths, settings, background)
+    engine.wait(until=lambda: stop.is_set() or idle())
     engine.watchdog.stopping()
     gateway.stop()
     for server, _ in servers:
         server.stop()
     if engine.lost_lease:
         sys.stderr.write("dbt-console: another engine took over this store; stopping\n")
+    elif engine.stop_asked_by:
+        out(f"{engine.stop_asked_by} asked the engine to stop (dbt-console engine stop)")
+    elif idle():
+        out(f"idle for {settings.background_idle_minutes} min (nothing queued or running, "
+            "no schedule): a background engine stops")
     out(f"stopping: runs in flight get up to {settings.stop_grace_seconds}s to finish")
     sys.stdout.flush()
     engine.stop()
@@ -106,9 +118,20 @@ def _http_servers(args: Namespace, paths, settings) -> list[tuple]:
     return servers
 
 
-def _start_engine(engine) -> list[int]:
+def _idle_timer(engine, paths, settings, background: bool):
+    """serve runs until stopped; a background engine also goes once idle long enough."""
+    if not background:
+        return lambda: False
+    from dbt_console.engine.background import IdleTimer
+
+    return IdleTimer(engine, paths.store, settings.background_idle_minutes * 60).expired
+
+
+def _start_engine(engine, ctx: Context, background: bool) -> list[int] | None:
     """Start the engine. Another serve holding the store is refused; a `run --wait`
-    running one job is waited for, so a service restarted meanwhile does not fail."""
+    running one job is waited for, so a service restarted meanwhile does not fail, and a
+    dashboard's background engine is asked to stop: serve is the production engine. A
+    background engine that finds any engine alive has nothing to do (None)."""
     from dbt_console.engine.lease import EngineBusy, describe
 
     told = False
@@ -116,9 +139,16 @@ def _start_engine(engine) -> list[int]:
         try:
             return engine.start()
         except EngineBusy as busy:
+            if background:
+                out(f"{describe(busy.holder)} holds the store: nothing to do")
+                return None
             if busy.holder.kind == "serve":
                 raise
             if not told:
+                if busy.holder.kind == "background":
+                    actions.engine.stop(ctx)
+                    out(f"asked {describe(busy.holder)} to stop (runs in flight finish "
+                        "first, within its stop grace)")
                 out(f"waiting for {describe(busy.holder)} to let go of the store...")
                 sys.stdout.flush()
                 told = True

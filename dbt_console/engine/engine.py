@@ -137,9 +137,21 @@ class Engine:
             self.keeper.release(store)
 
     def wait(self, until: Callable[[], bool]) -> None:
-        """Block the calling thread until `until()` is true or the lease is lost."""
-        while not until() and not self.lost_lease:
+        """Block the calling thread until `until()` is true, the lease is lost or someone
+        asked the engine to stop (`stop_asked_by` says who)."""
+        while not until() and not self.lost_lease and not self.stop_asked_by:
             time.sleep(0.2)
+
+    @property
+    def stop_asked_by(self) -> str | None:
+        return self.keeper.stop_asked_by
+
+    def busy(self, store: Store) -> bool:
+        """Has it anything to do, now or later: a run in flight or queued, a schedule, a
+        git remote to watch? A background engine with none of them may go."""
+        return bool(self._flights or store.queued_runs() or self.next_fires()
+                    or any(j.enabled and j.git is not None and (j.on_push or j.ci is not None)
+                        for j in store.list_jobs()))
 
     def next_fires(self) -> dict[str, float]:
         return self.scheduler.next_fires()

@@ -58,6 +58,7 @@ class LeaseKeeper:
                            heartbeat_at=0.0)
         self._last_beat = 0.0
         self.previous: Lease | None = None
+        self.stop_asked_by: str | None = None  # `dbt-console engine stop`, by whom
 
     def acquire(self, store: Store) -> None:
         """Take the lease or raise EngineBusy naming the holder. `previous` is whoever
@@ -73,7 +74,8 @@ class LeaseKeeper:
         if time.monotonic() - self._last_beat < HEARTBEAT_SECONDS:
             return True
         self._last_beat = time.monotonic()
-        return store.heartbeat(self.lease.token)
+        ours, self.stop_asked_by = store.heartbeat(self.lease.token)
+        return ours
 
     def release(self, store: Store) -> None:
         store.release_lease(self.lease.token)

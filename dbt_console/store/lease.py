@@ -47,16 +47,24 @@ class LeaseStore(StoreBase):
                     and time.time() - current.heartbeat_at < ttl
                     and not holder_is_dead(current)):
                 return current
-            conn.execute("INSERT OR REPLACE INTO engine_lease VALUES (1, ?, ?, ?, ?, ?, ?)",
+            conn.execute("INSERT OR REPLACE INTO engine_lease (id, host, pid, token, kind, "
+                         "started_at, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?, ?)",
                          (lease.host, lease.pid, lease.token, lease.kind, lease.started_at,
                           time.time()))
         return None
 
-    def heartbeat(self, token: str) -> bool:
-        """Renew the lease; False when it is no longer ours."""
+    def heartbeat(self, token: str) -> tuple[bool, str | None]:
+        """Renew the lease: is it still ours, and who asked its engine to stop (or None)."""
         with self._tx() as conn:
-            return conn.execute("UPDATE engine_lease SET heartbeat_at = ? WHERE token = ?",
-                                (time.time(), token)).rowcount == 1
+            row = conn.execute("UPDATE engine_lease SET heartbeat_at = ? WHERE token = ? "
+                               "RETURNING stop_asked_by", (time.time(), token)).fetchone()
+        return (False, None) if row is None else (True, row[0])
+
+    def ask_engine_to_stop(self, by: str) -> Lease | None:
+        """Mark the lease so that its engine stops at its next beat; the lease, or None."""
+        with self._tx() as conn:
+            conn.execute("UPDATE engine_lease SET stop_asked_by = ?", (by,))
+        return self.read_lease()
 
     def release_lease(self, token: str) -> None:
         with self._tx() as conn:

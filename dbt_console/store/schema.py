@@ -283,6 +283,8 @@ MIGRATIONS: list = [
     """,
     # 14: who asked a run in flight to stop, for the line its log ends with.
     "ALTER TABLE runs ADD COLUMN cancel_by TEXT",
+    # 15: who asked the engine to stop (`dbt-console engine stop`); it sees it as it beats.
+    "ALTER TABLE engine_lease ADD COLUMN stop_asked_by TEXT",
 ]
 
 

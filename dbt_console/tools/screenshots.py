@@ -19,7 +19,7 @@ async def _shoot(out: Path) -> list[Path]:
     from dbt_console.config import resolve_paths
     from dbt_console.tui.app import DbtConsoleApp
 
-    app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+    app = DbtConsoleApp(resolve_paths(), start_engine=False)
     saved = []
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause(0.3)
@@ -30,7 +30,7 @@ async def _shoot(out: Path) -> list[Path]:
         await pilot.press("question_mark")
         await pilot.pause(0.3)
         saved.append(Path(app.save_screenshot("help.svg", path=str(out))))
-    app = DbtConsoleApp(resolve_paths(), embed_engine=False)
+    app = DbtConsoleApp(resolve_paths(), start_engine=False)
     async with app.run_test(size=(80, 24)) as pilot:  # the smallest terminal we design for
         await pilot.pause(0.3)
         await pilot.press("down", "down", "enter")

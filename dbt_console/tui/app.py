@@ -1,7 +1,10 @@
-"""The dashboard app: the jobs screen first, the engine found or embedded, global keys."""
+"""The dashboard app: the jobs screen first, the engine found or started in the
+background, global keys."""
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 from textual import work
@@ -10,6 +13,7 @@ from textual.binding import Binding
 
 from dbt_console import actions
 from dbt_console.actions import connect
+from dbt_console.actions.engine import START_SECONDS
 from dbt_console.config import Paths
 from dbt_console.errors import UserError
 from dbt_console.tui.keys import OrderedKeys
@@ -23,15 +27,16 @@ class DbtConsoleApp(OrderedKeys, App):
     TITLE = "dbt-console"
     BINDINGS = [
         Binding("question_mark", "help", "Help"),
-        Binding("q", "quit_app", "Quit"),
+        Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, paths: Paths, embed_engine: bool = True):
+    def __init__(self, paths: Paths, start_engine: bool = True):
         super().__init__()
         self.paths = paths
         self.ctx = connect(paths, "dashboard")
-        self.embed_engine = embed_engine
-        self.engine = None
+        self.start_engine = start_engine
+        self._spawned: tuple[int, float] | None = None  # (pid, when) of the one started here
+        self.background_pid: int | None = None
 
     def get_default_screen(self) -> JobsScreen:
         return JobsScreen()  # the base of the stack: no blank screen composed beneath it
@@ -47,30 +52,34 @@ class DbtConsoleApp(OrderedKeys, App):
         self.set_timer(1.0, calm_collector)
 
     def check_engine(self) -> None:
-        """Say which engine runs the store; start one here when none is alive."""
-        from dbt_console.engine.lease import EngineBusy
-
-        if self.engine is not None:
-            return
+        """Say which engine runs the store. None alive: start one in the background when
+        the dashboard opens, and later when a run waits for one (a background engine goes
+        away when idle; one stopped on purpose stays stopped until there is work)."""
         holder = actions.status.engine(self.ctx)
-        # A teammate (over the engine's socket) never starts an engine of their own.
-        if holder is None and self.embed_engine and getattr(self.ctx, "remote", None) is None:
-            from dbt_console.config import load_settings
-            from dbt_console.engine.engine import Engine
-
-            engine = Engine(self.paths, load_settings(self.paths), kind="tui")
-            try:
-                engine.start()
-            except EngineBusy as busy:
-                holder = busy.holder
-            else:
-                self.engine = engine
-                self.sub_title = "engine: in this window (quit stops it)"
-                return
-        if holder is None:
-            self.sub_title = "engine: none running (start one: dbt-console serve)"
+        if holder is None and self._may_start_engine():
+            started = self.attempt(actions.engine.start_background, self.ctx)
+            if started is not None:
+                self._spawned = (started.pid, time.monotonic())
+                holder = started.holder
+        self.background_pid = holder.pid if holder and holder.kind == "background" else None
+        if holder is not None:
+            where = "" if holder.host == socket.gethostname() else f" on {holder.host}"
+            self.sub_title = (f"engine: pid {holder.pid}{where} in background"
+                              if self.background_pid else
+                              f"engine: {holder.kind}{where} (pid {holder.pid})")
+        elif self._spawned is not None:
+            self.sub_title = f"engine: starting (pid {self._spawned[0]})..."
         else:
-            self.sub_title = f"engine: {holder.kind} on {holder.host} (pid {holder.pid})"
+            self.sub_title = "engine: none (start: dbt-console engine start)"
+
+    def _may_start_engine(self) -> bool:
+        if not self.start_engine or getattr(self.ctx, "remote", None) is not None:
+            return False  # a teammate (over the engine's socket) never starts one
+        if self._spawned is not None:
+            if time.monotonic() - self._spawned[1] < START_SECONDS:
+                return False  # still starting
+            return bool(actions.runs.queued(self.ctx))
+        return True
 
     def get_system_commands(self, screen):
         """The command palette (ctrl+p): Textual's own commands, then ours for each job."""
@@ -162,25 +171,7 @@ class DbtConsoleApp(OrderedKeys, App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
-    def action_quit_app(self) -> None:
-        from dbt_console.tui.screens.confirm import ConfirmScreen
-
-        flying = actions.runs.in_flight(self.ctx) if self.engine is not None else []
-        if not flying:
-            self.exit()
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.exit()
-
-        self.push_screen(ConfirmScreen(
-            f"This window runs the engine and {len(flying)} run(s) are in flight. "
-            "Quitting cancels them and stops scheduled jobs. Quit?"), answered)
-
     def on_unmount(self) -> None:
-        if self.engine is not None:
-            self.engine.stop(grace_seconds=0)
         self.ctx.close()
 
 
@@ -202,5 +193,10 @@ def run_app(paths: Paths) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("the dashboard needs a terminal; for scripts use the commands "
                         "(dbt-console --help)")
-    DbtConsoleApp(paths).run()
+    app = DbtConsoleApp(paths)
+    app.run()
+    if app.background_pid is not None:  # quitting stopped nothing: say so
+        sys.stderr.write(f"dbt-console: the engine keeps running in the background (pid "
+                         f"{app.background_pid}); it stops when idle, or: dbt-console "
+                         "engine stop\n")
     return 0
