@@ -29,8 +29,8 @@ sys.path.insert(0, str(HERE))
 from tui import LATENCY  # noqa: E402  (the dashboard benchmark's own measurement)
 
 SOCKET_LATENCY = LATENCY.replace(
-    "    app = DbtConsoleApp(paths, embed_engine=False)\n",
-    "    app = DbtConsoleApp(paths, embed_engine=False)\n"
+    "    app = DbtConsoleApp(paths, start_engine=False)\n",
+    "    app = DbtConsoleApp(paths, start_engine=False)\n"
     "    from dbt_console.actions.context import local_actor\n"
     "    from dbt_console.actions.remote import RemoteContext\n"
     "    app.ctx = RemoteContext(paths, local_actor('dashboard'), 'dashboard')\n", 1)

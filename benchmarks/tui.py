@@ -64,7 +64,7 @@ class Bench(DbtConsoleApp):
         self.result = {"seconds": time.time() - t0, "rows": table.row_count}
         self.exit()
 
-app = Bench(resolve_paths(), embed_engine=False)
+app = Bench(resolve_paths(), start_engine=False)
 app.run(headless=True, size=(120, 40))
 print(json.dumps(app.result))
 """
@@ -110,7 +110,7 @@ def render_line(self, y):
 LogView.render_line = render_line
 
 async def main():
-    app = DbtConsoleApp(paths, embed_engine=False)
+    app = DbtConsoleApp(paths, start_engine=False)
     async with app.run_test(size=(120, 40)) as pilot:
         app.push_screen(RunScreen(run_id))
         await pilot.pause(0.3)
@@ -158,7 +158,7 @@ with Store(paths.store) as store:
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 async def main():
-    app = DbtConsoleApp(paths, embed_engine=False)
+    app = DbtConsoleApp(paths, start_engine=False)
     async with app.run_test(size=(120, 40)) as pilot:
         app.push_screen(RunScreen(run_id))
         await pilot.pause(0.5)
@@ -206,7 +206,7 @@ with Store(paths.store) as store:
     filtered_ms = (time.perf_counter() - start) * 1000
 
 async def main():
-    app = DbtConsoleApp(paths, embed_engine=False)
+    app = DbtConsoleApp(paths, start_engine=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.2)
         start = time.perf_counter()
@@ -293,7 +293,7 @@ async def probe(stop):
         blocks.append((time.perf_counter() - start - 0.001) * 1000)
 
 async def main():
-    app = DbtConsoleApp(paths, embed_engine=False)
+    app = DbtConsoleApp(paths, start_engine=False)
     async with app.run_test(size=(120, 40)) as pilot:
         app.push_screen(RunScreen(run_id))
         await pilot.pause(0.5)

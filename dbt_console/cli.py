@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="dbt-console",
                      description="Run dbt Core jobs in production: schedules, logs, history.")
     parser.add_argument("--version", action="version", version=f"dbt-console {__version__}")
+    parser.add_argument("--no-mouse", action="store_true",
+                        help="the dashboard leaves the mouse to the terminal (its own select "
+                             "and paste); also mouse = false in dashboard.toml")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _jobs_commands(sub)
     _engine_commands(sub)
@@ -234,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             from dbt_console.config import resolve_paths
             from dbt_console.tui.app import run_app
 
-            return run_app(resolve_paths())
+            return run_app(resolve_paths(), mouse=not args.no_mouse)
         return commands.dispatch(args)
     except Forbidden as exc:
         sys.stderr.write(f"dbt-console: not allowed: {exc}\n")

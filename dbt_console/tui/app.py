@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import socket
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from dbt_console import actions
+from dbt_console import actions, prefs
 from dbt_console.actions import connect
 from dbt_console.actions.engine import START_SECONDS
 from dbt_console.config import Paths
 from dbt_console.errors import UserError
+from dbt_console.tui import status_styles, terminal
 from dbt_console.tui.keys import OrderedKeys
 from dbt_console.tui.screens.jobs import JobsScreen
 
@@ -31,12 +33,45 @@ class DbtConsoleApp(OrderedKeys, App):
     ]
 
     def __init__(self, paths: Paths, start_engine: bool = True):
-        super().__init__()
+        self.colours = terminal.colours()
+        self.output = terminal.OutputMeter()  # (Textual asks for the driver class in init)
+        status_styles.choose(self.colours)
+        # Named colours stay the terminal's own in 16 colours (a theme's truecolour mapped
+        # back to 16 showed an error magenta); under NO_COLOR this makes Textual drop
+        # colour outright rather than draw in greys.
+        super().__init__(ansi_color=self.colours != terminal.FULL)
+        self.prefs, self._prefs_warning = prefs.load()
+        self.theme = self._theme_for(self.prefs.theme)
         self.paths = paths
         self.ctx = connect(paths, "dashboard")
         self.start_engine = start_engine
         self._spawned: tuple[int, float] | None = None  # (pid, when) of the one started here
         self.background_pid: int | None = None
+
+    def _theme_for(self, saved: str | None) -> str:
+        light = saved is not None and saved in self.available_themes and not (
+            self.available_themes[saved].dark)
+        if self.colours != terminal.FULL:
+            return "ansi-light" if light else "ansi-dark"
+        return saved if saved in self.available_themes else "textual-dark"
+
+    def copy_to_clipboard(self, text: str) -> None:
+        # An empty copy (ctrl+c with nothing selected) would wipe the user's own clipboard
+        # in terminals that take OSC 52 from the remote end.
+        if text:
+            super().copy_to_clipboard(text)
+
+    def get_driver_class(self):
+        return terminal.driver_for(super().get_driver_class(), self.output)
+
+    def _theme_chosen(self, theme) -> None:
+        """Kept for the next time (ctrl+p, "Change theme")."""
+        if theme.name != self.prefs.theme:
+            self.prefs = replace(self.prefs, theme=theme.name)
+            try:
+                prefs.save(self.prefs)
+            except OSError as exc:
+                self.notify(f"the theme is not saved: {exc}", severity="warning")
 
     def get_default_screen(self) -> JobsScreen:
         return JobsScreen()  # the base of the stack: no blank screen composed beneath it
@@ -50,6 +85,9 @@ class DbtConsoleApp(OrderedKeys, App):
         self.set_timer(0.05, self.check_engine)
         self.set_interval(ENGINE_CHECK_SECONDS, self.check_engine)
         self.set_timer(1.0, calm_collector)
+        self.theme_changed_signal.subscribe(self, self._theme_chosen)
+        if self._prefs_warning:
+            self.notify(self._prefs_warning, severity="warning", timeout=10)
 
     def check_engine(self) -> None:
         """Say which engine runs the store. None alive: start one in the background when
@@ -187,14 +225,16 @@ def calm_collector() -> None:
     gc.set_threshold(7000, 10, 100)  # Python's defaults: 700, 10, 10
 
 
-def run_app(paths: Paths) -> int:
+def run_app(paths: Paths, mouse: bool = True) -> int:
+    """The dashboard in this terminal; `mouse` False (--no-mouse, or mouse = false in
+    dashboard.toml) leaves the mouse to the terminal: its own selection and paste."""
     import sys
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UserError("the dashboard needs a terminal; for scripts use the commands "
                         "(dbt-console --help)")
     app = DbtConsoleApp(paths)
-    app.run()
+    app.run(mouse=app.prefs.mouse and mouse)
     if app.background_pid is not None:  # quitting stopped nothing: say so
         sys.stderr.write(f"dbt-console: the engine keeps running in the background (pid "
                          f"{app.background_pid}); it stops when idle, or: dbt-console "

@@ -34,6 +34,11 @@ class AuditScreen(KeysWhenReady, Screen):
         self.set_interval(REFRESH_SECONDS, self.reload)
 
     def reload(self) -> None:
+        if self.app.screen is not self:
+            # Under another screen: nothing of it shows, and Textual would still repaint
+            # the whole screen on top for it (is_current is true one screen down). Its
+            # tick looks again once it is on top.
+            return
         ctx = self.app.ctx
         version = actions.status.data_version(ctx)
         if version == self._version:

@@ -111,6 +111,11 @@ class HistoryScreen(KeysWhenReady, Screen):
 
     def refresh_runs(self) -> None:
         """New runs appear at the top; runs shown update their status in place."""
+        if self.app.screen is not self:
+            # Under another screen: nothing of it shows, and Textual would still repaint
+            # the whole screen on top for it (is_current is true one screen down). Its
+            # tick looks again once it is on top.
+            return
         version = actions.status.data_version(self.ctx)
         if version == self._version:
             return

@@ -71,8 +71,8 @@ class JobsScreen(KeysWhenReady, Screen):
     def on_screen_resume(self) -> None:
         """Back from a form or a run: our own changes move no data_version (it counts
         other connections' commits), so look again."""
-        if self._version is not None:
-            self.refresh_jobs(force=True)
+        if self._version is not None:  # after the table as it was is on screen again
+            self.call_after_refresh(self.refresh_jobs, True)
 
     def _fill_schedules(self) -> None:
         self._schedules_ready = True
@@ -87,6 +87,11 @@ class JobsScreen(KeysWhenReady, Screen):
         return self.query_one("#jobs", RowList)
 
     def refresh_jobs(self, force: bool = False) -> None:
+        if self.app.screen is not self:
+            # Under another screen: nothing of it shows, and Textual would still repaint
+            # the whole screen on top for it (is_current is true one screen down). Its
+            # tick looks again once it is on top.
+            return
         version = actions.status.data_version(self.ctx)
         if version == self._version and not force:
             return

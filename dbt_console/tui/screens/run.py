@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Header, Label, ProgressBar, Static
+from textual.widgets import Header, Label, Static
 from textual.worker import get_current_worker
 
 from dbt_console import actions, humanize
@@ -25,6 +25,7 @@ from dbt_console.tui.screens import run_watch
 from dbt_console.tui.screens.run_watch import RunWatch, Snapshot, node_name
 from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.log_view import LogView
+from dbt_console.tui.widgets.progress import NodeProgress
 from dbt_console.tui.widgets.row_list import RowList
 
 # Below this width the node list goes under the log: each gets the full width.
@@ -40,6 +41,8 @@ class RunScreen(KeysWhenReady, Screen):
         Binding("t", "timing", "Timing"),
         Binding("o", "docs", "Docs"),
         Binding("w", "wide_log", "Wide", tooltip="The log across the whole width, or not"),
+        Binding("p", "pager", "Pager", tooltip="The whole log in $PAGER (less -R): search "
+                                               "and copy it there"),
     ]
 
     def __init__(self, run_id: int):
@@ -62,7 +65,7 @@ class RunScreen(KeysWhenReady, Screen):
         with Vertical(id="run-head"):
             yield Label(id="run-title")
             with Horizontal(id="run-progress"):
-                yield ProgressBar(total=None, show_eta=False, id="nodes-bar")
+                yield NodeProgress(id="nodes-bar")
                 yield Label(id="running-now")
             yield Static(id="review")
             yield Static(id="deliveries")
@@ -83,7 +86,9 @@ class RunScreen(KeysWhenReady, Screen):
     def watch_store(self) -> None:
         worker = get_current_worker()
         run_watch.watch(self, self.ctx, self.run_id,
-                        lambda: worker.is_cancelled or self._gone or not self.app.is_running)
+                        lambda: worker.is_cancelled or self._gone or not self.app.is_running,
+                        # no terminal (tests, screenshots): no link to spare
+                        None if self.app.is_headless else run_watch.LinkBudget(self.app.output))
 
     def on_changed(self, message: run_watch.Changed) -> None:
         try:
@@ -131,9 +136,8 @@ class RunScreen(KeysWhenReady, Screen):
             title.append(f"\n{run.error}", style="red")
         self._update("#run-title", title)
         progress = run.progress or {}
-        bar = self.query_one("#nodes-bar", ProgressBar)
-        if snap.total:
-            bar.update(total=snap.total, progress=snap.done)
+        bar = self.query_one("#nodes-bar", NodeProgress)
+        bar.done, bar.total = snap.done, snap.total
         running = progress.get("running") or []
         failed = progress.get("failed", 0)
         stopped = "cancelled at " if run.status.value == "cancelled" else ""
@@ -245,6 +249,11 @@ class RunScreen(KeysWhenReady, Screen):
         if self._docs_server is not None:
             self._docs_server.shutdown()
             self._docs_server.server_close()
+
+    def action_pager(self) -> None:
+        from dbt_console.tui.pager import page_log
+
+        page_log(self.app, self.run_id)
 
     def action_timing(self) -> None:
         from dbt_console.tui.screens.timing import TimingScreen

@@ -52,6 +52,14 @@ class Snapshot:
     total: int = 0  # of all steps; while running, at least the last run's count
     new_lines: tuple[int, list] = (0, [])  # (index of the first, the log's lines since last)
 
+    def then(self, later: Snapshot) -> Snapshot:
+        """This snapshot and a later one as one: the later state, both one's new lines."""
+        start, lines = self.new_lines
+        return Snapshot(later.run, later.log_lines,
+                        later.rows if later.rows is not None else self.rows,
+                        later.results, later.deliveries, later.done, later.total,
+                        (start, lines + later.new_lines[1]))
+
 
 class RunWatch:
     """The worker's side: its own connection, what it saw last, the last run's size."""
@@ -142,20 +150,69 @@ class Changed(Message):
         self.shown = shown
 
 
-def watch(screen, ctx, run_id: int, is_cancelled) -> None:
+class LinkBudget:
+    """Frames no costlier than the log they show, for SSH over a slow link: a followed
+    log scrolls, so each frame redraws every row of it (at 80x24 ~3 KB, at 200x50 ~15 KB)
+    whether one line came or fifty. What the frames this watcher caused have cost (the
+    bytes sent to the terminal from each snapshot to the next look) must stay within RATIO
+    times the log's own bytes, plus FLOOR a second for the rest (progress, node rows) and
+    a first BURST. What the user's keys cause is theirs, not counted."""
+
+    RATIO, FLOOR, BURST = 2.0, 1000, 16_000
+    # A frame's bytes are counted over this long after it is handed over: drawing it and
+    # writing it out take the UI thread a few tens of milliseconds (more when loaded).
+    FRAME_SECONDS = 0.1
+
+    def __init__(self, meter):
+        self.meter = meter
+        self.started = time.monotonic()
+        self.log_bytes = 0
+        self.spent = 0
+        self._frame: tuple[float, int] | None = None  # (when handed over, bytes sent then)
+        self._opening = True  # the first frame completes the screen's opening: not counted
+
+    def read(self, lines: list) -> None:
+        # as `dbt-console logs` prints them: time and tag (18 columns), message, newline
+        self.log_bytes += sum(len(line.msg) + 19 for line in lines)
+
+    def shown(self) -> None:
+        self._frame = (time.monotonic(), self.meter.bytes)
+
+    def allows(self) -> bool:
+        if self._frame is not None:  # what the last frame cost, once it is out
+            if time.monotonic() - self._frame[0] < self.FRAME_SECONDS:
+                return False
+            if not self._opening:
+                self.spent += self.meter.bytes - self._frame[1]
+            self._frame, self._opening = None, False
+        return self.spent <= (self.RATIO * self.log_bytes + self.BURST
+                              + self.FLOOR * (time.monotonic() - self.started))
+
+
+def watch(screen, ctx, run_id: int, is_cancelled, budget: LinkBudget | None) -> None:
     """The worker's loop: until the screen goes, hand it each change. A message, never a
     blocking call into the UI (which may be shutting down), and the next one only once the
-    screen has drawn the last: a slow screen gets fewer, fresher snapshots, never a queue."""
+    screen has drawn the last, is on top (under a dialog each of its frames would repaint
+    the whole terminal) and the link budget allows: a slow screen or link gets fewer,
+    fresher snapshots, never a queue."""
     with ctx.fork() as own:
         watcher = RunWatch(own, run_id)
         shown = threading.Event()
         shown.set()
+        pending: Snapshot | None = None  # read, not yet drawn: the link's budget is spent
         while not is_cancelled():
-            if shown.wait(POLL_SECONDS):
-                snapshot = watcher.changed()
-                if snapshot is not None:
-                    shown.clear()
-                    screen.post_message(Changed(snapshot, shown))
-                    time.sleep(MIN_FRAME_SECONDS)
-                else:
-                    time.sleep(POLL_SECONDS)
+            snapshot = watcher.changed()
+            if snapshot is not None:
+                if budget is not None:
+                    budget.read(snapshot.new_lines[1])
+                pending = snapshot if pending is None else pending.then(snapshot)
+            if (pending is not None and shown.is_set() and screen.app.screen is screen
+                    and (budget is None or budget.allows())):
+                shown.clear()
+                if budget is not None:
+                    budget.shown()
+                screen.post_message(Changed(pending, shown))
+                pending = None
+                time.sleep(MIN_FRAME_SECONDS)
+            else:
+                time.sleep(POLL_SECONDS)

@@ -8,7 +8,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -85,9 +85,18 @@ class RowList(CachedStyles, ScrollView, can_focus=True):
         return self.key_at(self.cursor)
 
     def set_rows(self, rows: list[tuple[str, tuple[Cell, ...]]]) -> None:
-        """Show exactly these rows, in this order; the cursor stays on its row's key."""
+        """Show exactly these rows, in this order; the cursor stays on its row's key. Only
+        rows that changed are drawn again: a table refreshed every few seconds must not
+        send itself whole down a slow link each time."""
+        keys = [key for key, _ in rows]
+        if keys == self._keys:
+            changed = [i for i, (key, cells) in enumerate(rows)
+                       if not _same(cells, self._cells[key])]
+            self._cells = dict(rows)
+            self._redraw(changed)
+            return
         keep = self.cursor_key
-        self._keys = [key for key, _ in rows]
+        self._keys = keys
         self._cells = dict(rows)
         if keep is not None and keep not in self._cells:
             self.lost_key = keep
@@ -97,6 +106,22 @@ class RowList(CachedStyles, ScrollView, can_focus=True):
             self.cursor = self._keys.index(keep)
         self.cursor = min(self.cursor, max(0, len(self._keys) - 1))
         self.refresh()
+
+    def _redraw(self, indexes: list[int]) -> None:
+        """Draw these rows again: only their lines, unless a column had to widen."""
+        if not indexes:
+            return
+        widths = list(self._widths)
+        self._measure([self._cells[self._keys[i]] for i in indexes])
+        if widths != self._widths:
+            self._resize()
+            self.refresh()
+            return
+        top, width = self.scroll_offset.y, self.size.width
+        for index in indexes:
+            y = index - top + 1  # the header is line 0
+            if 1 <= y < self.size.height:
+                self.refresh(Region(0, y, width, 1))
 
     def append_rows(self, rows: list[tuple[str, tuple[Cell, ...]]]) -> None:
         for key, cells in rows:
@@ -108,11 +133,10 @@ class RowList(CachedStyles, ScrollView, can_focus=True):
         self.refresh()
 
     def update_row(self, key: str, cells: tuple[Cell, ...]) -> None:
-        if self._cells.get(key) == cells:
+        if key not in self._cells or _same(self._cells[key], cells):
             return
         self._cells[key] = cells
-        self._measure([cells])
-        self.refresh()
+        self._redraw([self._keys.index(key)])
 
     def clear(self) -> None:
         self.set_rows([])
@@ -186,9 +210,12 @@ class RowList(CachedStyles, ScrollView, can_focus=True):
         rows_visible = max(1, self.size.height - 1)
         if new < self.scroll_offset.y:
             self.scroll_to(y=new, animate=False)
+            self.refresh()
         elif new >= self.scroll_offset.y + rows_visible:
             self.scroll_to(y=new - rows_visible + 1, animate=False)
-        self.refresh()
+            self.refresh()
+        else:  # the two rows whose look changed, not the list
+            self._redraw([i for i in (old, new) if i < len(self._keys)])
         if self._keys:
             self.post_message(self.Highlighted(self, new))
 
@@ -219,3 +246,13 @@ class RowList(CachedStyles, ScrollView, can_focus=True):
         key = self.cursor_key
         if key is not None:
             self.post_message(self.Selected(self, key))
+
+
+def _same(cells: tuple[Cell, ...], others: tuple[Cell, ...]) -> bool:
+    """Would these cells draw alike? (Text's own == ignores its style.)"""
+    return len(cells) == len(others) and all(
+        _look(a) == _look(b) for a, b in zip(cells, others, strict=True))
+
+
+def _look(cell: Cell):
+    return (cell.plain, str(cell.style), cell.spans) if isinstance(cell, Text) else cell
