@@ -26,6 +26,24 @@ os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
 
 
 @pytest.fixture(scope="session", autouse=True)
+def a_known_terminal(tmp_path_factory: pytest.TempPathFactory):
+    """Tests see the dashboard as a full-colour UTF-8 terminal shows it whatever the
+    machine running them has (a test that needs NO_COLOR or 16 colours sets them), and
+    keep their dashboard preferences (theme, mouse) away from the user's own."""
+    saved = {k: os.environ.get(k) for k in ("TERM", "COLORTERM", "NO_COLOR",
+                                             "XDG_CONFIG_HOME")}
+    os.environ.update(TERM="xterm-256color", COLORTERM="truecolor",
+                      XDG_CONFIG_HOME=str(tmp_path_factory.mktemp("xdg-config")))
+    os.environ.pop("NO_COLOR", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session", autouse=True)
 def reap_stray_dbt(tmp_path_factory: pytest.TempPathFactory):
     """A failing test can leave a slow dbt running in its own session (a test's process
     groups are not ours). At the end, stop every dbt whose run directory is under this

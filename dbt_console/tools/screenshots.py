@@ -44,6 +44,10 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     os.environ["DBT_CONSOLE_HOME"] = tempfile.mkdtemp(prefix="dbt-console-shots-")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # The same pictures on every machine: full colour, the default theme.
+    os.environ.update(TERM="xterm-256color", COLORTERM="truecolor",
+                      XDG_CONFIG_HOME=os.environ["DBT_CONSOLE_HOME"])
+    os.environ.pop("NO_COLOR", None)
     from dbt_console.cli import main as cli
 
     cli(["demo", "--no-tui"])

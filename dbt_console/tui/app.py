@@ -17,7 +17,7 @@ from dbt_console.actions import connect
 from dbt_console.actions.engine import START_SECONDS
 from dbt_console.config import Paths
 from dbt_console.errors import UserError
-from dbt_console.tui import status_styles, terminal
+from dbt_console.tui import palette, status_styles, terminal
 from dbt_console.tui.keys import OrderedKeys
 from dbt_console.tui.screens.jobs import JobsScreen
 
@@ -35,13 +35,13 @@ class DbtConsoleApp(OrderedKeys, App):
     def __init__(self, paths: Paths, start_engine: bool = True):
         self.colours = terminal.colours()
         self.output = terminal.OutputMeter()  # (Textual asks for the driver class in init)
-        status_styles.choose(self.colours)
         # Named colours stay the terminal's own in 16 colours (a theme's truecolour mapped
         # back to 16 showed an error magenta); under NO_COLOR this makes Textual drop
         # colour outright rather than draw in greys.
         super().__init__(ansi_color=self.colours != terminal.FULL)
         self.prefs, self._prefs_warning = prefs.load()
         self.theme = self._theme_for(self.prefs.theme)
+        status_styles.choose(self.colours, self.get_css_variables())
         self.paths = paths
         self.ctx = connect(paths, "dashboard")
         self.start_engine = start_engine
@@ -64,8 +64,15 @@ class DbtConsoleApp(OrderedKeys, App):
     def get_driver_class(self):
         return terminal.driver_for(super().get_driver_class(), self.output)
 
+    def get_css_variables(self) -> dict[str, str]:
+        """The theme's, and ours: its text colours made readable on its backgrounds."""
+        variables = super().get_css_variables()
+        return {**variables, **palette.palette(variables)}
+
     def _theme_chosen(self, theme) -> None:
-        """Kept for the next time (ctrl+p, "Change theme")."""
+        """Statuses in the new theme's colours; the choice kept for the next time (ctrl+p,
+        "Change theme")."""
+        status_styles.choose(self.colours, self.get_css_variables())
         if theme.name != self.prefs.theme:
             self.prefs = replace(self.prefs, theme=theme.name)
             try:

@@ -1,32 +1,52 @@
-"""How statuses look, in one place: runs (dbt Cloud's words) and nodes (dbt's). Each also
-has its word and, for nodes, its symbol: colour only adds to them."""
+"""How statuses and other meaningful text look, in one place: runs (dbt Cloud's words),
+nodes (dbt's), and the roles other screens use. Each status also has its word and, for
+nodes, its symbol: colour only adds to them. Chosen for the terminal's colours as the app
+starts, and again for each theme."""
 
 from __future__ import annotations
 
-_FULL_RUN = {"success": "green", "error": "bold red", "cancelled": "yellow",
-             "running": "bold cyan", "starting": "cyan", "queued": "dim"}
-_FULL_NODE = {"success": "green", "pass": "green", "error": "bold red", "fail": "bold red",
-              "runtime error": "bold red", "skipped": "yellow", "warn": "yellow",
-              "running": "cyan"}
-# The 16 basic colours: what the colour means, not the nearest colour to a theme's.
-_BASIC_NODE = {**_FULL_NODE, "skipped": "dim"}
+# status -> (role, emphasis); a role's colour comes from the theme (palette.py)
+_RUN = {"success": ("success", ""), "error": ("error", "bold"),
+        "cancelled": ("warning", ""), "running": ("accent", "bold"),
+        "starting": ("accent", ""), "queued": ("muted", "")}
+_NODE = {"success": ("success", ""), "pass": ("success", ""), "error": ("error", "bold"),
+         "fail": ("error", "bold"), "runtime error": ("error", "bold"),
+         "skipped": ("skipped", ""), "warn": ("warning", ""), "running": ("accent", "")}
+# The 16 basic colours by name: what the colour means, not the nearest to a theme's
+# (yellow is the warnings': skipped is dim).
+_BASIC = {"success": "green", "error": "red", "warning": "yellow", "accent": "cyan",
+          "muted": "dim", "skipped": "dim"}
 # No colour (NO_COLOR): emphasis alone, the failures the strongest.
-_PLAIN_RUN = {"success": "", "error": "bold reverse", "cancelled": "bold",
-              "running": "bold", "starting": "", "queued": "dim"}
-_PLAIN_NODE = {"success": "", "pass": "", "error": "bold reverse", "fail": "bold reverse",
-               "runtime error": "bold reverse", "skipped": "dim", "warn": "bold",
-               "running": "bold"}
+_PLAIN = {"success": "", "error": "reverse", "warning": "bold", "accent": "bold",
+          "muted": "dim", "skipped": "dim"}
 
-RUN: dict[str, str] = dict(_FULL_RUN)
-NODE: dict[str, str] = dict(_FULL_NODE)
+ROLE: dict[str, str] = {}
+RUN: dict[str, str] = {}
+NODE: dict[str, str] = {}
 
 
-def choose(colours: str) -> None:
-    """Set the styles for the terminal's colours (terminal.NO_COLOUR, BASIC or FULL), once
-    as the app starts."""
-    run, node = {"none": (_PLAIN_RUN, _PLAIN_NODE),
-                 "basic": (_FULL_RUN, _BASIC_NODE)}.get(colours, (_FULL_RUN, _FULL_NODE))
-    RUN.clear()
-    RUN.update(run)
-    NODE.clear()
-    NODE.update(node)
+def choose(colours: str, theme: dict[str, str] | None = None) -> None:
+    """Set the styles for the terminal's colours (terminal.NO_COLOUR, BASIC or FULL) and,
+    in full colour, the theme's readable colours (palette.palette's dc-* variables)."""
+    if colours == "none":
+        roles = dict(_PLAIN)
+    elif colours == "basic" or not theme:
+        roles = dict(_BASIC)
+    else:
+        roles = {role: theme[f"dc-{role}"] for role in ("success", "error", "warning",
+                                                        "accent", "muted")}
+        roles["skipped"] = roles["warning"]
+    ROLE.clear()
+    ROLE.update(roles)
+    for table, spec in ((RUN, _RUN), (NODE, _NODE)):
+        table.clear()
+        table.update({status: f"{emphasis} {roles[role]}".strip()
+                      for status, (role, emphasis) in spec.items()})
+
+
+def strong(role: str) -> str:
+    """A role's style, in bold."""
+    return f"bold {ROLE[role]}".strip()
+
+
+choose("basic")

@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Label
 
 from dbt_console import actions, humanize
+from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.row_list import RowList
@@ -34,7 +35,7 @@ class AuditScreen(KeysWhenReady, Screen):
         self.set_interval(REFRESH_SECONDS, self.reload)
 
     def reload(self) -> None:
-        if self.app.screen is not self:
+        if self._version is not None and self.app.screen is not self:
             # Under another screen: nothing of it shows, and Textual would still repaint
             # the whole screen on top for it (is_current is true one screen down). Its
             # tick looks again once it is on top.
@@ -48,6 +49,6 @@ class AuditScreen(KeysWhenReady, Screen):
         self.query_one(RowList).set_rows([(str(r.id), (
             humanize.local_time(r.at), r.actor, r.via, r.action, r.target,
             Text(r.outcome + (f" ({r.detail})" if r.detail else ""),
-                 style="" if r.outcome == "done" else "red"))) for r in rows])
+                 style="" if r.outcome == "done" else status_styles.ROLE["error"]))) for r in rows])
         self.query_one("#audit-count", Label).update(
             f"{len(rows)} most recent change(s); dbt-console audit --json for all")

@@ -111,7 +111,7 @@ class HistoryScreen(KeysWhenReady, Screen):
 
     def refresh_runs(self) -> None:
         """New runs appear at the top; runs shown update their status in place."""
-        if self.app.screen is not self:
+        if self._version is not None and self.app.screen is not self:
             # Under another screen: nothing of it shows, and Textual would still repaint
             # the whole screen on top for it (is_current is true one screen down). Its
             # tick looks again once it is on top.

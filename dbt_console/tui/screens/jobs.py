@@ -87,7 +87,7 @@ class JobsScreen(KeysWhenReady, Screen):
         return self.query_one("#jobs", RowList)
 
     def refresh_jobs(self, force: bool = False) -> None:
-        if self.app.screen is not self:
+        if self._version is not None and self.app.screen is not self:
             # Under another screen: nothing of it shows, and Textual would still repaint
             # the whole screen on top for it (is_current is true one screen down). Its
             # tick looks again once it is on top.
@@ -131,9 +131,9 @@ class JobsScreen(KeysWhenReady, Screen):
             took = time.time() - last.started_at
         return (
             job.name,
-            "enabled" if job.enabled else Text("paused", style="yellow"),
+            "enabled" if job.enabled else Text("paused", style=status_styles.ROLE["warning"]),
             status_text(last) if alert is None else Text.assemble(
-                status_text(last), Text(f" ! {alert}", style="bold yellow")),
+                status_text(last), Text(f" ! {alert}", style=status_styles.strong("warning"))),
             humanize.duration(took),
             humanize.history_strip(history),
             fire,

@@ -133,7 +133,7 @@ class RunScreen(KeysWhenReady, Screen):
             f"  {humanize.duration(took)}",
             f"  {run.git_branch or ''} {(run.git_sha or '')[:12]}")
         if run.error:
-            title.append(f"\n{run.error}", style="red")
+            title.append(f"\n{run.error}", style=status_styles.ROLE["error"])
         self._update("#run-title", title)
         progress = run.progress or {}
         bar = self.query_one("#nodes-bar", NodeProgress)
@@ -159,7 +159,9 @@ class RunScreen(KeysWhenReady, Screen):
         """Where this run's notifications went, and how that went."""
         text = Text()
         for d in reversed(deliveries):
-            style = {"delivered": "green", "failed": "bold red"}.get(d.status, "yellow")
+            roles = status_styles.ROLE
+            style = {"delivered": roles["success"], "failed": status_styles.strong("error")}.get(
+                d.status, roles["warning"])
             text.append(f"→ {d.hook_type} {d.target} ({d.event}): ")
             text.append(d.status, style=style)
             if d.attempts:
@@ -187,12 +189,13 @@ class RunScreen(KeysWhenReady, Screen):
         text = Text()
         for r in failed[:4]:
             first = (r.message or "").strip().splitlines()[:1]
-            text.append(f"✗ {node_name(r.unique_id)}", style="bold red")
+            text.append(f"✗ {node_name(r.unique_id)}", style=status_styles.NODE["fail"])
             text.append(f": {''.join(first)}\n")
         if len(failed) > 4:
-            text.append(f"  and {len(failed) - 4} more failed\n", style="red")
+            text.append(f"  and {len(failed) - 4} more failed\n", style=status_styles.ROLE["error"])
         if skipped:
-            text.append(f"{skipped} node(s) skipped because of these\n", style="yellow")
+            text.append(f"{skipped} node(s) skipped because of these\n",
+                        style=status_styles.ROLE["skipped"])
         return text
 
     @work(thread=True, exclusive=True, group="review")

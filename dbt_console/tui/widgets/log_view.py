@@ -35,12 +35,12 @@ class LogView(CachedStyles, ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES = {"log--time", "log--error", "log--warn", "log--console", "log--node"}
     DEFAULT_CSS = """
-    LogView { background: $surface; }
-    LogView > .log--time { color: $text-muted; }
-    LogView > .log--error { color: $error; text-style: bold; }
-    LogView > .log--warn { color: $warning; }
-    LogView > .log--console { color: $accent; }
-    LogView > .log--node { color: $success; }
+    LogView { background: $surface; color: $dc-text; }
+    LogView > .log--time { color: $dc-muted; }
+    LogView > .log--error { color: $dc-error; text-style: bold; }
+    LogView > .log--warn { color: $dc-warning; }
+    LogView > .log--console { color: $dc-accent; }
+    LogView > .log--node { color: $dc-success; }
     """
 
     follow: reactive[bool] = reactive(True)

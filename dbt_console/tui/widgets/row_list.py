@@ -32,10 +32,10 @@ class RowList(CachedStyles, ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES = {"row-list--header", "row-list--cursor"}
     DEFAULT_CSS = """
-    RowList { background: $surface; }
-    RowList > .row-list--header { text-style: bold; color: $text-muted; }
-    RowList > .row-list--cursor { background: $accent 40%; }
-    RowList:focus > .row-list--cursor { background: $accent 70%; }
+    RowList { background: $surface; color: $dc-text; }
+    RowList > .row-list--header { text-style: bold; color: $dc-muted; }
+    RowList > .row-list--cursor { background: $dc-cursor; }
+    RowList:focus > .row-list--cursor { background: $dc-cursor; text-style: bold; }
     """
 
     cursor: reactive[int] = reactive(0)

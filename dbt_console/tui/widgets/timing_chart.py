@@ -74,7 +74,7 @@ def gantt(results: list[NodeResult], width: int) -> Text:
         name = r.unique_id.split(".")[2] if r.unique_id.count(".") >= 2 else r.unique_id
         out.append(f"{name[:NAME_WIDTH - 1]:<{NAME_WIDTH}}{threads[r.thread]:<4} ")
         out.append(" " * first)
-        style = status_styles.NODE.get(r.status, "green")
+        style = status_styles.NODE.get(r.status, status_styles.ROLE["success"])
         out.append(BAR * min(length, bar_width - first), style=style)
         out.append(f" {e - s:.2f}s\n")
     return out
