@@ -9,6 +9,7 @@ a real pseudo-terminal, at 80x24 and 200x50.
 3. over a slow link (200 ms round trip, 512 kbit/s) while a run streams: a key pressed
    (`g`: the log's top, `?`: help, `esc`) to the first bytes of its answer on screen
                                                             target <= round trip + 50 ms
+4. `q` on the jobs screen to the process gone (the shell's prompt back)  target <= 0.5 s
 The benchmark holds the store's lease itself (no engine: the run is written here).
 """
 
@@ -178,6 +179,23 @@ def slow_link(size, rounds: int) -> dict[str, list[float]]:
     return times
 
 
+def quitting(rounds: int) -> list[float]:
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        run = FakeRun(Path(tmp))
+        try:
+            for _ in range(rounds):
+                with dashboard((80, 24)) as term:
+                    term.wait_for(b"Quit")
+                    term.quiet_for(1)
+                    pressed = term.key("q")
+                    term.proc.wait(30)
+                    times.append(time.monotonic() - pressed)
+        finally:
+            run.close()
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
@@ -195,6 +213,9 @@ def main() -> None:
                           f"{max(v) * 1000:.0f})" for k, v in times.items())
         print(f"{size[0]}x{size[1]} over {ROUND_TRIP * 1000:.0f} ms / 512 kbit/s: {words}   "
               f"(target <= {(ROUND_TRIP + 0.05) * 1000:.0f} ms)")
+    times = quitting(max(3, args.rounds))
+    print(f"quit: q to the process gone, median {statistics.median(times) * 1000:.0f} ms "
+          f"(max {max(times) * 1000:.0f})   (target <= 500 ms)")
 
 
 if __name__ == "__main__":

@@ -230,3 +230,18 @@ def test_an_empty_copy_leaves_the_clipboard_alone(home, monkeypatch):
     app.copy_to_clipboard("select 1")
     app.copy_to_clipboard("")
     assert app.clipboard == "select 1"
+
+
+def test_keys_typed_while_quitting_raise_nothing(home):
+    with dashboard(home) as term:
+        term.wait_for(b"Quit")
+        term.key("n")  # the job form, whose fields the old quit's stray keys looked for
+        term.wait_for(b"new job")
+        since = len(term.output())
+        term.key("escape")  # alone: an escape with more after it reads as alt+...
+        term.wait_for(b"next fire", since=since)
+        term.key("q", "n", "a", "b", "enter", "q")  # q, then keys while it quits
+        term.proc.wait(30)
+        output = term.output()
+    assert term.proc.returncode == 0
+    assert b"Traceback" not in output and b"NoMatches" not in output

@@ -52,6 +52,9 @@ class OrderedKeys:
         if not isinstance(event, events.Key) or event.is_forwarded:
             await super().on_event(event)
             return
+        if getattr(self, "_exit", False):
+            return  # quitting: a key now would open what is being torn down
+
         waiting, self._keys_waiting = self._waiting_keys(), []
         # Keys still waiting go first: their screen may have closed before it was ready.
         await self._deliver([*waiting, event])
