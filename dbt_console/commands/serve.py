@@ -18,7 +18,6 @@ from dbt_console.model import Run
 
 
 def cmd_serve(args: Namespace, ctx: Context) -> int:
-    import logging
     import os
     import signal
 
@@ -26,11 +25,7 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     from dbt_console.engine.engine import Engine
     from dbt_console.engine.launcher import restore_default_sigint
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it narrates every fire
-    # httpx logs every request's full URL at INFO: a hook's URL is a credential.
-    for chatty in ("httpx", "httpcore"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    _quiet_logging()
     restore_default_sigint()
     paths = ctx.paths
     settings = load_settings(paths)
@@ -41,13 +36,7 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
         sys.stdout.reconfigure(line_buffering=True)  # engine.log, read while it runs
     engine = Engine(paths, settings, kind="background" if background else "serve")
 
-    def report(run: Run) -> None:
-        detail = f": {run.error}" if run.error else ""
-        out(f"{humanize.local_time(time.time())} run {run.id} of {run.job_name} "
-            f"({run.trigger}): {run.status.value}{detail}")
-        sys.stdout.flush()
-
-    engine.events.subscribe(report)
+    engine.events.subscribe(_report)
     orphans = _start_engine(engine, ctx, background)
     if orphans is None:
         return 0
@@ -77,18 +66,40 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     gateway.stop()
     for server, _ in servers:
         server.stop()
-    if engine.lost_lease:
-        sys.stderr.write("dbt-console: another engine took over this store; stopping\n")
-    elif engine.stop_asked_by:
-        out(f"{engine.stop_asked_by} asked the engine to stop (dbt-console engine stop)")
-    elif idle():
-        out(f"idle for {settings.background_idle_minutes} min (nothing queued or running, "
-            "no schedule): a background engine stops")
+    _say_why_it_stops(engine, settings, idle())
     out(f"stopping: runs in flight get up to {settings.stop_grace_seconds}s to finish")
     sys.stdout.flush()
     engine.stop()
     out("engine stopped")
     return 1 if engine.lost_lease else 0
+
+
+def _report(run: Run) -> None:
+    """A line per run state change, for the journal (or engine.log)."""
+    detail = f": {run.error}" if run.error else ""
+    out(f"{humanize.local_time(time.time())} run {run.id} of {run.job_name} "
+        f"({run.trigger}): {run.status.value}{detail}")
+    sys.stdout.flush()
+
+
+def _quiet_logging() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it narrates every fire
+    # httpx logs every request's full URL at INFO: a hook's URL is a credential.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+def _say_why_it_stops(engine, settings, idle: bool) -> None:
+    if engine.lost_lease:
+        sys.stderr.write("dbt-console: another engine took over this store; stopping\n")
+    elif engine.stop_asked_by:
+        out(f"{engine.stop_asked_by} asked the engine to stop (dbt-console engine stop)")
+    elif idle:
+        out(f"idle for {settings.background_idle_minutes} min (nothing queued or running, "
+            "no schedule): a background engine stops")
 
 
 def _warn_untested_dbt() -> None:
