@@ -123,6 +123,26 @@ def binary(home: Path, *args: str, timeout: float = 300, **kwargs) -> Result:
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+@contextmanager
+def tmux_dashboard(home: Path, name: str, size: tuple[int, int] = (80, 24)):
+    """The installed binary in a real tmux terminal of `size`, on `home`; yields its
+    session's name and a function returning what the screen shows."""
+    session = f"dbt-console-{name}-{os.getpid()}"
+    exe = Path(sys.executable).parent / "dbt-console"  # the script the package installs
+    assert exe.is_file()
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", str(size[0]), "-y",
+                    str(size[1]), f"DBT_CONSOLE_HOME={home} {exe}"], check=True)
+
+    def screen() -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
+                              capture_output=True, text=True).stdout
+
+    try:
+        yield session, screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
 def stop_engine(home: Path) -> None:
     """Stop the engine of `home` (a dashboard's background engine outlives the test
     otherwise), waiting until it let go of the store."""

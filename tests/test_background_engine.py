@@ -9,12 +9,11 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import binary, copy_home, runs_json, slow_home, stop_engine, wait_for
+from conftest import binary, copy_home, runs_json, slow_home, stop_engine, tmux_dashboard, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -44,34 +43,25 @@ def dashboard_pid(session: str) -> int:
 def test_a_dropped_connection_leaves_the_run_running(demo_runs, tmp_path):
     """As sshd does when the link drops: SIGHUP to the dashboard, then its terminal goes."""
     home = copy_home(demo_runs, tmp_path)
-    session = f"dbt-console-hup-{os.getpid()}"
-    exe = Path(sys.executable).parent / "dbt-console"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
-                    f"DBT_CONSOLE_HOME={home} {exe}"], check=True)
-
-    def screen() -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
-                              capture_output=True, text=True).stdout
-
     try:
-        wait_for(lambda: "in background" in screen(), 60, "the header naming the engine")
-        engine = engine_of(home)
-        assert engine["kind"] == "background" and f"pid {engine['pid']}" in screen()
-        before = {r["id"] for r in runs_json(home)}
-        subprocess.run(["tmux", "send-keys", "-t", session, "r"], check=True)  # the first job
-        run = wait_for(lambda: next((r for r in runs_json(home) if r["id"] not in before
-                                     and r["status"] in ("starting", "running")), None),
-                       60, "the run to start")
-        os.kill(dashboard_pid(session), signal.SIGHUP)
-        # (the session may already be gone: the dashboard was its only process)
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        with tmux_dashboard(home, "hup") as (session, screen):
+            wait_for(lambda: "in background" in screen(), 60, "the header naming the engine")
+            engine = engine_of(home)
+            assert engine["kind"] == "background" and f"pid {engine['pid']}" in screen()
+            before = {r["id"] for r in runs_json(home)}
+            subprocess.run(["tmux", "send-keys", "-t", session, "r"], check=True)  # 1st job
+            run = wait_for(lambda: next((r for r in runs_json(home) if r["id"] not in before
+                                         and r["status"] in ("starting", "running")), None),
+                           60, "the run to start")
+            os.kill(dashboard_pid(session), signal.SIGHUP)
+            # (the session may be gone already: the dashboard was its only process)
+            subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
         done = wait_for(lambda: next((r for r in runs_json(home) if r["id"] == run["id"]
                                       and r["status"] not in ("starting", "running")), None),
                         300, "the run to end")
         assert done["status"] == "success", done
         assert engine_of(home)["pid"] == engine["pid"], "the same engine, still alive"
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
         stop_engine(home)
     assert not alive(engine["pid"])
 

@@ -70,7 +70,8 @@ PACKAGE = Path(__file__).parent.parent / "dbt_console"
 FRONT_ENDS = ("cli.py", "commands", "tui", "api", "gateway")
 # Starting an engine is the one thing a front end may ask of the engine directly.
 ENGINE_STARTERS = {"dbt_console.engine.engine", "dbt_console.engine.one_run",
-                   "dbt_console.engine.lease", "dbt_console.engine.launcher"}
+                   "dbt_console.engine.lease", "dbt_console.engine.launcher",
+                   "dbt_console.engine.background"}
 
 
 def imports_of(source: Path) -> set[str]:

@@ -9,14 +9,21 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from test_job_form import until
 
-from conftest import binary, branch_remote, copy_home, runs_json, stop_engine, workers_done
+from conftest import (
+    binary,
+    branch_remote,
+    copy_home,
+    runs_json,
+    stop_engine,
+    tmux_dashboard,
+    workers_done,
+)
 from dbt_console.config import resolve_paths
 from dbt_console.model import RunStatus, Trigger
 from dbt_console.store import Store
@@ -189,28 +196,19 @@ def test_space_pauses_and_resumes_the_selected_job(demo_runs, tmp_path, monkeypa
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_binary_in_a_real_terminal(demo_runs, tmp_path, monkeypatch):
     home = demo_copy(demo_runs, tmp_path, monkeypatch)
-    session = f"dbt-console-test-{os.getpid()}"
-    exe = Path(sys.executable).parent / "dbt-console"  # the script the package installs
-    assert exe.is_file()
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30",
-                    f"DBT_CONSOLE_HOME={home} {exe}"], check=True)
     try:
-        def screen() -> str:
-            return subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
-                                  capture_output=True, text=True).stdout
-
-        deadline = time.monotonic() + 20
-        while "ride_audit" not in screen() or "in background" not in screen():
-            assert time.monotonic() < deadline, screen()
-            time.sleep(0.2)
-        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
-        deadline = time.monotonic() + 20
-        while subprocess.run(["tmux", "has-session", "-t", session],
-                             capture_output=True).returncode == 0:
-            assert time.monotonic() < deadline, "q did not quit: " + screen()
-            time.sleep(0.2)
+        with tmux_dashboard(home, "test", (100, 30)) as (session, screen):
+            deadline = time.monotonic() + 20
+            while "ride_audit" not in screen() or "in background" not in screen():
+                assert time.monotonic() < deadline, screen()
+                time.sleep(0.2)
+            subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
+            deadline = time.monotonic() + 20
+            while subprocess.run(["tmux", "has-session", "-t", session],
+                                 capture_output=True).returncode == 0:
+                assert time.monotonic() < deadline, "q did not quit: " + screen()
+                time.sleep(0.2)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
         stop_engine(home)
 
 

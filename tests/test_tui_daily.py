@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from test_job_form import new_job_form, until
 from test_tui import demo_copy, select_job
 from textual import events
 
-from conftest import binary, runs_json, stop_engine
+from conftest import binary, runs_json, stop_engine, tmux_dashboard
 from dbt_console.config import resolve_paths
 from dbt_console.tui.app import DbtConsoleApp
 from dbt_console.tui.screens.confirm import ConfirmScreen
@@ -113,15 +110,14 @@ def test_at_80x24_the_run_screen_shows_each_nodes_status_beside_its_name(
     """The real binary in a real 80x24 terminal, on the failed demo run: every node's row
     holds its status and its name, none scrolled out of view; the footer's keys fit."""
     home = demo_copy(demo_runs, tmp_path, monkeypatch)
-    session = f"dbt-console-80x24-{os.getpid()}"
-    exe = Path(sys.executable).parent / "dbt-console"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
-                    f"DBT_CONSOLE_HOME={home} {exe}"], check=True)
+    try:
+        with tmux_dashboard(home, "80x24") as (session, screen):
+            _node_rows_at_80x24(home, session, screen)
+    finally:
+        stop_engine(home)
 
-    def screen() -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
-                              capture_output=True, text=True).stdout
 
+def _node_rows_at_80x24(home, session: str, screen) -> None:
     def wait_for(text: str) -> str:
         deadline = time.monotonic() + 30
         while text not in (shown := screen()):
@@ -129,30 +125,26 @@ def test_at_80x24_the_run_screen_shows_each_nodes_status_beside_its_name(
             time.sleep(0.2)
         return shown
 
-    try:
-        jobs = wait_for("q Quit")
-        footer = [ln for ln in jobs.splitlines() if ln.strip()][-1]
-        assert all(f"{key} " in footer for key in ("d", "?", "q")), jobs
-        audit = next(r for r in runs_json(home) if r["job"] == "ride_audit")
-        subprocess.run(["tmux", "send-keys", "-t", session, "End", "Enter"], check=True)
-        failed = json.loads(binary(home, "review", str(audit["id"]), "--json").out)
-        assert failed  # the review agrees there is a failure to show
+    jobs = wait_for("q Quit")
+    footer = [ln for ln in jobs.splitlines() if ln.strip()][-1]
+    assert all(f"{key} " in footer for key in ("d", "?", "q")), jobs
+    audit = next(r for r in runs_json(home) if r["job"] == "ride_audit")
+    subprocess.run(["tmux", "send-keys", "-t", session, "End", "Enter"], check=True)
+    failed = json.loads(binary(home, "review", str(audit["id"]), "--json").out)
+    assert failed  # the review agrees there is a failure to show
 
-        def node_rows() -> list[str]:
-            return [ln for ln in screen().splitlines() if ln.startswith(("✗ ", "- ", "✓ "))]
+    def node_rows() -> list[str]:
+        return [ln for ln in screen().splitlines() if ln.startswith(("✗ ", "- ", "✓ "))]
 
-        deadline = time.monotonic() + 30  # the review line comes first, then the list
-        while not any(r.startswith("- skipped") for r in node_rows()):
-            assert time.monotonic() < deadline, screen()
-            time.sleep(0.2)
-        rows = node_rows()
-        assert any(r.startswith("✗ fail") and "assert_rides_end_within_a_day" in r
-                   for r in rows), rows
-        skipped = [r for r in rows if r.startswith("- skipped")]
-        assert all(len(r.split()) >= 3 for r in skipped), rows  # the name beside it
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-        stop_engine(home)
+    deadline = time.monotonic() + 30  # the review line comes first, then the list
+    while not any(r.startswith("- skipped") for r in node_rows()):
+        assert time.monotonic() < deadline, screen()
+        time.sleep(0.2)
+    rows = node_rows()
+    assert any(r.startswith("✗ fail") and "assert_rides_end_within_a_day" in r
+               for r in rows), rows
+    skipped = [r for r in rows if r.startswith("- skipped")]
+    assert all(len(r.split()) >= 3 for r in skipped), rows  # the name beside it
 
 
 def test_the_run_log_gets_the_full_width_when_narrow_or_asked(demo_runs, tmp_path,

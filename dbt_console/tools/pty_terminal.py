@@ -122,12 +122,8 @@ class PtyTerminal:
         raise TimeoutError("the screen did not settle")
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc.poll() is None:  # nothing to restore: the terminal goes with it
+            self.proc.kill()
+            self.proc.wait()
         self._reader.join(5)
         os.close(self._master)
