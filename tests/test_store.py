@@ -208,7 +208,9 @@ def test_projects_and_environments_keep_their_ids(paths, tmp_path):
                        "DROP TABLE metric_totals; DROP TABLE alerts; "
                        "ALTER TABLE jobs DROP COLUMN project_id; "
                        "ALTER TABLE jobs DROP COLUMN environment_id; "
-                       "ALTER TABLE runs DROP COLUMN cancel_by; PRAGMA user_version = 9")
+                       "ALTER TABLE runs DROP COLUMN cancel_by; "
+                       "ALTER TABLE engine_lease DROP COLUMN stop_asked_by; "
+                       "PRAGMA user_version = 9")
     conn.close()
     with Store(paths.store) as store:
         assert sorted(p.name for p in store.list_projects()) == ["jaffle", "other"]
