@@ -71,7 +71,7 @@ def test_jobs_screen_shows_schedule_in_words_last_run_and_history(
             assert cell_text(table, audit, 7) == "At 06:00, Monday through Friday (UTC)"
             assert cell_text(table, audit, 2).endswith("error")
             assert cell_text(table, audit, 4) == "✗"
-            assert app.sub_title == "engine: none (start: dbt-console engine start)"
+            assert app.sub_title == "engine: none (dbt-console engine start)"
 
     asyncio.run(scenario())
 

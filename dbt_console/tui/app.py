@@ -115,7 +115,7 @@ class DbtConsoleApp(OrderedKeys, App):
         elif self._spawned is not None:
             self.sub_title = f"engine: starting (pid {self._spawned[0]})..."
         else:
-            self.sub_title = "engine: none (start: dbt-console engine start)"
+            self.sub_title = "engine: none (dbt-console engine start)"
 
     def _may_start_engine(self) -> bool:
         if not self.start_engine or getattr(self.ctx, "remote", None) is not None:
