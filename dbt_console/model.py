@@ -196,6 +196,11 @@ class Job:
     id: int | None = field(default=None, compare=False)
     version: int = field(default=0, compare=False)
 
+    @property
+    def watches_remote(self) -> bool:
+        """Does the engine poll its git remote: an enabled on_push or CI job?"""
+        return self.enabled and self.git is not None and (self.on_push or self.ci is not None)
+
     def with_store_ids(self, id: int, version: int) -> Job:
         return replace(self, id=id, version=version)
 

@@ -150,8 +150,7 @@ class Engine:
         """Has it anything to do, now or later: a run in flight or queued, a schedule, a
         git remote to watch? A background engine with none of them may go."""
         return bool(self._flights or store.queued_runs() or self.next_fires()
-                    or any(j.enabled and j.git is not None and (j.on_push or j.ci is not None)
-                        for j in store.list_jobs()))
+                    or any(j.watches_remote for j in store.list_jobs()))
 
     def next_fires(self) -> dict[str, float]:
         return self.scheduler.next_fires()

@@ -50,8 +50,7 @@ class PushWatcher:
                     fingerprint = store.jobs_fingerprint()
                     if fingerprint != seen:
                         seen = fingerprint
-                        jobs = [j for j in store.list_jobs() if j.enabled and j.git
-                                is not None and (j.on_push or j.ci is not None)]
+                        jobs = [j for j in store.list_jobs() if j.watches_remote]
                     for job in jobs:
                         if self._stop.is_set():
                             break

@@ -11,6 +11,7 @@ from textual.widgets import Header, Label
 from dbt_console import actions, humanize
 from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
+from dbt_console.tui.screens import covered
 from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.row_list import RowList
 
@@ -35,10 +36,7 @@ class AuditScreen(KeysWhenReady, Screen):
         self.set_interval(REFRESH_SECONDS, self.reload)
 
     def reload(self) -> None:
-        if self._version is not None and self.app.screen is not self:
-            # Under another screen: nothing of it shows, and Textual would still repaint
-            # the whole screen on top for it (is_current is true one screen down). Its
-            # tick looks again once it is on top.
+        if self._version is not None and covered(self):
             return
         ctx = self.app.ctx
         version = actions.status.data_version(ctx)

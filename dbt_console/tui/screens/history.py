@@ -13,6 +13,7 @@ from dbt_console import actions, humanize
 from dbt_console.model import RunStatus
 from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
+from dbt_console.tui.screens import covered
 from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.row_list import RowList
 
@@ -111,10 +112,7 @@ class HistoryScreen(KeysWhenReady, Screen):
 
     def refresh_runs(self) -> None:
         """New runs appear at the top; runs shown update their status in place."""
-        if self._version is not None and self.app.screen is not self:
-            # Under another screen: nothing of it shows, and Textual would still repaint
-            # the whole screen on top for it (is_current is true one screen down). Its
-            # tick looks again once it is on top.
+        if self._version is not None and covered(self):
             return
         version = actions.status.data_version(self.ctx)
         if version == self._version:

@@ -17,6 +17,7 @@ from dbt_console.errors import UserError
 from dbt_console.model import Job, Run
 from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
+from dbt_console.tui.screens import covered
 from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.row_list import RowList
 
@@ -87,10 +88,7 @@ class JobsScreen(KeysWhenReady, Screen):
         return self.query_one("#jobs", RowList)
 
     def refresh_jobs(self, force: bool = False) -> None:
-        if self._version is not None and self.app.screen is not self:
-            # Under another screen: nothing of it shows, and Textual would still repaint
-            # the whole screen on top for it (is_current is true one screen down). Its
-            # tick looks again once it is on top.
+        if self._version is not None and covered(self):
             return
         version = actions.status.data_version(self.ctx)
         if version == self._version and not force:

@@ -15,6 +15,7 @@ from textual.message import Message
 from dbt_console import actions
 from dbt_console.model import FAILED_NODE, SKIPPED_NODE, WARNED_NODE, Run
 from dbt_console.tui import status_styles, symbols
+from dbt_console.tui.screens import covered
 from dbt_console.tui.widgets.log_view import PAGE_LINES
 
 POLL_SECONDS = 0.02  # one PRAGMA when nothing changed: cheap enough to ask often
@@ -206,7 +207,7 @@ def watch(screen, ctx, run_id: int, is_cancelled, budget: LinkBudget | None) -> 
                 if budget is not None:
                     budget.read(snapshot.new_lines[1])
                 pending = snapshot if pending is None else pending.then(snapshot)
-            if (pending is not None and shown.is_set() and screen.app.screen is screen
+            if (pending is not None and shown.is_set() and not covered(screen)
                     and (budget is None or budget.allows())):
                 shown.clear()
                 if budget is not None:
