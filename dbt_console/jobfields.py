@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbt_console import sla as sla_rules
-from dbt_console.ci import CiSpec
+from dbt_console.ci import REPORT_SECRETS, CiSpec, report_from_dict
 from dbt_console.model import (
     ENV_REF_RE,
     SECRET_MASK,
@@ -29,7 +29,7 @@ class Field:
     path: str  # its key in the jobs file; a dot for a key of a group (git.url)
     label: str
     # How the form edits it: text, int, number, bool, lines (one a line), list (comma separated),
-    # env (NAME=value a line), yaml (a YAML list)
+    # env (NAME=value a line), yaml (a YAML list), mapping (a YAML mapping)
     kind: str = "text"
     placeholder: str = ""
     # Chooses what program runs as the service user: only an admin may set or change it.
@@ -55,6 +55,8 @@ FIELDS: tuple[Field, ...] = (
     Field("generate_docs", "generate docs", "bool"),
     Field("ci.defer_to", "CI: defer to job", placeholder="empty: not a CI job"),
     Field("ci.branches", "CI: branches", "list", placeholder="feature/*"),
+    Field("ci.report", "CI: report to github/gitlab, a YAML mapping", "mapping",
+          placeholder="{type: github, repo: acme/analytics, token: ${GITHUB_TOKEN}}"),
     Field("schedule.cron", "schedule (cron)", placeholder="0 2 * * *   (empty: by hand only)"),
     Field("schedule.timezone", "timezone", placeholder="UTC"),
     Field("env", "environment, NAME=value a line (${VAR} reads the engine's)", "env"),
@@ -111,7 +113,8 @@ def job_from_spec(data: dict[str, Any]) -> Job:
         on_push=data.get("on_push", False),
         ci=None if ci is None else CiSpec(
             defer_to=ci["defer_to"],
-            branches=tuple([b] if isinstance(b := ci.get("branches", "*"), str) else b)),
+            branches=tuple([b] if isinstance(b := ci.get("branches", "*"), str) else b),
+            report=report_from_dict(ci.get("report"))),
         description=data.get("description") or "",
         after=data.get("after"),
         after_statuses=tuple(data.get("on") or ("success",)),
@@ -135,6 +138,7 @@ def job_to_dict(job: Job) -> dict[str, Any]:
         "generate_docs": job.generate_docs or None,
         "ci.defer_to": job.ci.defer_to if job.ci else None,
         "ci.branches": (branches[0] if len(branches) == 1 else list(branches)) or None,
+        "ci.report": job.ci.report.to_dict() if job.ci and job.ci.report else None,
         "schedule.cron": job.schedule.cron if job.schedule else None,
         "schedule.timezone": job.schedule.timezone if job.schedule else None,
         "env": dict(job.env) or None, "timeout_minutes": job.timeout_minutes,
@@ -181,10 +185,16 @@ def public_dict(job: Job) -> dict[str, Any]:
     if "env" in data:
         data["env"] = {k: SECRET_MASK if is_secret_env(k, v) else v
                        for k, v in data["env"].items()}
-    data["hooks"] = [{k: SECRET_MASK if k in hook_secrets(h["type"]) and isinstance(v, str)
-                      and not ENV_REF_RE.match(v) else v for k, v in h.items()}
-                     for h in data["hooks"]]
+    data["hooks"] = [_masked(h, hook_secrets(h["type"])) for h in data["hooks"]]
+    report = (data.get("ci") or {}).get("report")
+    if report:
+        data["ci"] = {**data["ci"], "report": _masked(report, REPORT_SECRETS)}
     return data
+
+
+def _masked(options: dict[str, Any], secrets: tuple[str, ...]) -> dict[str, Any]:
+    return {k: SECRET_MASK if k in secrets and isinstance(v, str) and not ENV_REF_RE.match(v)
+            else v for k, v in options.items()}
 
 
 def unmask(data: dict[str, Any], original: Job | None) -> dict[str, Any]:
@@ -203,6 +213,11 @@ def unmask(data: dict[str, Any], original: Job | None) -> dict[str, Any]:
     hooks = data.get("hooks")
     if isinstance(hooks, list):
         data["hooks"] = [_unmask_hook(h, i, original) for i, h in enumerate(hooks)]
+    ci, before = data.get("ci"), original.ci and original.ci.report
+    if isinstance(ci, dict) and isinstance(ci.get("report"), dict) and before:
+        data["ci"] = {**ci, "report": {k: getattr(before, k) if k in REPORT_SECRETS
+                                       and v == SECRET_MASK else v
+                                       for k, v in ci["report"].items()}}
     return data
 
 

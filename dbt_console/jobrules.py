@@ -371,6 +371,11 @@ def _check_ci(data: dict[str, Any], label: str, problems: list[str]) -> None:
             or not all(isinstance(b, str) and b.strip() for b in branches)):
         problems.append(f"{label}: ci.branches: must be a branch pattern such as "
                         f"'feature/*', or a list of them (got {spec.get('branches')!r})")
+    if spec.get("report") is not None:
+        problems.extend(f"{label}: {why}" for why in ci.report_problems(spec["report"]))
+        if isinstance(spec["report"], dict) and spec["report"].get("token") == SECRET_MASK:
+            problems.append(f"{label}: ci.report.token: holds the mask of an export made "
+                            "without --include-secrets; write the value, or ${VAR}")
     if data.get("git") is None:
         problems.append(f"{label}: ci: needs a git job: CI runs the repository's branches")
     # CI runs come from branches; a schedule, a push trigger or a chain would run the

@@ -36,7 +36,7 @@ def _text(f: Field, value: Any) -> str | bool:
         return value if isinstance(value, str) else ", ".join(value)
     if f.kind == "env":
         return "\n".join(f"{k}={v}" for k, v in value.items())
-    if f.kind == "yaml":
+    if f.kind in ("yaml", "mapping"):
         import yaml
 
         return yaml.safe_dump(value, sort_keys=False, default_flow_style=False) if value else ""
@@ -74,7 +74,7 @@ def _parse(f: Field, raw: str | bool, problems: list[str]) -> Any:
     if f.kind == "bool":
         return bool(raw)
     text = str(raw)
-    if f.kind in ("lines", "env", "yaml"):
+    if f.kind in ("lines", "env", "yaml", "mapping"):
         if not text.strip():
             return [] if f.path == "commands" else None
     else:
@@ -95,8 +95,8 @@ def _parse(f: Field, raw: str | bool, problems: list[str]) -> Any:
             return None
     if f.kind == "env":
         return _env(text, problems)
-    if f.kind == "yaml":
-        return _yaml_list(f, text, problems)
+    if f.kind in ("yaml", "mapping"):
+        return _yaml(f, text, problems)
     return text
 
 
@@ -113,7 +113,7 @@ def _env(text: str, problems: list[str]) -> dict[str, str] | None:
     return env or None
 
 
-def _yaml_list(f: Field, text: str, problems: list[str]) -> list | None:
+def _yaml(f: Field, text: str, problems: list[str]) -> list | dict | None:
     import yaml
 
     try:
@@ -121,7 +121,10 @@ def _yaml_list(f: Field, text: str, problems: list[str]) -> list | None:
     except yaml.YAMLError as exc:
         problems.append(f"{f.path}: not valid YAML: {getattr(exc, 'problem', exc)}")
         return None
-    if not isinstance(value, list):
+    if f.kind == "mapping" and not isinstance(value, dict):
+        problems.append(f"{f.path}: a YAML mapping, e.g. {f.placeholder}")
+        return None
+    if f.kind == "yaml" and not isinstance(value, list):
         problems.append(f"{f.path}: a YAML list, e.g. - {{type: slack, url: ...}}")
         return None
     return value

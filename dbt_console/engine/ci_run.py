@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dbt_console import ci, rundir
+from dbt_console.ci import compare
 from dbt_console.jobrules import command_argv
 from dbt_console.model import Job, Run
 from dbt_console.store import Store
@@ -26,6 +27,7 @@ class CiPlan:
     commands: list[str]
     env: dict[str, str]
     docs: bool  # whether the job's generate_docs still applies
+    compare_with: int | None = None  # the production run compare changes measures against
 
 
 def cleanup_branch(run: Run) -> str | None:
@@ -37,7 +39,7 @@ def plan(store: Store, job: Job, run: Run, project_dir: Path, run_dir: Path, say
     gone = cleanup_branch(run)
     if gone is not None:
         schema = ci.schema_for(job.name, gone)
-        _write_cleanup_macro(project_dir)
+        _write_macro(project_dir, MACRO_FILE, ci.CLEANUP_SQL)
         say(f"dropping schema {schema}, CI's schema for the deleted branch {gone}", "info")
         args = shlex.quote(json.dumps({"schema": schema}))
         return CiPlan([f"dbt run-operation {ci.CLEANUP_MACRO} --args {args}"], {}, False)
@@ -59,12 +61,16 @@ def plan(store: Store, job: Job, run: Run, project_dir: Path, run_dir: Path, say
         say(f"comparing with {job.ci.defer_to} run {production.id}{sha}: what the branch did "
             "not change is read from production's relations (--defer --state)", "info")
         argvs = [ci.with_state(argv, str(state)) for argv in argvs]
+        # Written before the build, so its parse is the one the compare step reuses.
+        _write_macro(project_dir, compare.MACRO_FILE, compare.MACRO_SQL)
+        compare_with = production.id
     else:
         say(f"no successful run of {job.ci.defer_to} with a manifest yet, so there is no "
             "production state to compare with: building everything the commands select, "
             "without their state: selectors", "warn")
         argvs = [ci.without_state_selection(argv) for argv in argvs]
-    return CiPlan([shlex.join(a) for a in argvs], {ci.SCHEMA_ENV: schema}, True)
+        compare_with = None
+    return CiPlan([shlex.join(a) for a in argvs], {ci.SCHEMA_ENV: schema}, True, compare_with)
 
 
 def finished(store: Store, job: Job, run: Run) -> None:
@@ -74,9 +80,9 @@ def finished(store: Store, job: Job, run: Run) -> None:
         store.mark_ci_dropped(job.name, gone)
 
 
-def _write_cleanup_macro(project_dir: Path) -> None:
-    """The drop runs through dbt, so it works on any adapter; the macro it needs goes into
-    the job's own clone, which the next run's git clean removes."""
+def _write_macro(project_dir: Path, name: str, sql: str) -> None:
+    """The drop and compare changes run through dbt, so they work on any adapter; the
+    macros they need go into the job's own clone, which the next run's git clean removes."""
     import yaml
 
     try:
@@ -84,6 +90,6 @@ def _write_cleanup_macro(project_dir: Path) -> None:
         macro_dir = (project.get("macro-paths") or ["macros"])[0]
     except (OSError, yaml.YAMLError, AttributeError, IndexError, TypeError):
         macro_dir = "macros"
-    target = project_dir / str(macro_dir) / MACRO_FILE
+    target = project_dir / str(macro_dir) / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(ci.CLEANUP_SQL, encoding="utf-8")
+    target.write_text(sql, encoding="utf-8")

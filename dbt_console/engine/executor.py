@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dbt_console import rundir
 from dbt_console.config import Paths
-from dbt_console.engine import artifacts, ci_run, setup
+from dbt_console.engine import artifacts, ci_run, compare_step, setup
 from dbt_console.engine.dbtlog import first_error
 from dbt_console.engine.events import RunEvents
 from dbt_console.engine.launcher import Launcher, Process, SubprocessLauncher
@@ -106,6 +106,11 @@ class _Plan:
     env: dict[str, str]
     commands: list[str]
     docs_step: int | None
+    compare_with: int | None = None  # CI: the production run whose relations it compares
+
+    @property
+    def compare_step(self) -> int:
+        return FIRST_COMMAND_STEP + len(self.commands)
 
 
 class Executor:
@@ -197,7 +202,8 @@ class Executor:
             setting = setup.profile(store, job, run, ws, run_dir, log)
         commands = setting.commands + ([DOCS_COMMAND] if setting.docs else [])
         docs_step = FIRST_COMMAND_STEP + len(commands) - 1 if setting.docs else None
-        return _Plan(ws.project_dir, run_dir, setting.dbt, setting.env, commands, docs_step)
+        return _Plan(ws.project_dir, run_dir, setting.dbt, setting.env, commands, docs_step,
+                     setting.compare_with)
 
     def _deps(self, store: Store, job: Job, flight: _Flight, plan: _Plan, log: RunLog,
               tick: Callable[[], None]) -> None:
@@ -230,7 +236,7 @@ class Executor:
                log: RunLog) -> tuple[RunStatus, str | None]:
         tick = self._ticker(store, flight)
         self._deps(store, job, flight, plan, log, tick)
-        nodes_failed = False
+        nodes_failed, failure = False, None
         for idx, command in enumerate(plan.commands, start=FIRST_COMMAND_STEP):
             if nodes_failed and idx != plan.docs_step:
                 continue
@@ -249,9 +255,35 @@ class Executor:
                     # As dbt Cloud does: docs still describe a project whose nodes failed.
                     nodes_failed = True
                     continue
-                return self._judge_failure(store, flight.run_id, idx, command, code)
+                failure = self._judge_failure(store, flight.run_id, idx, command, code)
+                break
+        if plan.compare_with is not None:
+            self._compare(store, job, flight, plan, log, tick)
         # Nodes failed: node results say which.
-        return (RunStatus.ERROR, None) if nodes_failed else (RunStatus.SUCCESS, None)
+        return failure or ((RunStatus.ERROR, None) if nodes_failed else (RunStatus.SUCCESS, None))
+
+    def _compare(self, store: Store, job: Job, flight: _Flight, plan: _Plan, log: RunLog,
+                 tick: Callable[[], None]) -> None:
+        """CI's compare changes: whatever goes wrong is a line in the log, never the run's
+        outcome (a cancel or a timeout still ends the run)."""
+        idx = plan.compare_step
+        todo = compare_step.todo(plan.run_dir, store.node_results(flight.run_id))
+        if todo is None:
+            log.system(idx - 1, "compare changes: no model the branch modified was built")
+            store.save_compare(flight.run_id, plan.compare_with, [])
+            return
+        since = store.log_line_count(flight.run_id)
+        code = self._step(store, job, flight, plan, log, idx, todo.command, tick)
+        diffs = compare_step.found(store, flight.run_id, idx, todo, since)
+        if code != 0 or len(diffs) < len(todo.targets):
+            log.system(idx, f"compare changes measured {len(diffs)} of {len(todo.targets)} "
+                            "modified models (the step's error is above); the run's outcome "
+                            "does not depend on it", "warn")
+        else:
+            log.system(idx, f"compare changes: {sum(d.differs for d in diffs)} of "
+                            f"{len(diffs)} modified models differ from production "
+                            f"(dbt-console compare {flight.run_id})")
+        store.save_compare(flight.run_id, plan.compare_with, diffs)
 
     def _step(self, store: Store, job: Job, flight: _Flight, plan: _Plan, log: RunLog,
               idx: int, command: str, tick: Callable[[], None]) -> int:
@@ -275,7 +307,7 @@ class Executor:
         code = pump(flight.process, log, idx, tick, flight.stopped_words)
         lost, flight.process = flight.process.lost, None
         # The docs step compiles every node; those are not results of this run.
-        results = ([] if idx == plan.docs_step
+        results = ([] if idx in (plan.docs_step, plan.compare_step)
                    else artifacts.collect_step(plan.run_dir, idx, started))
         ok = code == 0 and not flight.stopping
         step_status = (RunStatus.SUCCESS if ok else RunStatus.CANCELLED

@@ -77,6 +77,7 @@ class Setting:
     env: dict[str, str]
     commands: list[str]
     docs: bool
+    compare_with: int | None = None  # CI: the production run compare changes reads
 
 
 def profile(store: Store, job: Job, run: Run, ws: Workspace, run_dir: Path,
@@ -91,15 +92,16 @@ def profile(store: Store, job: Job, run: Run, ws: Workspace, run_dir: Path,
     say(f"dbt: {dbt}")
     env = step_env(job, run.id, run_dir, ws.project_dir)
     env.update(cloud_env(job, run, ws.git_sha, store.run_cause(run.id)))
-    commands, docs = list(job.commands), job.generate_docs
+    commands, docs, compare_with = list(job.commands), job.generate_docs, None
     if job.ci is not None:
         ci_plan = ci_run.plan(store, job, run, ws.project_dir, run_dir, say)
         commands, docs = ci_plan.commands, docs and ci_plan.docs
         env.update(ci_plan.env)
+        compare_with = ci_plan.compare_with
     target = target_in(ws.project_dir, job, env)
     if target is None:
         say("profile: not readable from here (dbt says why if it cannot read it either)")
     else:  # names only: a profile's fields may hold passwords
         say(f"profile {target.profile!r}, target {target.name!r} ({target.type}) "
             f"from {target.profiles_yml}")
-    return Setting(dbt, env, commands, docs)
+    return Setting(dbt, env, commands, docs, compare_with)

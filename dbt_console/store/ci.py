@@ -1,13 +1,16 @@
-"""CI branches: each CI job's branches as last seen on the remote, and their schemas."""
+"""CI branches: each CI job's branches as last seen on the remote, their schemas, and
+what each CI run's compare changes found."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from dbt_console.store.base import StoreBase
+from dbt_console.ci.compare import ModelDiff, dumps, loads
+from dbt_console.model import Run, RunStatus
+from dbt_console.store.base import RUN_COLUMNS, StoreBase
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,33 @@ class CiStore(StoreBase):
         with self._tx() as conn:
             conn.execute("UPDATE ci_branches SET dropped_at = ? WHERE job_name = ? AND "
                          "branch = ?", (time.time(), job_name, branch))
+
+    def save_compare(self, run_id: int, compared_with: int | None,
+                     diffs: Sequence[ModelDiff]) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT OR REPLACE INTO run_compares VALUES (?, ?, ?, ?, ?)",
+                         (run_id, compared_with, dumps(list(diffs)),
+                          sum(d.differs for d in diffs), time.time()))
+
+    def compare_of(self, run_id: int) -> tuple[int | None, list[ModelDiff]] | None:
+        """(the production run compared with, each model's differences), or None when
+        the run made no comparison."""
+        row = self.conn.execute("SELECT compared_with, diffs FROM run_compares "
+                                "WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else (row[0], loads(row[1]))
+
+    def differing_models(self, run_ids: Sequence[int]) -> dict[int, int]:
+        """Per run that made a comparison, how many models differ from production."""
+        if not run_ids:
+            return {}
+        marks = ",".join("?" * len(run_ids))
+        return dict(self.conn.execute(f"SELECT run_id, differing FROM run_compares "
+                                      f"WHERE run_id IN ({marks})", tuple(run_ids)))
+
+    def queued_ci_runs(self, unreported_at: int) -> list[Run]:
+        """Queued CI runs with no delivery yet through the hook index given."""
+        rows = self.conn.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs r WHERE status = ? AND trigger LIKE 'ci:%' "
+            "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = r.id AND "
+            "d.hook_index = ?) ORDER BY id", (RunStatus.QUEUED.value, unreported_at))
+        return [self._run(r) for r in rows]

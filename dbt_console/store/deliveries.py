@@ -71,9 +71,22 @@ class DeliveriesStore(StoreBase):
             conn.execute(
                 "UPDATE deliveries SET status = ?, attempts = attempts + 1, "
                 "next_attempt_at = ?, last_status_code = ?, last_error = ?, "
-                "response_body = ?, finished_at = ? WHERE id = ?",
+                "response_body = ?, finished_at = ? WHERE id = ? AND status = 'pending'",
                 (status, retry_at, status_code, error, response,
                  None if status == "pending" else time.time(), delivery_id))
+
+    def supersede_deliveries(self, run_id: int, hook_index: int, why: str) -> None:
+        """Give up the run's deliveries through one hook still waiting: a newer one says
+        more (a commit status sent late would put a finished run back to pending)."""
+        with self._tx() as conn:
+            conn.execute("UPDATE deliveries SET status = 'superseded', last_error = ?, "
+                         "finished_at = ? WHERE run_id = ? AND hook_index = ? AND "
+                         "status = 'pending'", (why, time.time(), run_id, hook_index))
+
+    def has_deliveries(self, run_id: int, hook_index: int) -> bool:
+        found = self.conn.execute("SELECT 1 FROM deliveries WHERE run_id = ? AND "
+                                  "hook_index = ? LIMIT 1", (run_id, hook_index)).fetchone()
+        return found is not None
 
     def list_deliveries(self, run_id: int | None = None, failed_only: bool = False,
                         limit: int = 50) -> list[Delivery]:

@@ -285,6 +285,16 @@ MIGRATIONS: list = [
     "ALTER TABLE runs ADD COLUMN cancel_by TEXT",
     # 15: who asked the engine to stop (`dbt-console engine stop`); it sees it as it beats.
     "ALTER TABLE engine_lease ADD COLUMN stop_asked_by TEXT",
+    # 16: a CI run's compare changes: each modified model against production's (JSON).
+    """
+    CREATE TABLE run_compares (
+        run_id          INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        compared_with   INTEGER,             -- the production run whose relations it read
+        diffs           TEXT NOT NULL,       -- ci.compare.dumps
+        differing       INTEGER NOT NULL,    -- how many models differ, for the jobs table
+        created_at      REAL NOT NULL
+    )
+    """,
 ]
 
 

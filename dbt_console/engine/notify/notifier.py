@@ -12,6 +12,8 @@ import random
 import threading
 import time
 
+from dbt_console.ci import ReportSpec
+from dbt_console.engine.notify import gitreport, reports
 from dbt_console.engine.notify.send import attempt, masked_target
 from dbt_console.hooks import DEFAULT_EVENTS, KINDS, Alert
 from dbt_console.hooks.pagerduty import RESOLVES
@@ -49,9 +51,12 @@ def alert_deliveries(job: Job, alert: Alert) -> list[tuple]:
             if alert.event in hook.options.get("events", DEFAULT_EVENTS)]
 
 
-def _hook_of(store: Store, delivery) -> Hook | None:
+def _hook_of(store: Store, delivery) -> Hook | ReportSpec | None:
     """The hook a delivery goes through: as the run's job had it, or for an alert with no
-    run, as the job has it now (None when it is gone)."""
+    run, as the job has it now (None when it is gone). A CI report goes through the job's
+    ci.report."""
+    if reports.is_report(delivery.hook_index):
+        return store.run_job(delivery.run_id).ci.report
     if delivery.run_id is not None:
         return store.run_job(delivery.run_id).hooks[delivery.hook_index]
     job = store.find_job(delivery.job_name)
@@ -71,7 +76,7 @@ def event_of(run: Run, counts: dict[str, int]) -> str | None:
 def queue_for(store: Store, run: Run) -> int:
     """Queue a delivery for every hook of the run's job that wants this state change."""
     job = store.run_job(run.id)
-    if not job.hooks:
+    if not job.hooks and not reports.reports(job, run):
         return 0
     counts = store.node_counts([run.id])[run.id]
     event = event_of(run, counts)
@@ -86,6 +91,7 @@ def queue_for(store: Store, run: Run) -> int:
         body = KINDS[hook.type].body(hook, index, run, event, counts, failed)
         rows.append((run.id, run.job_name, index, hook.type, masked_target(hook), event,
                      json.dumps(body)))
+    rows += reports.rows_for(store, job, run, event)
     store.add_deliveries(rows)
     return len(rows)
 
@@ -99,7 +105,8 @@ def send_due(store: Store, run_id: int | None = None) -> int:
             store.record_attempt(delivery.id, False, None, "the job or its hook is gone",
                                  None, None)
             continue
-        result = attempt(hook, delivery.request_body)
+        result = (gitreport.attempt(hook, delivery.request_body)
+                  if isinstance(hook, ReportSpec) else attempt(hook, delivery.request_body))
         retry_at = None
         tries = delivery.attempts + 1
         if not result.delivered and tries <= len(BACKOFF_SECONDS):
@@ -134,6 +141,7 @@ class Notifier:
         with Store(self.store_path) as store:
             while not self._stop.is_set():
                 try:
+                    reports.queue_waiting(store)
                     send_due(store)
                 except Exception:
                     log.exception("notifier")

@@ -27,7 +27,7 @@ from dbt_console.tui.widgets.footer import footer
 
 CHECK_DELAY = 0.15
 REMOTE_CHECK_DELAY = 0.8
-AREAS = ("lines", "env", "yaml")
+AREAS = ("lines", "env", "yaml", "mapping")
 
 
 def widget_id(f: Field) -> str:

@@ -26,10 +26,59 @@ SELECTING = {"--select", "-s", "--models", "-m", "--exclude", "--selector"}
 MAX_SCHEMA = 63
 
 
+# Where a CI job can report: the host's API when the job gives no api_url.
+REPORT_HOSTS = {"github": "https://api.github.com", "gitlab": "https://gitlab.com/api/v4"}
+REPORT_FIELDS = ("type", "repo", "token", "api_url")
+REPORT_SECRETS = ("token",)
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """Where a CI job's runs are reported: a commit status and one pull request comment."""
+
+    type: str  # a key of REPORT_HOSTS
+    repo: str  # GitHub: owner/name; GitLab: the project's path or id
+    token: str  # the value, or ${VAR} read from the engine's environment at send time
+    api_url: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return (self.api_url or REPORT_HOSTS[self.type]).rstrip("/")
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: v for k, v in (("type", self.type), ("repo", self.repo),
+                                  ("token", self.token), ("api_url", self.api_url)) if v}
+
+
 @dataclass(frozen=True)
 class CiSpec:
     defer_to: str
     branches: tuple[str, ...] = ("*",)
+    report: ReportSpec | None = None
+
+
+def report_problems(report: object) -> list[str]:
+    """What is wrong with a ci.report mapping, each naming its field."""
+    if not isinstance(report, dict):
+        return ["ci.report: must be a mapping with type, repo and token"]
+    problems = [f"ci.report.{k}: unknown field (known: {', '.join(REPORT_FIELDS)})"
+                for k in sorted(set(map(str, report)) - set(REPORT_FIELDS))]
+    if report.get("type") not in REPORT_HOSTS:
+        problems.append(f"ci.report.type: must be one of {', '.join(REPORT_HOSTS)} "
+                        f"(got {report.get('type')!r})")
+    for key in ("repo", "token"):
+        if not isinstance(report.get(key), str) or not report[key].strip():
+            problems.append(f"ci.report.{key}: is required text")
+    url = report.get("api_url")
+    if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        problems.append(f"ci.report.api_url: must be an http(s):// URL (got {url!r})")
+    return problems
+
+
+def report_from_dict(report: dict | None) -> ReportSpec | None:
+    if not report:
+        return None
+    return ReportSpec(report["type"], report["repo"], report["token"], report.get("api_url"))
 
 
 def matches(spec: CiSpec, branch: str, base_branch: str) -> bool:

@@ -1,0 +1,55 @@
+"""CI's compare changes, after a run's commands: which models to measure (those the run
+built whose SQL differs from production's manifest), the one `dbt run-operation` that
+measures them through the job's own adapter, and what it found, read from its log."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from dbt_console import rundir
+from dbt_console.ci import compare
+from dbt_console.model import NodeResult
+from dbt_console.store import Store
+
+
+@dataclass(frozen=True)
+class Todo:
+    command: str
+    targets: list[dict]
+
+
+def todo(run_dir: Path, nodes: list[NodeResult]) -> Todo | None:
+    """The compare step for a run, or None when it built no modified model."""
+    built = {n.unique_id for n in nodes if n.resource_type == "model" and n.status == "success"}
+    branch, prod = _json(rundir.manifest(run_dir)), _json(rundir.state(run_dir) / "manifest.json")
+    if not built or branch is None or prod is None:
+        return None
+    targets = compare.targets(branch, prod, built)
+    if not targets:
+        return None
+    args = json.dumps({"models": targets, "key_limit": compare.KEY_DIFF_MAX_ROWS},
+                      separators=(",", ":"))
+    return Todo(f"dbt run-operation {compare.MACRO} --args {shlex.quote(args)}", targets)
+
+
+def _json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def found(store: Store, run_id: int, step: int, todo: Todo,
+          since: int) -> list[compare.ModelDiff]:
+    """Each target's differences, from the lines the macro logged in this step (its
+    lines come after line `since`)."""
+    measured: dict[str, dict] = {}
+    for line in store.read_log(run_id, start=since):
+        if line.step == step:
+            data = compare.parse(line.msg)
+            if data is not None:
+                measured[data["id"]] = data
+    return [compare.diff_of(t, measured[t["id"]]) for t in todo.targets if t["id"] in measured]

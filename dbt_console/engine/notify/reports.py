@@ -1,0 +1,54 @@
+"""A CI job's reports to its git host as delivery rows, beside its hooks' rows (at
+REPORT_INDEX): a pending status when a run is queued or starts, and its outcome with the
+pull request comment when it ends. The notifier sends them like any delivery."""
+
+from __future__ import annotations
+
+import json
+
+from dbt_console.ci import report
+from dbt_console.engine.notify.gitreport import masked_target
+from dbt_console.model import Job, Run
+from dbt_console.store import Store
+
+# Where a report's rows sit among a job's hooks: no hook has a negative index.
+REPORT_INDEX = -1
+PENDING = "pending"
+
+
+def reports(job: Job, run: Run) -> bool:
+    return (job.ci is not None and job.ci.report is not None and run.trigger.kind == "ci"
+            and bool(run.git_sha))
+
+
+def rows_for(store: Store, job: Job, run: Run, event: str) -> list[tuple]:
+    """The report row for a run's state change (none when it is not reported, or a
+    pending status was already queued for it)."""
+    if not reports(job, run):
+        return []
+    if not run.status.finished:
+        if store.has_deliveries(run.id, REPORT_INDEX):
+            return []
+        event = PENDING
+    else:  # the outcome replaces a pending status still waiting to be sent
+        store.supersede_deliveries(run.id, REPORT_INDEX, "the run ended first")
+    compared = store.compare_of(run.id)
+    with_run, diffs = compared if compared else (None, [])
+    body = report.payload(job.name, run, store.node_results(run.id), diffs, with_run)
+    return [(run.id, run.job_name, REPORT_INDEX, job.ci.report.type,
+             masked_target(job.ci.report), event, json.dumps(body))]
+
+
+def queue_waiting(store: Store) -> int:
+    """A pending status for each CI run queued since the last look: the pull request
+    shows the check as soon as the push is seen, not once a worker is free."""
+    rows = []
+    for run in store.queued_ci_runs(unreported_at=REPORT_INDEX):
+        rows += rows_for(store, store.run_job(run.id), run, PENDING)
+    store.add_deliveries(rows)
+    return len(rows)
+
+
+def is_report(hook_index: int) -> bool:
+    return hook_index == REPORT_INDEX
+
