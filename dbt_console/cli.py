@@ -194,7 +194,7 @@ def _access_commands(sub) -> None:
 
 
 def _history_commands(sub) -> None:
-    """runs, ci, review, logs"""
+    """runs, ci, compare, review, logs"""
     runs = sub.add_parser("runs", help="past and current runs, newest first")
     runs.add_argument("--job", help="only this job's runs")
     runs.add_argument("--status", choices=[s.value for s in RunStatus],
@@ -213,6 +213,11 @@ def _history_commands(sub) -> None:
         "cleanup", help="drop the schemas of CI branches deleted from the remote")
     cleanup.add_argument("job", nargs="?", help="only this CI job's branches")
     cleanup.add_argument("--branch", help="only this (deleted) branch")
+
+    compare = sub.add_parser("compare", help="a CI run's compare changes: each model the "
+                                             "branch modified against production's")
+    compare.add_argument("run_id", type=_run_id, metavar="RUN")
+    compare.add_argument("--json", action="store_true", help="machine-readable output")
 
     review = sub.add_parser("review", help="failure review of a run: what failed, its message "
                                            "and SQL, the commits since the last green run")

@@ -99,3 +99,9 @@ STATUS_MARKS = {"success": "✓", "error": "✗", "cancelled": "⊘", "queued": 
 def history_strip(statuses: list) -> str:
     return "".join(STATUS_MARKS.get(getattr(s, "value", s), "?") for s in statuses)
 
+
+
+def node_name(unique_id: str) -> str:
+    """model.pkg.name -> name; test.pkg.name.hash -> name."""
+    parts = unique_id.split(".")
+    return parts[2] if len(parts) > 2 else unique_id

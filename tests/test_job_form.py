@@ -55,7 +55,11 @@ jobs:
     commands: ["dbt test"]
   - name: pr
     git: {{url: "{remote}"}}
-    ci: {{defer_to: nightly, branches: [feature/*, fix/*]}}
+    ci:
+      defer_to: nightly
+      branches: [feature/*, fix/*]
+      report: {{type: gitlab, repo: acme/analytics, token: glpat-s3cr3t,
+               api_url: "https://gitlab.example.invalid/api/v4"}}
     commands: ["dbt build --select state:modified+ --exclude tag:slow"]
   - name: pr-default
     git: {{url: "{remote}"}}

@@ -1,4 +1,5 @@
-"""CI: dropping the schemas of CI branches deleted from the remote."""
+"""CI: what a CI run's compare changes found, and dropping the schemas of CI branches
+deleted from the remote."""
 
 from __future__ import annotations
 
@@ -6,8 +7,42 @@ from dataclasses import dataclass
 
 from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
+from dbt_console.ci.compare import ModelDiff
 from dbt_console.errors import UserError
 from dbt_console.model import Job, Run, Trigger
+
+
+@dataclass(frozen=True)
+class Comparison:
+    run: Run
+    compared_with: int | None  # the production run whose relations were read
+    diffs: tuple[ModelDiff, ...]
+
+    def as_dict(self) -> dict:
+        return {"run_id": self.run.id, "job": self.run.job_name,
+                "branch": self.run.git_branch, "sha": self.run.git_sha,
+                "compared_with_run": self.compared_with,
+                "differing": sum(d.differs for d in self.diffs),
+                "models": [d.to_dict() for d in self.diffs]}
+
+
+@action("viewer")
+def comparison(ctx: Context, run_id: int) -> Comparison:
+    """What a CI run's compare changes found, or why there is nothing to show."""
+    run = ctx.store.get_run(run_id)
+    found = ctx.store.compare_of(run_id)
+    if found is not None:
+        return Comparison(run, found[0], tuple(found[1]))
+    job = ctx.store.run_job(run_id)
+    if job.ci is None or run.trigger.kind != "ci":
+        raise UserError(f"run {run_id} is a run of {run.job_name}, not a CI run of a "
+                        "branch: only CI runs compare changes with production")
+    if not run.status.finished:
+        raise UserError(f"run {run_id} is still {run.status.value}: its compare changes "
+                        "come once its commands are done")
+    raise UserError(f"run {run_id} made no comparison: there was no successful run of "
+                    f"{job.ci.defer_to} to compare with, or its commands did not finish "
+                    f"(dbt-console logs {run_id} says which)")
 
 
 @dataclass(frozen=True)

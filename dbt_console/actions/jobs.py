@@ -45,6 +45,18 @@ def by_id(ctx: Context, job_id: int) -> Job:
 
 
 @dataclass(frozen=True)
+class BranchRow:
+    """A CI job's open branch: its head on the remote as last seen, its latest run, what
+    that run's compare changes found and the commit status it reported."""
+
+    branch: str
+    head: str
+    run: Run | None
+    differing: int | None = None  # models that differ from production; None: no compare
+    reported: str | None = None  # the status sent to the pull request, and how it went
+
+
+@dataclass(frozen=True)
 class JobRow:
     """What a jobs list shows of a job: the job, its latest run, its recent statuses, and
     for a CI job its open branches with their latest runs."""
@@ -52,8 +64,7 @@ class JobRow:
     job: Job
     last: Run | None
     recent: tuple[RunStatus, ...]
-    # (branch, its head on the remote as last seen, its latest run)
-    branches: tuple[tuple[str, str, Run | None], ...] = ()
+    branches: tuple[BranchRow, ...] = ()
     # A run alert (late, slow, missed) raised since the job last succeeded, or None.
     alert: str | None = None
 
@@ -68,12 +79,26 @@ def overview(ctx: Context) -> list[JobRow]:
     for job in store.list_jobs():
         branches: tuple = ()
         if job.ci is not None:
-            runs = store.latest_branch_runs(job.name)
-            branches = tuple((b.branch, b.sha, runs.get(b.branch))
-                             for b in store.ci_branches(job.name) if b.gone_at is None)
+            branches = _branch_rows(store, job)
         rows.append(JobRow(job, latest.get(job.name), tuple(history.get(job.name, ())),
                            branches, alerts.get(job.name)))
     return rows
+
+
+def _branch_rows(store, job: Job) -> tuple[BranchRow, ...]:
+    from dbt_console.engine.notify.reports import REPORT_INDEX, reported
+
+    runs = store.latest_branch_runs(job.name)
+    ids = [r.id for r in runs.values()]
+    differing = store.differing_models(ids)
+    sent = store.latest_deliveries(ids, REPORT_INDEX)
+    rows = []
+    for b in store.ci_branches(job.name):
+        if b.gone_at is None:
+            run = runs.get(b.branch)
+            rows.append(BranchRow(b.branch, b.sha, run, run and differing.get(run.id),
+                                  run and sent.get(run.id) and reported(sent[run.id])))
+    return tuple(rows)
 
 
 @action("viewer")

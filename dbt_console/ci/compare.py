@@ -147,8 +147,8 @@ def cells(diff: ModelDiff) -> tuple[str, str, str]:
     columns = [f"+{c}" for c in diff.added_columns] + [f"-{c}" for c in diff.removed_columns]
     columns += [f"{c}: {a} → {b}" for c, a, b in diff.type_changes]
     if diff.rows_added is not None:
-        keyed = (f"+{diff.rows_added} -{diff.rows_removed} ~{diff.rows_changed} "
-                 f"by {diff.key}")
+        keyed = (f"{diff.rows_added} added, {diff.rows_removed} removed, "
+                 f"{diff.rows_changed} changed (by {diff.key})")
     else:
         keyed = diff.note or "no primary key"
     return rows, ", ".join(columns) or "same", keyed

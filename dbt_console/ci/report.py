@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from dbt_console.ci.compare import ModelDiff, cells
+from dbt_console.humanize import node_name
 from dbt_console.model import FAILED_NODE, NodeResult, Run, RunStatus
 
 DESCRIPTION_CHARS = 140
@@ -50,7 +51,8 @@ def description(run: Run, nodes: list[NodeResult], diffs: list[ModelDiff]) -> st
             text = run.error
         changed = sum(d.differs for d in diffs)
         if changed:
-            text += f"; {changed} model{'s' * (changed != 1)} differ from production"
+            text += (f"; {changed} model{'s differ' if changed != 1 else ' differs'} from "
+                     "production")
     return text if len(text) <= DESCRIPTION_CHARS else text[:DESCRIPTION_CHARS - 1] + "…"
 
 
@@ -71,12 +73,8 @@ def _outcome(nodes: list[NodeResult]) -> str:
                       if counts[w])
     failed = _failed(nodes)
     if failed:
-        words += ": " + ", ".join(_short(n.unique_id) for n in failed[:3])
+        words += ": " + ", ".join(node_name(n.unique_id) for n in failed[:3])
     return words
-
-
-def _short(unique_id: str) -> str:
-    return unique_id.split(".")[-1]
 
 
 def payload(job_name: str, run: Run, nodes: list[NodeResult], diffs: list[ModelDiff],
@@ -113,7 +111,7 @@ def _failures(nodes: list[NodeResult]) -> list[str]:
     failed = _failed(nodes)
     if not failed:
         return []
-    rows = [f"| `{_short(n.unique_id)}` | {n.status} | {_cell(n.message)} |" for n in failed]
+    rows = [f"| `{node_name(n.unique_id)}` | {n.status} | {_cell(n.message)} |" for n in failed]
     return ["#### Failures", "| node | status | message |", "|---|---|---|", *rows, ""]
 
 
@@ -137,7 +135,7 @@ def _built(nodes: list[NodeResult]) -> list[str]:
         return []
     kinds = Counter(n.resource_type or "node" for n in last)
     summary = ", ".join(f"{n} {kind}{'s' * (n != 1)}" for kind, n in sorted(kinds.items()))
-    rows = [f"| `{_short(n.unique_id)}` | {n.resource_type} | {n.status} |"
+    rows = [f"| `{node_name(n.unique_id)}` | {n.resource_type} | {n.status} |"
             for n in last[:NODES_LISTED]]
     more = [f"… and {len(last) - NODES_LISTED} more"] if len(last) > NODES_LISTED else []
     return [f"<details><summary>Built: {summary}</summary>", "",

@@ -50,7 +50,8 @@ class Engine:
                  events: RunEvents | None = None, only_run: int | None = None):
         self.paths = paths
         # One-run mode (`run --wait` with no engine alive): the same lease, recovery and
-        # executor, but no schedules, pushes or other queued runs, and no notifier thread.
+        # executor, but no schedules, pushes or other queued runs, and a notifier that
+        # sends only that run's deliveries.
         self.only_run = only_run
         self.settings = settings
         self.events = events or RunEvents()
@@ -72,7 +73,7 @@ class Engine:
         self._told_waiting: set[int] = set()
         self._loop: threading.Thread | None = None
         self.lost_lease = False
-        self.notifier = Notifier(paths.store)
+        self.notifier = Notifier(paths.store, run_id=only_run)
         self.pushes = PushWatcher(paths.store, settings.push_poll_seconds,
                                   lambda run_id: self._wake.set())
         self.events.subscribe(lambda run: self._wake.set() if run.status.finished else None)
@@ -98,9 +99,9 @@ class Engine:
         if self.only_run is None:
             self._prewarm(jobs)
             self.scheduler.start()
-            self.notifier.start()
             self.pushes.start()
             self.nudges.start()
+        self.notifier.start()
         self._loop = threading.Thread(target=self._run_loop, name="engine", daemon=True)
         self._loop.start()
         return orphans
@@ -127,8 +128,7 @@ class Engine:
                                              "ran out")
         for _, _, thread in list(self._flights.values()):
             thread.join(CANCEL_WAIT_SECONDS)
-        if self.only_run is None:
-            self.notifier.stop()
+        self.notifier.stop()
         if self.warm is not None:
             self.warm.close()
         with Store(self.paths.store) as store:

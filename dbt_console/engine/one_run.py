@@ -63,7 +63,8 @@ def _warm_for(paths: Paths, job, warm_starts: bool):
 
     if not job.warm or not warm_starts:
         return None, None  # the job or the settings say so: nothing to explain
-    if len(job.commands) + job.generate_docs < 2:  # the docs step is a step too
+    # The docs step is a step too, and so is a CI run's compare changes.
+    if len(job.commands) + job.generate_docs + (job.ci is not None) < 2:
         return None, ("no warm start with no engine running: this run has one dbt step, "
                       "and a helper would be ready only after it")
     try:

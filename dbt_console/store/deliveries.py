@@ -75,18 +75,30 @@ class DeliveriesStore(StoreBase):
                 (status, retry_at, status_code, error, response,
                  None if status == "pending" else time.time(), delivery_id))
 
-    def supersede_deliveries(self, run_id: int, hook_index: int, why: str) -> None:
-        """Give up the run's deliveries through one hook still waiting: a newer one says
-        more (a commit status sent late would put a finished run back to pending)."""
+    def supersede_delivery(self, delivery_id: int, why: str) -> None:
+        """Give up a delivery still waiting: a newer one says more."""
         with self._tx() as conn:
             conn.execute("UPDATE deliveries SET status = 'superseded', last_error = ?, "
-                         "finished_at = ? WHERE run_id = ? AND hook_index = ? AND "
-                         "status = 'pending'", (why, time.time(), run_id, hook_index))
+                         "finished_at = ? WHERE id = ? AND status = 'pending'",
+                         (why, time.time(), delivery_id))
 
     def has_deliveries(self, run_id: int, hook_index: int) -> bool:
         found = self.conn.execute("SELECT 1 FROM deliveries WHERE run_id = ? AND "
                                   "hook_index = ? LIMIT 1", (run_id, hook_index)).fetchone()
         return found is not None
+
+    def latest_deliveries(self, run_ids: Sequence[int], hook_index: int
+                          ) -> dict[int, Delivery]:
+        """Per run, its newest delivery through one hook (CI's report: the status the
+        pull request shows)."""
+        if not run_ids:
+            return {}
+        marks = ",".join("?" * len(run_ids))
+        rows = self.conn.execute(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id IN (SELECT MAX(id) FROM "
+            f"deliveries WHERE hook_index = ? AND run_id IN ({marks}) GROUP BY run_id)",
+            (hook_index, *run_ids))
+        return {d.run_id: d for d in (Delivery(*r) for r in rows)}
 
     def list_deliveries(self, run_id: int | None = None, failed_only: bool = False,
                         limit: int = 50) -> list[Delivery]:

@@ -100,6 +100,9 @@ def send_due(store: Store, run_id: int | None = None) -> int:
     """Make one attempt at every delivery that is due; returns how many were tried."""
     due = store.due_deliveries(run_id)
     for delivery in due:
+        if reports.is_report(delivery.hook_index) and reports.outdated(store, delivery):
+            store.supersede_delivery(delivery.id, "the run's newer status went instead")
+            continue
         hook = _hook_of(store, delivery)
         if hook is None:
             store.record_attempt(delivery.id, False, None, "the job or its hook is gone",
@@ -124,8 +127,9 @@ def send_due(store: Store, run_id: int | None = None) -> int:
 class Notifier:
     """The engine's sender: a thread that delivers whatever is due, about once a second."""
 
-    def __init__(self, store_path, interval: float = 1.0):
+    def __init__(self, store_path, interval: float = 1.0, run_id: int | None = None):
         self.store_path = store_path
+        self.run_id = run_id  # only this run's deliveries (`run --wait` with no engine)
         self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="notifier", daemon=True)
@@ -141,8 +145,9 @@ class Notifier:
         with Store(self.store_path) as store:
             while not self._stop.is_set():
                 try:
-                    reports.queue_waiting(store)
-                    send_due(store)
+                    if self.run_id is None:
+                        reports.queue_waiting(store)
+                    send_due(store, self.run_id)
                 except Exception:
                     log.exception("notifier")
                 self._stop.wait(self.interval)

@@ -30,8 +30,6 @@ def rows_for(store: Store, job: Job, run: Run, event: str) -> list[tuple]:
         if store.has_deliveries(run.id, REPORT_INDEX):
             return []
         event = PENDING
-    else:  # the outcome replaces a pending status still waiting to be sent
-        store.supersede_deliveries(run.id, REPORT_INDEX, "the run ended first")
     compared = store.compare_of(run.id)
     with_run, diffs = compared if compared else (None, [])
     body = report.payload(job.name, run, store.node_results(run.id), diffs, with_run)
@@ -52,3 +50,19 @@ def queue_waiting(store: Store) -> int:
 def is_report(hook_index: int) -> bool:
     return hook_index == REPORT_INDEX
 
+
+def outdated(store: Store, delivery) -> bool:
+    """Whether a report has a newer one for its run: sent late (a retry after the run
+    ended, say) a pending status would put a finished run's check back to pending."""
+    newest = store.latest_deliveries([delivery.run_id], REPORT_INDEX).get(delivery.run_id)
+    return newest is not None and newest.id != delivery.id
+
+
+
+def reported(delivery) -> str:
+    """A report delivery in a few words: the state it carries, and whether it got there."""
+    try:
+        state = json.loads(delivery.request_body).get("state", "?")
+    except ValueError:
+        state = "?"
+    return state if delivery.status == "delivered" else f"{state} ({delivery.status})"

@@ -103,14 +103,19 @@ class JobsScreen(KeysWhenReady, Screen):
     def _branch_rows(self, job: Job, branches) -> list[tuple]:
         """A row per branch still on the remote that has run: its latest result."""
         rows = []
-        for branch, head, run in branches:
+        for b in branches:
+            run = b.run
             if run is None:
                 continue
-            rows.append((f"{job.name}{BRANCH_SEP}{branch}", (
-                Text(f" └ {branch}", style="dim"), "", status_text(run),
-                humanize.duration(run.duration), "", "", "",
-                f"at {(run.git_sha or '')[:10]}" + (
-                    f", head now {head[:10]}" if head and head != run.git_sha else ""))))
+            notes = [f"at {(run.git_sha or '')[:10]}" + (
+                f", head now {b.head[:10]}" if b.head and b.head != run.git_sha else "")]
+            if b.differing is not None:
+                notes.append(f"{b.differing} model{'s' * (b.differing != 1)} differ")
+            if b.reported:
+                notes.append(f"PR: {b.reported}")
+            rows.append((f"{job.name}{BRANCH_SEP}{b.branch}", (
+                Text(f" └ {b.branch}", style="dim"), "", status_text(run),
+                humanize.duration(run.duration), "", "", "", "; ".join(notes))))
         return rows
 
     def _row(self, job: Job, last: Run | None, history, alert: str | None = None) -> tuple:

@@ -18,11 +18,12 @@ from textual.worker import get_current_worker
 
 from dbt_console import actions, humanize
 from dbt_console.errors import UserError
+from dbt_console.humanize import node_name
 from dbt_console.model import FAILED_NODE, SKIPPED_NODE, Run
 from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.screens import run_watch
-from dbt_console.tui.screens.run_watch import RunWatch, Snapshot, node_name
+from dbt_console.tui.screens.run_watch import RunWatch, Snapshot
 from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.log_view import LogView
 from dbt_console.tui.widgets.progress import NodeProgress
@@ -30,6 +31,7 @@ from dbt_console.tui.widgets.row_list import RowList
 
 # Below this width the node list goes under the log: each gets the full width.
 NARROW = 110
+MODELS_SHOWN = 5  # compare changes in the head; `dbt-console compare RUN` lists them all
 
 
 class RunScreen(KeysWhenReady, Screen):
@@ -68,6 +70,7 @@ class RunScreen(KeysWhenReady, Screen):
                 yield NodeProgress(id="nodes-bar")
                 yield Label(id="running-now")
             yield Static(id="review")
+            yield Static(id="compare")
             yield Static(id="deliveries")
             yield Static(id="docs-line")
         with Container(id="run-body"):
@@ -120,6 +123,7 @@ class RunScreen(KeysWhenReady, Screen):
             self._failures = self._failure_summary()
             self.query_one("#review", Static).update(self._failures)
             self.show_changes(run)
+            self._show_compare(run)
 
     def _show_head(self, run: Run, snap: Snapshot) -> None:
         took = run.duration
@@ -154,6 +158,31 @@ class RunScreen(KeysWhenReady, Screen):
         if self._shown.get(selector) != text:
             self._shown[selector] = text
             widget.update(text, layout=layout)
+
+    def _show_compare(self, run: Run) -> None:
+        """A CI run's compare changes: each modified model against production's."""
+        from dbt_console.ci.compare import cells
+
+        widget = self.query_one("#compare", Static)
+        try:
+            found = actions.ci.comparison(self.ctx, run.id)
+        except UserError:
+            widget.display = False  # not a CI run, or it compared nothing
+            return
+        text = Text(f"compare with production run {found.compared_with}: ", style="bold")
+        differing = sum(d.differs for d in found.diffs)
+        text.append(f"{differing} of {len(found.diffs)} modified models differ\n"
+                    if found.diffs else "no model the branch modified was built\n")
+        for d in found.diffs[:MODELS_SHOWN]:
+            rows, columns, keyed = cells(d)
+            text.append(f"{'≠' if d.differs else '='} {d.name}",
+                        style=status_styles.ROLE["warning" if d.differs else "success"])
+            text.append(f"  rows {rows}  columns {columns}  {keyed}\n")
+        if len(found.diffs) > MODELS_SHOWN:
+            text.append(f"  and {len(found.diffs) - MODELS_SHOWN} more: dbt-console compare "
+                        f"{run.id}\n", style="dim")
+        widget.display = True
+        self._update("#compare", text)
 
     def _show_deliveries(self, deliveries) -> None:
         """Where this run's notifications went, and how that went."""

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.message import Message
 
 from dbt_console import actions
+from dbt_console.humanize import node_name
 from dbt_console.model import FAILED_NODE, SKIPPED_NODE, WARNED_NODE, Run
 from dbt_console.tui import status_styles, symbols
 from dbt_console.tui.screens import covered
@@ -25,12 +26,6 @@ MIN_FRAME_SECONDS = 0.05
 # Failures first: they are what a person opening a finished run looks for.
 ORDER = {**dict.fromkeys(FAILED_NODE, 0), **dict.fromkeys(SKIPPED_NODE, 1),
          **dict.fromkeys(WARNED_NODE, 2)}
-
-
-def node_name(unique_id: str) -> str:
-    """model.pkg.name -> name; test.pkg.name.hash -> name."""
-    parts = unique_id.split(".")
-    return parts[2] if len(parts) > 2 else unique_id
 
 
 def seconds(value: float | None) -> str:

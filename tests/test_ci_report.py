@@ -1,0 +1,233 @@
+"""CI that answers on the pull request: real CI runs of a real bare repository on one
+DuckDB warehouse report to a stand-in for GitHub or GitLab (tests/githost.py), and
+compare changes is checked against the warehouse itself."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from githost import GitHost
+from test_ci import STG_STATIONS, git, make_remote, query
+
+from conftest import binary, import_jobs, runs_json
+from dbt_console.engine.notify import notifier
+from dbt_console.store import Store
+
+TOKEN = "ghp-test-token-never-shown"
+USAGE = "analytics/pedalshare/models/marts/station_daily_usage.sql"
+# Push 1: names in capitals and a new column; every test still passes.
+NEW_COLUMN = ("    capacity\n", "    capacity,\n    capacity >= 20 as is_large\n")
+CAPITALS = ("trim(name)", "upper(trim(name))")
+# Push 2 also drops two stations: rides still point at them, so a test fails.
+FEWER = ("from {{ ref('stations') }}", "from {{ ref('stations') }} where station_id <= 10")
+
+
+@pytest.fixture
+def hosts():
+    started: list[GitHost] = []
+
+    def start(kind: str, repo: str = "acme/analytics", token: str = TOKEN) -> GitHost:
+        started.append(GitHost(kind, repo, token))
+        return started[-1]
+
+    yield start
+    for host in started:
+        host.close()
+
+
+def report_home(tmp_path: Path, host: GitHost, monkeypatch, token_env: str = TOKEN):
+    bare, work = make_remote(tmp_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    home = tmp_path / "home"
+    monkeypatch.setenv("CI_REPORT_TOKEN", token_env)  # the binary inherits it
+    source = f"{{url: {bare}, branch: main, subdirectory: analytics/pedalshare}}"
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: nightly
+    git: {source}
+    env: {{PEDALSHARE_DUCKDB: {warehouse}}}
+    commands: ["dbt build --exclude tag:audit"]
+  - name: ci
+    git: {source}
+    env: {{PEDALSHARE_DUCKDB: {warehouse}}}
+    ci:
+      defer_to: nightly
+      branches: "feature/*"
+      report:
+        type: {host.kind}
+        repo: {host.repo}
+        token: ${{CI_REPORT_TOKEN}}
+        api_url: {host.api_url}
+    commands: ["dbt build --select state:modified+ --exclude tag:audit"]
+""")
+    prod = binary(home, "run", "nightly", "--wait")
+    assert prod.code == 0, prod.out + prod.err
+    return home, work, warehouse
+
+
+def push(work: Path, branch: str, path: str, *changes: tuple[str, str]) -> str:
+    git(work, "checkout", "-q", "-B", branch, "main")
+    model = work / path
+    text = model.read_text()
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new)
+    model.write_text(text)
+    git(work, "commit", "-q", "-am", f"change on {branch}")
+    git(work, "push", "-q", "-f", "origin", branch)
+    sha = git(work, "rev-parse", "HEAD")
+    git(work, "checkout", "-q", "main")
+    return sha
+
+
+def ci_run(home: Path, branch: str) -> tuple[int, dict]:
+    result = binary(home, "run", "ci", "--branch", branch, "--wait")
+    run = runs_json(home)[0]
+    assert run["job"] == "ci", run
+    return result.code, run
+
+
+def compared(home: Path, run_id: int) -> dict:
+    shown = binary(home, "compare", str(run_id), "--json")
+    assert shown.code == 0, shown.err
+    return {m["name"]: m for m in json.loads(shown.out)["models"]}
+
+
+def columns(warehouse: Path, schema: str, table: str) -> set[str]:
+    return {r[0] for r in query(warehouse, "select column_name from information_schema.columns "
+                                           f"where table_schema = '{schema}' and "
+                                           f"table_name = '{table}'")}
+
+
+def expected_diff(warehouse: Path, table: str, key: str) -> dict:
+    """What the branch did to a model, asked of DuckDB directly."""
+    prod, branch = f"main.{table}", f"ci_feature_x.{table}"
+    common = ", ".join(sorted(columns(warehouse, "main", table)
+                              & columns(warehouse, "ci_feature_x", table)))
+
+    def one(sql: str) -> int:
+        return query(warehouse, sql)[0][0]
+    added = one(f"select count(*) from {branch} where {key} not in (select {key} from {prod})")
+    return {
+        "prod_rows": one(f"select count(*) from {prod}"),
+        "branch_rows": one(f"select count(*) from {branch}"),
+        "added_columns": sorted(columns(warehouse, "ci_feature_x", table)
+                                - columns(warehouse, "main", table)),
+        "removed_columns": sorted(columns(warehouse, "main", table)
+                                  - columns(warehouse, "ci_feature_x", table)),
+        "rows_added": added,
+        "rows_removed": one(f"select count(*) from {prod} where {key} not in "
+                            f"(select {key} from {branch})"),
+        "rows_changed": one(f"select count(*) from (select {common} from {branch} except "
+                            f"select {common} from {prod})") - added,
+    }
+
+
+def as_measured(model: dict) -> dict:
+    picked = {k: model[k] for k in ("prod_rows", "branch_rows", "rows_added",
+                                    "rows_removed", "rows_changed")}
+    return {**picked, "added_columns": sorted(model["added_columns"]),
+            "removed_columns": sorted(model["removed_columns"])}
+
+
+def test_github_gets_pending_then_outcome_and_one_comment_edited_on_the_next_push(
+        tmp_path, hosts, monkeypatch):
+    host = hosts("github")
+    host.open_pull("feature/x", 7, other_comments=130)  # ours lands on the second page
+    home, work, warehouse = report_home(tmp_path, host, monkeypatch)
+
+    sha1 = push(work, "feature/x", STG_STATIONS, CAPITALS, NEW_COLUMN)
+    code, run = ci_run(home, "feature/x")
+    assert code == 0 and run["status"] == "success"
+    assert [(s["sha"], s["state"], s["context"]) for s in host.statuses] == [
+        (sha1, "pending", "dbt-console/ci"), (sha1, "success", "dbt-console/ci")]
+    assert len(host.statuses[-1]["description"]) < 140
+    assert "1 model differs" in host.statuses[-1]["description"]
+    measured = compared(home, run["id"])["stg_stations"]
+    assert as_measured(measured) == expected_diff(warehouse, "stg_stations", "station_id")
+    assert measured["added_columns"] == ["is_large"] and measured["rows_changed"] == 12
+    assert measured["key"] == "station_id"
+    [comment] = [dict(c) for c in host.mine(7)]  # a copy: the host edits its own
+    assert "stg_stations" in comment["body"] and "+is_large" in comment["body"]
+    assert all(r["headers"]["authorization"] == f"Bearer {TOKEN}" for r in host.requests)
+
+    sha2 = push(work, "feature/x", STG_STATIONS, CAPITALS, NEW_COLUMN, FEWER)
+    code, run = ci_run(home, "feature/x")
+    assert code == 1 and run["status"] == "error"
+    assert [(s["sha"], s["state"]) for s in host.statuses[2:]] == [
+        (sha2, "pending"), (sha2, "failure")]
+    failed = host.statuses[-1]["description"]
+    assert "1 failed" in failed and "relationships_stg_rides_start_station_id" in failed
+    measured = compared(home, run["id"])["stg_stations"]
+    assert as_measured(measured) == expected_diff(warehouse, "stg_stations", "station_id")
+    assert (measured["branch_rows"], measured["rows_removed"]) == (10, 2)
+    [edited] = host.mine(7)  # still one: edited, not posted again
+    assert edited["id"] == comment["id"] and edited["body"] != comment["body"]
+    assert "Failures" in edited["body"] and "10" in edited["body"]
+    posts = [r for r in host.requests if r["method"] == "POST" and "comments" in r["path"]]
+    assert len(posts) == 1
+    # The token is nowhere a user looks.
+    for args in (("jobs", "export"), ("deliveries", "--json"), ("jobs", "show", "ci")):
+        shown = binary(home, *args)
+        assert TOKEN not in shown.out + shown.err, args
+
+
+def test_gitlab_with_no_merge_request_gets_statuses_only_and_a_model_without_a_key(
+        tmp_path, hosts, monkeypatch):
+    host = hosts("gitlab", repo="acme/data/analytics")
+    home, work, warehouse = report_home(tmp_path, host, monkeypatch)
+    sha = push(work, "feature/x", USAGE, ("count(*) as rides,",
+                                          "count(*) as rides,\n    1 as one,"))
+    code, run = ci_run(home, "feature/x")
+    assert code == 0, run
+    assert [(s["sha"], s["state"], s["context"]) for s in host.statuses] == [
+        (sha, "pending", "dbt-console/ci"), (sha, "success", "dbt-console/ci")]
+    assert not [r for r in host.requests if "notes" in r["path"]]
+    assert all(r["headers"]["private-token"] == TOKEN for r in host.requests)
+    assert all("%2F" in r["path"] for r in host.requests)  # the project's path, encoded
+    usage = compared(home, run["id"])["station_daily_usage"]
+    assert usage["key"] is None and usage["rows_added"] is None
+    assert usage["added_columns"] == ["one"] and usage["removed_columns"] == []
+    rows = query(warehouse, "select count(*) from main.station_daily_usage")[0][0]
+    assert usage["prod_rows"] == usage["branch_rows"] == rows
+    deliveries = json.loads(binary(home, "deliveries", "--json").out)
+    assert {d["status"] for d in deliveries} == {"delivered"}
+    shown = binary(home, "compare", str(run["id"])).out
+    assert "station_daily_usage" in shown and "no primary key" in shown
+
+
+def test_a_wrong_token_fails_the_delivery_not_the_run_and_a_500_is_retried(
+        tmp_path, hosts, monkeypatch):
+    host = hosts("github")
+    host.open_pull("feature/x", 3)
+    home, work, _ = report_home(tmp_path, host, monkeypatch, token_env="wrong")
+    push(work, "feature/x", STG_STATIONS, CAPITALS)
+    code, run = ci_run(home, "feature/x")
+    assert code == 0 and run["status"] == "success"
+    assert host.statuses == [] and host.mine(3) == []
+    deliveries = json.loads(binary(home, "deliveries", "--json").out)
+    outcome = deliveries[0]  # newest first; a pending status before it is given up
+    assert (outcome["event"], outcome["status"], outcome["last_status_code"]) == (
+        "succeeded", "pending", 401)  # recorded, and to be retried
+    assert "401" in outcome["last_error"] and TOKEN not in json.dumps(deliveries)
+    assert {d["status"] for d in deliveries[1:]} <= {"pending", "superseded"}
+
+    # The token put right: a retry that meets a 500 first is retried again, and sends
+    # one status and one comment in all.
+    monkeypatch.setenv("CI_REPORT_TOKEN", TOKEN)
+    monkeypatch.setattr(notifier, "BACKOFF_SECONDS", (0.0,) * 4)
+    host.fail_next = [500]
+    with Store(home / "dbt-console.db") as store:
+        final = [d for d in store.list_deliveries(run["id"]) if d.event != "pending"]
+        with sqlite3.connect(home / "dbt-console.db") as db:
+            db.execute("UPDATE deliveries SET next_attempt_at = 0 WHERE status = 'pending'")
+        for _ in range(3):
+            notifier.send_due(store, run["id"])
+        assert store.list_deliveries(run["id"])[0].id == final[0].id
+        assert store.list_deliveries(run["id"])[0].status == "delivered"
+    # The stale pending status never went after the outcome.
+    assert [s["state"] for s in host.statuses] == ["success"]
+    assert len(host.mine(3)) == 1
