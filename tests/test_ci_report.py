@@ -4,6 +4,7 @@ compare changes is checked against the warehouse itself."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -11,10 +12,15 @@ from pathlib import Path
 import pytest
 from githost import GitHost
 from test_ci import STG_STATIONS, git, make_remote, query
+from test_job_form import until
+from test_tui import select_job
 
 from conftest import binary, import_jobs, runs_json
+from dbt_console.config import resolve_paths
 from dbt_console.engine.notify import notifier
 from dbt_console.store import Store
+from dbt_console.tui.app import DbtConsoleApp
+from dbt_console.tui.screens.run import RunScreen
 
 TOKEN = "ghp-test-token-never-shown"
 USAGE = "analytics/pedalshare/models/marts/station_daily_usage.sql"
@@ -197,6 +203,27 @@ def test_gitlab_with_no_merge_request_gets_statuses_only_and_a_model_without_a_k
     assert {d["status"] for d in deliveries} == {"delivered"}
     shown = binary(home, "compare", str(run["id"])).out
     assert "station_daily_usage" in shown and "no primary key" in shown
+    asyncio.run(dashboard_shows_the_branch(home, run["id"], monkeypatch))
+
+
+async def dashboard_shows_the_branch(home: Path, run_id: int, monkeypatch) -> None:
+    """The branch's row says how many models differ and what the merge request shows;
+    opening it shows the compare table."""
+    monkeypatch.setenv("DBT_CONSOLE_HOME", str(home))
+    app = DbtConsoleApp(resolve_paths(), start_engine=False)
+    async with app.run_test(size=(160, 30)) as pilot:
+        table = app.screen.query_one("#jobs")
+        await until(pilot, lambda: "ci@feature/x" in table.rows, "the branch's row")
+        notes = str(table.rows["ci@feature/x"][7])
+        assert "1 model differs" in notes and "PR: success" in notes
+        await select_job(pilot, "ci")
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen)
+                    and app.screen.query_one("#compare").display, "the compare table")
+        assert app.screen.run_id == run_id
+        shown = str(app.screen.query_one("#compare").render())
+        assert "1 of 1 modified models differ" in shown
+        assert "≠ station_daily_usage" in shown and "+one" in shown
 
 
 def test_a_wrong_token_fails_the_delivery_not_the_run_and_a_500_is_retried(
@@ -231,3 +258,26 @@ def test_a_wrong_token_fails_the_delivery_not_the_run_and_a_500_is_retried(
     # The stale pending status never went after the outcome.
     assert [s["state"] for s in host.statuses] == ["success"]
     assert len(host.mine(3)) == 1
+
+
+def test_a_compare_that_fails_is_a_note_in_the_log_never_the_runs_outcome(
+        tmp_path, hosts, monkeypatch):
+    host = hosts("github")
+    home, work, warehouse = report_home(tmp_path, host, monkeypatch)
+    # The branch's stg_members reads no seed; production's is a view over one dropped
+    # now, so counting production's rows fails in the warehouse.
+    push(work, "feature/x", "analytics/pedalshare/models/staging/stg_members.sql",
+         ("from {{ ref('members') }}", "from (select 1 as member_id, 'Casual' as plan, "
+                                       "'2026-01-01' as joined_on) m"))
+    import duckdb
+
+    with duckdb.connect(str(warehouse)) as db:
+        db.execute("drop table main.members")
+    code, run = ci_run(home, "feature/x")
+    assert code == 0 and run["status"] == "success"
+    log = binary(home, "logs", str(run["id"])).out
+    assert "compare changes measured 0 of 1 modified models" in log
+    assert "members" in log and "does not exist" in log  # the warehouse's own words
+    [model] = compared(home, run["id"]).values()
+    assert model["name"] == "stg_members" and model["note"].startswith("not measured")
+    assert [s["state"] for s in host.statuses][-1] == "success"

@@ -138,8 +138,14 @@ def diff_of(target: dict[str, Any], measured: dict[str, Any]) -> ModelDiff:
         note=measured.get("note"))
 
 
+def differing_words(n: int) -> str:
+    return f"{n} model{' differs' if n == 1 else 's differ'}"
+
+
 def cells(diff: ModelDiff) -> tuple[str, str, str]:
     """Rows, columns and by-key differences in words, for tables."""
+    if diff.prod_rows is None and diff.branch_rows is None:
+        return "?", "?", diff.note or "not measured"
     if diff.prod_rows is None:
         rows = f"new: {_n(diff.branch_rows)}"
     else:

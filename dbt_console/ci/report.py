@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from dbt_console.ci.compare import ModelDiff, cells
+from dbt_console.ci.compare import ModelDiff, cells, differing_words
 from dbt_console.humanize import node_name
 from dbt_console.model import FAILED_NODE, NodeResult, Run, RunStatus
 
@@ -51,8 +51,7 @@ def description(run: Run, nodes: list[NodeResult], diffs: list[ModelDiff]) -> st
             text = run.error
         changed = sum(d.differs for d in diffs)
         if changed:
-            text += (f"; {changed} model{'s differ' if changed != 1 else ' differs'} from "
-                     "production")
+            text += f"; {differing_words(changed)} from production"
     return text if len(text) <= DESCRIPTION_CHARS else text[:DESCRIPTION_CHARS - 1] + "…"
 
 

@@ -14,6 +14,8 @@ from dbt_console.ci import compare
 from dbt_console.model import NodeResult
 from dbt_console.store import Store
 
+NOT_MEASURED = "not measured: the compare step failed (its error is in the run's log)"
+
 
 @dataclass(frozen=True)
 class Todo:
@@ -52,4 +54,5 @@ def found(store: Store, run_id: int, step: int, todo: Todo,
             data = compare.parse(line.msg)
             if data is not None:
                 measured[data["id"]] = data
-    return [compare.diff_of(t, measured[t["id"]]) for t in todo.targets if t["id"] in measured]
+    return [compare.diff_of(t, measured[t["id"]]) if t["id"] in measured else
+            compare.ModelDiff(t["id"], t["name"], note=NOT_MEASURED) for t in todo.targets]

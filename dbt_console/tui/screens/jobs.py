@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Header
 
 from dbt_console import actions, humanize
+from dbt_console.ci.compare import differing_words
 from dbt_console.errors import UserError
 from dbt_console.model import Job, Run
 from dbt_console.tui import status_styles
@@ -110,7 +111,7 @@ class JobsScreen(KeysWhenReady, Screen):
             notes = [f"at {(run.git_sha or '')[:10]}" + (
                 f", head now {b.head[:10]}" if b.head and b.head != run.git_sha else "")]
             if b.differing is not None:
-                notes.append(f"{b.differing} model{'s' * (b.differing != 1)} differ")
+                notes.append(differing_words(b.differing))
             if b.reported:
                 notes.append(f"PR: {b.reported}")
             rows.append((f"{job.name}{BRANCH_SEP}{b.branch}", (
