@@ -169,16 +169,15 @@ MACRO_SQL = """\
 {% macro dbt_console_compare(models, key_limit) %}
   {% for m in models %}
     {% set out = {"id": m.id} %}
-    {% set b = adapter.get_relation(database=m.branch[0], schema=m.branch[1],
-                                    identifier=m.branch[2]) %}
+    {# This run just built the branch's relation: no need to ask whether it exists. #}
+    {% set b = api.Relation.create(database=m.branch[0], schema=m.branch[1],
+                                   identifier=m.branch[2]) %}
     {% set p = none %}
     {% if m.prod %}
       {% set p = adapter.get_relation(database=m.prod[0], schema=m.prod[1],
                                       identifier=m.prod[2]) %}
     {% endif %}
-    {% if b is none %}
-      {% do out.update({"note": "the branch's relation is not in the warehouse"}) %}
-    {% elif p is not none and p.render() == b.render() %}
+    {% if p is not none and p.render() == b.render() %}
       {% do out.update({"note": "the branch built into production's own relation"}) %}
     {% else %}
       {% do out.update(dbt_console_measure(b, p, m.key, key_limit)) %}
@@ -187,9 +186,12 @@ MACRO_SQL = """\
   {% endfor %}
 {% endmacro %}
 
-{% macro dbt_console_count(relation) %}
-  {% set found = run_query("select count(*) from " ~ relation) %}
-  {{ return(found.columns[0].values()[0] | int) }}
+{% macro dbt_console_scalars(sql) %}
+  {# One query for several numbers: each query costs a round trip. #}
+  {% set found = run_query(sql) %}
+  {% set out = [] %}
+  {% for column in found.columns %}{% do out.append(column.values()[0] | int) %}{% endfor %}
+  {{ return(out) }}
 {% endmacro %}
 
 {% macro dbt_console_columns(relation) %}
@@ -201,9 +203,14 @@ MACRO_SQL = """\
 {% endmacro %}
 
 {% macro dbt_console_measure(b, p, key, key_limit) %}
-  {% set out = {"branch_rows": dbt_console_count(b), "branch_columns": dbt_console_columns(b)} %}
-  {% if p is none %}{{ return(out) }}{% endif %}
-  {% do out.update({"prod_rows": dbt_console_count(p), "prod_columns": dbt_console_columns(p)}) %}
+  {% if p is none %}
+    {% set n = dbt_console_scalars("select count(*) from " ~ b) %}
+    {{ return({"branch_rows": n[0], "branch_columns": dbt_console_columns(b)}) }}
+  {% endif %}
+  {% set n = dbt_console_scalars("select (select count(*) from " ~ b ~ "), (select count(*) from "
+                                 ~ p ~ ")") %}
+  {% set out = {"branch_rows": n[0], "prod_rows": n[1], "branch_columns": dbt_console_columns(b),
+                "prod_columns": dbt_console_columns(p)} %}
   {% set pcols = {} %}
   {% for c in out.prod_columns %}{% do pcols.update({c[0] | lower: c}) %}{% endfor %}
   {% set same = [] %}
@@ -227,17 +234,14 @@ MACRO_SQL = """\
   {% set pk = adapter.quote(keys[0][1]) %}
   {% set cols = [] %}
   {% for c in same %}{% do cols.append(adapter.quote(c)) %}{% endfor %}
-  {% set added = run_query("select count(*) from " ~ b ~ " b left join " ~ p ~ " p on b." ~ bk
-                           ~ " = p." ~ pk ~ " where p." ~ pk ~ " is null") %}
-  {% set removed = run_query("select count(*) from " ~ p ~ " p left join " ~ b ~ " b on p." ~ pk
-                             ~ " = b." ~ bk ~ " where b." ~ bk ~ " is null") %}
-  {% set differ = run_query("select count(*) from (select " ~ cols | join(", ") ~ " from " ~ b ~ " "
-                            ~ dbt.except() ~ " select " ~ cols | join(", ") ~ " from " ~ p
-                            ~ ") d") %}
-  {% set n_added = added.columns[0].values()[0] | int %}
-  {% do out.update({"key": keys[0][0], "rows_added": n_added,
-                    "rows_removed": removed.columns[0].values()[0] | int,
-                    "rows_changed": (differ.columns[0].values()[0] | int) - n_added}) %}
+  {% set n = dbt_console_scalars(
+      "select (select count(*) from " ~ b ~ " b left join " ~ p ~ " p on b." ~ bk ~ " = p." ~ pk
+      ~ " where p." ~ pk ~ " is null), (select count(*) from " ~ p ~ " p left join " ~ b
+      ~ " b on p." ~ pk ~ " = b." ~ bk ~ " where b." ~ bk ~ " is null), (select count(*) from "
+      ~ "(select " ~ cols | join(", ") ~ " from " ~ b ~ " " ~ dbt.except() ~ " select "
+      ~ cols | join(", ") ~ " from " ~ p ~ ") d)") %}
+  {% do out.update({"key": keys[0][0], "rows_added": n[0], "rows_removed": n[1],
+                    "rows_changed": n[2] - n[0]}) %}
   {{ return(out) }}
 {% endmacro %}
 """
