@@ -15,7 +15,7 @@ from test_ci import STG_STATIONS, git, make_remote, query
 from test_job_form import until
 from test_tui import select_job
 
-from conftest import binary, import_jobs, runs_json
+from conftest import binary, import_jobs, runs_json, wait_for
 from dbt_console.config import resolve_paths
 from dbt_console.engine.notify import notifier
 from dbt_console.store import Store
@@ -281,3 +281,23 @@ def test_a_compare_that_fails_is_a_note_in_the_log_never_the_runs_outcome(
     [model] = compared(home, run["id"]).values()
     assert model["name"] == "stg_members" and model["note"].startswith("not measured")
     assert [s["state"] for s in host.statuses][-1] == "success"
+
+
+def test_a_push_seen_by_serve_shows_pending_then_the_outcome(tmp_path, hosts, monkeypatch,
+                                                             serving):
+    host = hosts("github")
+    host.open_pull("feature/z", 9)
+    home, work, _ = report_home(tmp_path, host, monkeypatch)
+    serve = serving(home, settings="push_poll_seconds = 1\n")
+    with sqlite3.connect(home / "dbt-console.db") as db:
+        wait_for(lambda: db.execute("SELECT 1 FROM ci_watch").fetchone(), timeout=30,
+                 what="the CI job's first poll")
+    sha = push(work, "feature/z", STG_STATIONS, CAPITALS)
+    # The outcome's status, then its comment, in one delivery.
+    wait_for(lambda: host.mine(9), timeout=180, what="the outcome on the pull request")
+    assert [(s["sha"], s["state"]) for s in host.statuses] == [
+        (sha, "pending"), (sha, "success")]
+    assert len(host.mine(9)) == 1
+    run = runs_json(home)[0]
+    assert (run["trigger"], run["actor"]) == (f"ci:feature/z@{sha}", "push")
+    serve.stop()
