@@ -64,7 +64,8 @@ HOSTS = {"github": GITHUB, "gitlab": GITLAB}
 
 
 def masked_target(spec: ReportSpec) -> str:
-    return f"{spec.type} {spec.repo}"
+    """Where it goes, for lists beside the kind (github, gitlab): the repository."""
+    return spec.repo
 
 
 def attempt(spec: ReportSpec, body: str) -> Attempt:
@@ -73,7 +74,7 @@ def attempt(spec: ReportSpec, body: str) -> Attempt:
     try:
         headers = host.auth(resolve(spec.token))
     except MissingSecret as exc:
-        return Attempt(False, None, f"{masked_target(spec)}: token: {exc}", None)
+        return Attempt(False, None, f"{spec.type} {spec.repo}: token: {exc}", None)
     # GitLab names a project by its id or its URL-encoded path.
     repo = quote(spec.repo, safe="") if spec.type == "gitlab" else spec.repo
     try:
@@ -83,10 +84,10 @@ def attempt(spec: ReportSpec, body: str) -> Attempt:
             if report.get("comment"):
                 said += "; " + _comment(client, host, spec.type, repo, report)
     except HostError as exc:
-        return Attempt(False, exc.response.status_code, f"{masked_target(spec)}: {exc}",
+        return Attempt(False, exc.response.status_code, f"{spec.type} {spec.repo}: {exc}",
                        exc.response.text[:RESPONSE_CHARS])
     except httpx.HTTPError as exc:
-        return Attempt(False, None, f"{masked_target(spec)}: {type(exc).__name__}", None)
+        return Attempt(False, None, f"{spec.type} {spec.repo}: {type(exc).__name__}", None)
     return Attempt(True, 200, None, said)
 
 

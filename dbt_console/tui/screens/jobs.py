@@ -108,12 +108,12 @@ class JobsScreen(KeysWhenReady, Screen):
             run = b.run
             if run is None:
                 continue
-            notes = [f"at {(run.git_sha or '')[:10]}" + (
-                f", head now {b.head[:10]}" if b.head and b.head != run.git_sha else "")]
+            # Most telling first: a narrow terminal cuts the end.
+            notes = [f"PR {b.reported}"] if b.reported else []
             if b.differing is not None:
                 notes.append(differing_words(b.differing))
-            if b.reported:
-                notes.append(f"PR: {b.reported}")
+            notes.append(f"at {(run.git_sha or '')[:10]}" + (
+                f", head now {b.head[:10]}" if b.head and b.head != run.git_sha else ""))
             rows.append((f"{job.name}{BRANCH_SEP}{b.branch}", (
                 Text(f" └ {b.branch}", style="dim"), "", status_text(run),
                 humanize.duration(run.duration), "", "", "", "; ".join(notes))))
