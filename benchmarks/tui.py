@@ -9,7 +9,7 @@
 5. a live run of 5,000 nodes (5 steps; a fake dbt writes start and result lines at
    1,000 nodes/s, then each step's node results) on the run screen, the node list focused
    and `down` pressed every 100 ms:
-   the UI thread's longest block                              target <= 16 ms
+   the UI thread's longest block (median of 3 runs)           target <= 16 ms
    a key press to its row repainted                           target p95 <= 50 ms
 """
 
@@ -337,7 +337,7 @@ def main() -> None:
     if "4" in only:
         history(root, args.rounds)
     if "5" in only:
-        scale(root)
+        scale(root, max(3, args.rounds // 2))
 
 
 def first_frame(root: Path, rounds: int) -> None:
@@ -378,15 +378,22 @@ def history(root: Path, rounds: int) -> None:
           flush=True)
 
 
-def scale(root: Path) -> None:
+def scale(root: Path, rounds: int) -> None:
+    """The longest block is a maximum, the noisiest figure there is: the run is played
+    `rounds` times, each in a fresh process, and the median of their maxima is quoted."""
     os.environ["FAKE_DBT"] = FAKE_DBT
-    scale = child(SCALE, root / "scale")
-    print(f"5. live run of 5,000 nodes: UI thread's longest block {scale['max_block']:.1f} ms "
-          f"(p99 {scale['p99_block']:.1f} ms; target <= 16 ms: "
-          f"{'met' if scale['max_block'] <= 16 else 'MISSED'}); a key to its repaint p50 "
-          f"{scale['key_p50']:.0f} ms, p95 {scale['key_p95']:.0f} ms over {scale['answered']}"
-          f" of {scale['keys']} keys (target p95 <= 50 ms: "
-          f"{'met' if scale['key_p95'] <= 50 else 'MISSED'}); {scale['rows']} rows at the end")
+    runs = [child(SCALE, root / f"scale-{n}") for n in range(rounds)]
+    block = statistics.median(r["max_block"] for r in runs)
+    key_p95 = statistics.median(r["key_p95"] for r in runs)
+    each = ", ".join(f"{r['max_block']:.1f}" for r in runs)
+    print(f"5. live run of 5,000 nodes, {rounds} times: UI thread's longest block, median "
+          f"{block:.1f} ms (each: {each}; p99 "
+          f"{statistics.median(r['p99_block'] for r in runs):.1f} ms; target <= 16 ms: "
+          f"{'met' if block <= 16 else 'MISSED'}); a key to its repaint p50 "
+          f"{statistics.median(r['key_p50'] for r in runs):.0f} ms, p95 {key_p95:.0f} ms "
+          f"over {sum(r['answered'] for r in runs)} of {sum(r['keys'] for r in runs)} keys "
+          f"(target p95 <= 50 ms: {'met' if key_p95 <= 50 else 'MISSED'}); "
+          f"{runs[-1]['rows']} rows at the end")
 
 
 if __name__ == "__main__":
