@@ -273,7 +273,13 @@ class Executor:
             store.save_compare(flight.run_id, plan.compare_with, [])
             return
         since = store.log_line_count(flight.run_id)
-        code = self._step(store, job, flight, plan, log, idx, todo.command, tick)
+        try:
+            code = self._step(store, job, flight, plan, log, idx, todo.command, tick)
+        except _Stop as stop:
+            if flight.cancel_requested.is_set() or flight.timed_out:
+                raise  # asked to stop: the run ends here, as at any step
+            log.system(idx, f"compare changes could not run: {stop.reason}", "warn")
+            code = -1
         diffs = compare_step.found(store, flight.run_id, idx, todo, since)
         measured = sum(d.note != compare_step.NOT_MEASURED for d in diffs)
         if code != 0 or measured < len(diffs):
