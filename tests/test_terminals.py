@@ -130,6 +130,33 @@ def test_an_idle_screen_sends_next_to_nothing(home):
         assert term.bytes_between(start, time.monotonic()) <= 800
 
 
+def full_frames(output: bytes, size: tuple[int, int]) -> int:
+    """How many times the whole screen was drawn: pieces starting at the top-left corner
+    holding a cursor move to each row."""
+    pieces = output.split(b"\x1b[1;1H")[1:]
+    return sum(len(re.findall(rb"\x1b\[\d+;1H", piece)) >= size[1] - 1 for piece in pieces)
+
+
+def test_help_costs_one_full_frame_not_six(home):
+    """`?` used to repaint the whole terminal six times (its table sizing itself, the
+    covered screen's key line rebuilt under the dialog): 140 KB at 200x50, seconds over
+    a slow link."""
+    size = (200, 50)
+    with dashboard(home, size=size) as term:
+        term.wait_for(b"Quit")
+        term.quiet_for(1.5)
+        since = len(term.output())
+        term.key("?")
+        term.wait_for(b"Keys: jobs", since=since)
+        term.quiet_for(1)
+        assert full_frames(term.output()[since:], size) <= 2
+        since = len(term.output())
+        term.key("escape")
+        term.wait_for(b"next fire", since=since)
+        term.quiet_for(1)
+        assert full_frames(term.output()[since:], size) <= 2
+
+
 def test_the_pager_key_pipes_the_whole_log_into_pager(home, monkeypatch, capfd):
     # Pilot's driver has no terminal to hand over; here it says it can, as a real one does.
     from textual.drivers.headless_driver import HeadlessDriver

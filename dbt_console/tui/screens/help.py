@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Label
+from textual.widgets import Label, Static
 
 from dbt_console.tui.keys import KeysWhenReady
 
@@ -42,13 +43,15 @@ def screen_keys(screen: Screen) -> list[tuple[str, str]]:
 
 class HelpScreen(KeysWhenReady, ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
+    # At the top, not in the middle: over a slow link the first bytes of the frame are
+    # the screen's top rows, and the title then arrives with them.
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
+    HelpScreen { align: center top; }
     HelpScreen > Vertical {
-        width: 64; height: auto; max-height: 90%; border: thick $primary; background: $panel;
-        padding: 0 1;
+        width: 64; max-height: 100%; border: thick $primary; background: $panel;
+        padding: 0 1; margin-top: 1;
     }
-    HelpScreen DataTable { height: auto; max-height: 20; }
+    HelpScreen VerticalScroll { height: 1fr; }
     """
 
     def __init__(self, for_screen: Screen):
@@ -58,11 +61,18 @@ class HelpScreen(KeysWhenReady, ModalScreen[None]):
         self.title_text = f"Keys: {name}"
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        # A static table at a height known before the first frame: a DataTable (and an
+        # auto height) sized themselves over several frames, each a repaint of the whole
+        # terminal under this dialog, 130 KB at 200x50: seconds over a slow SSH link.
+        table = Table(box=None, show_header=False, pad_edge=False, expand=True)
+        table.add_column("key", style="bold", no_wrap=True)
+        table.add_column("does", ratio=1)
+        for key, description in self.keys:
+            table.add_row(key, description)
+        with Vertical() as box:
+            # title, a row per key (descriptions fit 64 columns), hint, border
+            box.styles.height = len(self.keys) + 4
             yield Label(self.title_text)
-            table = DataTable(show_cursor=False, id="keys")
-            table.add_columns("key", "does")
-            for key, description in self.keys:
-                table.add_row(key, description)
-            yield table
+            with VerticalScroll():
+                yield Static(table, id="keys")
             yield Label("esc closes", classes="hint")
