@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,6 +12,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
 from dbt_console.tui.keys import KeysWhenReady
+
+WIDTH = 64  # the dialog's, border and padding included
 
 # Keys Textual gives every screen, which no binding of ours lists.
 ALWAYS = [("tab, shift+tab", "Next / previous part of the screen"),
@@ -45,13 +49,13 @@ class HelpScreen(KeysWhenReady, ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
     # At the top, not in the middle: over a slow link the first bytes of the frame are
     # the screen's top rows, and the title then arrives with them.
-    DEFAULT_CSS = """
-    HelpScreen { align: center top; }
-    HelpScreen > Vertical {
-        width: 64; max-height: 100%; border: thick $primary; background: $panel;
-        padding: 0 1; margin-top: 1;
-    }
-    HelpScreen VerticalScroll { height: 1fr; }
+    DEFAULT_CSS = f"""
+    HelpScreen {{ align: center top; }}
+    HelpScreen > Vertical {{
+        width: {WIDTH}; max-height: 100%; border: thick $primary; background: $panel;
+        padding: 0 1;
+    }}
+    HelpScreen VerticalScroll {{ height: 1fr; }}
     """
 
     def __init__(self, for_screen: Screen):
@@ -70,9 +74,15 @@ class HelpScreen(KeysWhenReady, ModalScreen[None]):
         for key, description in self.keys:
             table.add_row(key, description)
         with Vertical() as box:
-            # title, a row per key (descriptions fit 64 columns), hint, border
-            box.styles.height = len(self.keys) + 4
+            # title, the table's lines as they wrap inside the border, hint, border
+            box.styles.height = _lines(table, WIDTH - 4) + 4
             yield Label(self.title_text)
             with VerticalScroll():
                 yield Static(table, id="keys")
             yield Label("esc closes", classes="hint")
+
+
+def _lines(table: Table, width: int) -> int:
+    from rich.console import Console
+
+    return len(Console(width=width, file=io.StringIO()).render_lines(table, pad=False))
