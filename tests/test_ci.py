@@ -19,7 +19,10 @@ CAPITALS = ("trim(name)", "upper(trim(name))")
 FIRST_NAME = "select station_name from {}.dim_stations order by station_id limit 1"
 
 
-def ci_home(tmp_path: Path, defer_to: str = "nightly") -> tuple[Path, Path, Path, Path]:
+def ci_home(tmp_path: Path, defer_to: str = "nightly",
+            report: str = "") -> tuple[Path, Path, Path, Path]:
+    """A production job and a CI job of the demo project in a bare repository, both on one
+    DuckDB file; `report` is the CI job's ci.report mapping, if any (YAML flow style)."""
     bare, work = make_remote(tmp_path)
     warehouse = tmp_path / "warehouse.duckdb"
     home = tmp_path / "home"
@@ -33,7 +36,7 @@ jobs:
   - name: ci
     git: {source}
     env: {{PEDALSHARE_DUCKDB: {warehouse}}}
-    ci: {{defer_to: {defer_to}, branches: "feature/*"}}
+    ci: {{defer_to: {defer_to}, branches: "feature/*"{f", report: {report}" if report else ""}}}
     commands: ["dbt build --select state:modified+ --exclude tag:audit"]
 """)
     return home, bare, work, warehouse

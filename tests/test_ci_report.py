@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from githost import GitHost
-from test_ci import STG_STATIONS, git, make_remote, query
+from test_ci import STG_STATIONS, ci_home, git, query
 from test_job_form import until
 from test_tui import select_job
 
-from conftest import binary, import_jobs, runs_json, wait_for
+from conftest import binary, runs_json, wait_for
 from dbt_console.config import resolve_paths
 from dbt_console.engine.notify import notifier
 from dbt_console.store import Store
@@ -45,30 +45,11 @@ def hosts():
 
 
 def report_home(tmp_path: Path, host: GitHost, monkeypatch, token_env: str = TOKEN):
-    bare, work = make_remote(tmp_path)
-    warehouse = tmp_path / "warehouse.duckdb"
-    home = tmp_path / "home"
+    """test_ci's two jobs, the CI one reporting to `host`; production run once."""
     monkeypatch.setenv("CI_REPORT_TOKEN", token_env)  # the binary inherits it
-    source = f"{{url: {bare}, branch: main, subdirectory: analytics/pedalshare}}"
-    import_jobs(home, tmp_path, f"""
-jobs:
-  - name: nightly
-    git: {source}
-    env: {{PEDALSHARE_DUCKDB: {warehouse}}}
-    commands: ["dbt build --exclude tag:audit"]
-  - name: ci
-    git: {source}
-    env: {{PEDALSHARE_DUCKDB: {warehouse}}}
-    ci:
-      defer_to: nightly
-      branches: "feature/*"
-      report:
-        type: {host.kind}
-        repo: {host.repo}
-        token: ${{CI_REPORT_TOKEN}}
-        api_url: {host.api_url}
-    commands: ["dbt build --select state:modified+ --exclude tag:audit"]
-""")
+    home, _, work, warehouse = ci_home(
+        tmp_path, report=f"{{type: {host.kind}, repo: {host.repo}, "
+                         f"token: '${{CI_REPORT_TOKEN}}', api_url: '{host.api_url}'}}")
     prod = binary(home, "run", "nightly", "--wait")
     assert prod.code == 0, prod.out + prod.err
     return home, work, warehouse
