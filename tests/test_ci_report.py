@@ -282,3 +282,28 @@ def test_a_push_seen_by_serve_shows_pending_then_the_outcome(tmp_path, hosts, mo
     run = runs_json(home)[0]
     assert (run["trigger"], run["actor"]) == (f"ci:feature/z@{sha}", "push")
     serve.stop()
+
+
+def test_a_run_cancelled_while_queued_leaves_no_check_pending(tmp_path, hosts, monkeypatch):
+    """No engine takes the run: the engine's notifier loop, called here, sends its
+    pending status, and once it is cancelled, its outcome."""
+    from dbt_console.engine.notify import reports
+
+    host = hosts("github")
+    home, work, _ = report_home(tmp_path, host, monkeypatch)
+    sha = push(work, "feature/q", STG_STATIONS, CAPITALS)
+    queued = binary(home, "run", "ci", "--branch", "feature/q")
+    assert queued.code == 0, queued.err
+    run_id = runs_json(home)[0]["id"]
+    monkeypatch.setattr(reports, "SETTLE_SECONDS", 0.0)
+    with Store(home / "dbt-console.db") as store:
+        assert reports.queue_waiting(store) == 1
+        notifier.send_due(store)
+        assert [(s["sha"], s["state"]) for s in host.statuses] == [(sha, "pending")]
+        assert binary(home, "cancel", str(run_id)).code == 0
+        assert reports.queue_waiting(store) == 1
+        assert reports.queue_waiting(store) == 0  # once
+        notifier.send_due(store)
+    assert [(s["sha"], s["state"]) for s in host.statuses] == [(sha, "pending"),
+                                                                (sha, "error")]
+    assert "cancelled" in host.statuses[-1]["description"]

@@ -77,3 +77,17 @@ class CiStore(StoreBase):
             "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = r.id AND "
             "d.hook_index = ?) ORDER BY id", (RunStatus.QUEUED.value, unreported_at))
         return [self._run(r) for r in rows]
+
+    def ci_runs_left_pending(self, reported_at: int, ended_before: float,
+                             since: float) -> list[Run]:
+        """CI runs that ended (between `since` and `ended_before`) whose last delivery
+        through the hook index given is still a pending status: ended without running
+        (cancelled while queued) or with their engine gone."""
+        rows = self.conn.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs r WHERE status IN (?, ?, ?) AND "
+            "trigger LIKE 'ci:%' AND finished_at BETWEEN ? AND ? AND (SELECT event FROM "
+            "deliveries d WHERE d.run_id = r.id AND d.hook_index = ? ORDER BY d.id DESC "
+            "LIMIT 1) = 'pending' ORDER BY id",
+            (RunStatus.SUCCESS.value, RunStatus.ERROR.value, RunStatus.CANCELLED.value,
+             since, ended_before, reported_at))
+        return [self._run(r) for r in rows]

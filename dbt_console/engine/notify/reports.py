@@ -5,6 +5,7 @@ pull request comment when it ends. The notifier sends them like any delivery."""
 from __future__ import annotations
 
 import json
+import time
 
 from dbt_console.ci import report
 from dbt_console.engine.notify.gitreport import masked_target
@@ -14,6 +15,11 @@ from dbt_console.store import Store
 # Where a report's rows sit among a job's hooks: no hook has a negative index.
 REPORT_INDEX = -1
 PENDING = "pending"
+ENDED = {"success": "succeeded", "error": "errored", "cancelled": "cancelled"}
+# A run the executor finishes queues its outcome at once; one ended this long ago with
+# only a pending status sent ended some other way.
+SETTLE_SECONDS = 5.0
+LOOK_BACK_SECONDS = 24 * 3600.0
 
 
 def reports(job: Job, run: Run) -> bool:
@@ -38,11 +44,17 @@ def rows_for(store: Store, job: Job, run: Run, event: str) -> list[tuple]:
 
 
 def queue_waiting(store: Store) -> int:
-    """A pending status for each CI run queued since the last look: the pull request
-    shows the check as soon as the push is seen, not once a worker is free."""
+    """A pending status for each CI run queued since the last look (the pull request
+    shows the check as soon as the push is seen, not once a worker is free), and the
+    outcome of each that ended without the executor saying so (cancelled while queued,
+    or its engine gone): a check is never left pending."""
     rows = []
     for run in store.queued_ci_runs(unreported_at=REPORT_INDEX):
         rows += rows_for(store, store.run_job(run.id), run, PENDING)
+    now = time.time()
+    for run in store.ci_runs_left_pending(REPORT_INDEX, now - SETTLE_SECONDS,
+                                          now - LOOK_BACK_SECONDS):
+        rows += rows_for(store, store.run_job(run.id), run, ENDED[run.status.value])
     store.add_deliveries(rows)
     return len(rows)
 
