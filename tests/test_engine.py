@@ -62,6 +62,9 @@ def test_cancel_stops_a_long_dbt_run_within_seconds(tmp_path, serving):
     assert f"run {run_id}: cancelled" in result.out
     assert took < 5, f"cancel took {took:.1f}s"
     assert binary(home, "cancel", str(run_id)).code == 2  # already finished
+    # What was done to dbt is in the log: a SIGINT at once.
+    assert "sent SIGINT to dbt 0.0 s after the stop began" in binary(
+        home, "logs", str(run_id)).out
 
 
 def test_cancel_of_a_queued_run_means_it_never_starts(tmp_path):

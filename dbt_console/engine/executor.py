@@ -54,6 +54,7 @@ class _Flight:
     deadline: float | None
     cancel_requested: threading.Event = field(default_factory=threading.Event)
     process: Process | None = None
+    step: int = 0  # the step whose process runs
     stop_started: float | None = None
     signals_sent: int = 0
     timed_out: bool = False
@@ -219,7 +220,7 @@ class Executor:
             self._judge_failure(store, flight.run_id, DEPS_STEP, "dbt deps", code)
         marker.write_text(deps_fingerprint(plan.project_dir))
 
-    def _ticker(self, store: Store, flight: _Flight) -> Callable[[], None]:
+    def _ticker(self, store: Store, flight: _Flight, log: RunLog) -> Callable[[], None]:
         last_poll = [0.0]
 
         def tick() -> None:
@@ -229,12 +230,20 @@ class Executor:
                 if store.cancel_requested(flight.run_id):
                     flight.by = flight.by or store.cancel_requester(flight.run_id)
                     flight.cancel_requested.set()
+            sent = flight.signals_sent
             flight.tick()
+            if flight.signals_sent > sent and flight.process is not None:
+                # What was done to stop dbt, and when: the log says why a query outlived
+                # its run, or why dbt had no time to clean up.
+                name = CANCEL_SIGNALS[flight.signals_sent - 1][1].name
+                after = time.monotonic() - flight.stop_started
+                log.system(flight.step, f"sent {name} to dbt {after:.1f} s after the stop "
+                                        "began", "warn")
         return tick
 
     def _steps(self, store: Store, job: Job, flight: _Flight, plan: _Plan,
                log: RunLog) -> tuple[RunStatus, str | None]:
-        tick = self._ticker(store, flight)
+        tick = self._ticker(store, flight, log)
         self._deps(store, job, flight, plan, log, tick)
         nodes_failed, failure = False, None
         for idx, command in enumerate(plan.commands, start=FIRST_COMMAND_STEP):
@@ -296,6 +305,7 @@ class Executor:
               idx: int, command: str, tick: Callable[[], None]) -> int:
         """Run one step to its end; its exit code, or _Stop when the run ends here."""
         run_id = flight.run_id
+        flight.step = idx
         store.start_step(run_id, idx, command)
         log.progress.start_step(idx)
         log.system(idx, f"$ {command}")
