@@ -284,26 +284,33 @@ def test_a_push_seen_by_serve_shows_pending_then_the_outcome(tmp_path, hosts, mo
     serve.stop()
 
 
-def test_a_run_cancelled_while_queued_leaves_no_check_pending(tmp_path, hosts, monkeypatch):
+def test_no_check_is_left_pending_by_a_newer_push_or_a_cancel_while_queued(
+        tmp_path, hosts, monkeypatch):
     """No engine takes the run: the engine's notifier loop, called here, sends its
-    pending status, and once it is cancelled, its outcome."""
+    pending status; a newer push the waiting run takes marks the first as not run; a
+    cancel before it starts is its outcome."""
     from dbt_console.engine.notify import reports
 
     host = hosts("github")
     home, work, _ = report_home(tmp_path, host, monkeypatch)
-    sha = push(work, "feature/q", STG_STATIONS, CAPITALS)
-    queued = binary(home, "run", "ci", "--branch", "feature/q")
-    assert queued.code == 0, queued.err
-    run_id = runs_json(home)[0]["id"]
     monkeypatch.setattr(reports, "SETTLE_SECONDS", 0.0)
+    first = push(work, "feature/q", STG_STATIONS, CAPITALS)
+    assert binary(home, "run", "ci", "--branch", "feature/q").code == 0
+    run_id = runs_json(home)[0]["id"]
     with Store(home / "dbt-console.db") as store:
         assert reports.queue_waiting(store) == 1
         notifier.send_due(store)
-        assert [(s["sha"], s["state"]) for s in host.statuses] == [(sha, "pending")]
+        assert [(s["sha"], s["state"]) for s in host.statuses] == [(first, "pending")]
+        newer = push(work, "feature/q", STG_STATIONS, CAPITALS, NEW_COLUMN)
+        assert binary(home, "run", "ci", "--branch", "feature/q").code == 0
+        assert [r["id"] for r in runs_json(home) if r["job"] == "ci"] == [run_id]  # joined
+        assert reports.queue_waiting(store) == 2
+        notifier.send_due(store)
         assert binary(home, "cancel", str(run_id)).code == 0
         assert reports.queue_waiting(store) == 1
         assert reports.queue_waiting(store) == 0  # once
         notifier.send_due(store)
-    assert [(s["sha"], s["state"]) for s in host.statuses] == [(sha, "pending"),
-                                                                (sha, "error")]
+    assert [(s["sha"], s["state"]) for s in host.statuses] == [
+        (first, "pending"), (first, "error"), (newer, "pending"), (newer, "error")]
+    assert newer[:12] in host.statuses[1]["description"]
     assert "cancelled" in host.statuses[-1]["description"]

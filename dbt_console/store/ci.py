@@ -70,12 +70,11 @@ class CiStore(StoreBase):
         return dict(self.conn.execute(f"SELECT run_id, differing FROM run_compares "
                                       f"WHERE run_id IN ({marks})", tuple(run_ids)))
 
-    def queued_ci_runs(self, unreported_at: int) -> list[Run]:
-        """Queued CI runs with no delivery yet through the hook index given."""
+    def queued_ci_runs(self) -> list[Run]:
+        """Every CI run still waiting (a handful: one per branch at most)."""
         rows = self.conn.execute(
-            f"SELECT {RUN_COLUMNS} FROM runs r WHERE status = ? AND trigger LIKE 'ci:%' "
-            "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = r.id AND "
-            "d.hook_index = ?) ORDER BY id", (RunStatus.QUEUED.value, unreported_at))
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE status = ? AND trigger LIKE 'ci:%' "
+            "ORDER BY id", (RunStatus.QUEUED.value,))
         return [self._run(r) for r in rows]
 
     def ci_runs_left_pending(self, reported_at: int, ended_before: float,

@@ -82,11 +82,6 @@ class DeliveriesStore(StoreBase):
                          "finished_at = ? WHERE id = ? AND status = 'pending'",
                          (why, time.time(), delivery_id))
 
-    def has_deliveries(self, run_id: int, hook_index: int) -> bool:
-        found = self.conn.execute("SELECT 1 FROM deliveries WHERE run_id = ? AND "
-                                  "hook_index = ? LIMIT 1", (run_id, hook_index)).fetchone()
-        return found is not None
-
     def latest_deliveries(self, run_ids: Sequence[int], hook_index: int
                           ) -> dict[int, Delivery]:
         """Per run, its newest delivery through one hook (CI's report: the status the

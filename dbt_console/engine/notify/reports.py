@@ -28,19 +28,45 @@ def reports(job: Job, run: Run) -> bool:
 
 
 def rows_for(store: Store, job: Job, run: Run, event: str) -> list[tuple]:
-    """The report row for a run's state change (none when it is not reported, or a
-    pending status was already queued for it)."""
+    """The report rows for a run's state change: none when it is not reported or its
+    sha already has its pending status; its outcome once it ended."""
     if not reports(job, run):
         return []
     if not run.status.finished:
-        if store.has_deliveries(run.id, REPORT_INDEX):
-            return []
-        event = PENDING
+        return _pending(store, job, run)
     compared = store.compare_of(run.id)
     with_run, diffs = compared if compared else (None, [])
     body = report.payload(job.name, run, store.node_results(run.id), diffs, with_run)
-    return [(run.id, run.job_name, REPORT_INDEX, job.ci.report.type,
-             masked_target(job.ci.report), event, json.dumps(body))]
+    return [_row(job, run, event, body)]
+
+
+def _row(job: Job, run: Run, event: str, body: dict) -> tuple:
+    return (run.id, run.job_name, REPORT_INDEX, job.ci.report.type,
+            masked_target(job.ci.report), event, json.dumps(body))
+
+
+def _pending(store: Store, job: Job, run: Run) -> list[tuple]:
+    """A pending status on the run's sha, unless it has one. A run still waiting takes
+    the newest push of its branch: the push it was queued for is then marked as not run,
+    or its commit would show a check pending for ever."""
+    last = store.latest_deliveries([run.id], REPORT_INDEX).get(run.id)
+    sent = _body(last) if last else {}
+    if sent.get("sha") == run.git_sha:
+        return []
+    rows = []
+    if sent.get("sha"):
+        rows.append(_row(job, run, "replaced", {
+            **sent, "state": "error", "comment": None,
+            "description": f"not run: the newer push {run.git_sha[:12]} took its place"}))
+    body = report.payload(job.name, run, [], [], None)
+    return [*rows, _row(job, run, PENDING, body)]
+
+
+def _body(delivery) -> dict:
+    try:
+        return json.loads(delivery.request_body)
+    except ValueError:
+        return {}
 
 
 def queue_waiting(store: Store) -> int:
@@ -49,7 +75,7 @@ def queue_waiting(store: Store) -> int:
     outcome of each that ended without the executor saying so (cancelled while queued,
     or its engine gone): a check is never left pending."""
     rows = []
-    for run in store.queued_ci_runs(unreported_at=REPORT_INDEX):
+    for run in store.queued_ci_runs():
         rows += rows_for(store, store.run_job(run.id), run, PENDING)
     now = time.time()
     for run in store.ci_runs_left_pending(REPORT_INDEX, now - SETTLE_SECONDS,
@@ -64,11 +90,12 @@ def is_report(hook_index: int) -> bool:
 
 
 def outdated(store: Store, delivery) -> bool:
-    """Whether a report has a newer one for its run: sent late (a retry after the run
-    ended, say) a pending status would put a finished run's check back to pending."""
-    newest = store.latest_deliveries([delivery.run_id], REPORT_INDEX).get(delivery.run_id)
-    return newest is not None and newest.id != delivery.id
-
+    """Whether a report has a newer one for the same run and sha: sent late (a retry
+    after the run ended, say) a pending status would put a finished check back to
+    pending."""
+    sha = _body(delivery).get("sha")
+    return any(d.id > delivery.id and d.hook_index == REPORT_INDEX and _body(d).get("sha") == sha
+               for d in store.list_deliveries(delivery.run_id))
 
 
 def reported(delivery) -> str:
