@@ -184,6 +184,23 @@ def test_the_pager_key_pipes_the_whole_log_into_pager(home, monkeypatch, capfd):
     assert any("no-such-pager-anywhere" in m and "did not start" in m for m in messages)
 
 
+def test_leaving_the_pager_early_stops_the_reading(monkeypatch):
+    """The log goes to the pager as it reads: a pager left after one line (here `head`)
+    does not wait for a million-line log to be read and written."""
+    from dbt_console import pager
+
+    monkeypatch.setenv("PAGER", "head -n 1")
+    made = []
+
+    def log():
+        for i in range(1_000_000):
+            made.append(i)
+            yield f"line {i}"
+
+    pager.page(log())
+    assert len(made) < 100_000
+
+
 def test_the_theme_is_kept_for_the_next_time(home, monkeypatch, tmp_path):
     monkeypatch.setenv("DBT_CONSOLE_HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))

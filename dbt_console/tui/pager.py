@@ -11,10 +11,10 @@ from dbt_console.errors import UserError
 
 def page_log(app: App, run_id: int) -> None:
     """The whole log so far, in the pager; a pager that does not start is a message."""
-    text = "\n".join(humanize.log_line(line) for line in actions.logs.lines(app.ctx, run_id))
+    lines = (humanize.log_line(line) for line in actions.logs.lines(app.ctx, run_id))
     try:
         with app.suspend():
-            pager.page(text)
+            pager.page(lines)
     except SuspendNotSupported:
         app.notify("this terminal cannot hand the screen to a pager; the log: dbt-console "
                    f"logs {run_id}", severity="warning", timeout=8)
