@@ -6,7 +6,6 @@ process, pump the log into the store, collect node results, decide the status.
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from dbt_console.engine.events import RunEvents
 from dbt_console.engine.launcher import Launcher, Process, SubprocessLauncher
 from dbt_console.engine.logpump import RunLog, pump
 from dbt_console.engine.stepenv import deps_fingerprint, deps_needed
+from dbt_console.engine.stopping import CANCEL_EVENT, Escalation
 from dbt_console.jobrules import command_argv
 from dbt_console.model import (
     CLONE_STEP,
@@ -33,12 +33,6 @@ from dbt_console.model import (
 )
 from dbt_console.store import Store
 
-# Cancel escalation: SIGINT lets dbt cancel its queries and write run_results.json (it
-# exits within a second); SIGTERM kills it with no artifacts; SIGKILL if even that fails.
-# SIGINT is repeated first: one that lands while a node is between starting and sending
-# its query cancels nothing, and the query then runs to its end.
-CANCEL_SIGNALS = ((0.0, signal.SIGINT), (2.0, signal.SIGINT), (5.0, signal.SIGINT),
-                  (10.0, signal.SIGTERM), (15.0, signal.SIGKILL))
 # How often a run looks in the store for a cancel asked by another process.
 CANCEL_POLL_SECONDS = 0.5
 # A job's timeout_minutes are minutes of this many seconds (tests shorten it).
@@ -55,8 +49,10 @@ class _Flight:
     cancel_requested: threading.Event = field(default_factory=threading.Event)
     process: Process | None = None
     step: int = 0  # the step whose process runs
-    stop_started: float | None = None
-    signals_sent: int = 0
+    results: Path | None = None  # dbt's run_results.json, which it writes as it stops
+    stopping_dbt: Escalation | None = None
+    signals: list[tuple[str, float]] = field(default_factory=list)  # sent: name, when
+    _ticking: threading.Lock = field(default_factory=threading.Lock)
     timed_out: bool = False
     why: str | None = None  # a cancel's reason, when not a user's
     by: str | None = None  # who asked for the cancel, when a user did
@@ -70,25 +66,35 @@ class _Flight:
         return f"run cancelled by {self.by}" if self.by else "run cancelled"
 
     def tick(self) -> None:
-        now = time.monotonic()
-        if self.stop_started is None:
+        """Stop dbt when the run should stop (any thread may call it)."""
+        with self._ticking:
+            self._tick(time.monotonic())
+
+    def _tick(self, now: float) -> None:
+        if self.stopping_dbt is None:
             if self.deadline is not None and now >= self.deadline:
                 self.timed_out = True
             elif not self.cancel_requested.is_set():
                 return
-            self.stop_started = now
+            self.stopping_dbt = Escalation(self.results, now)
         proc = self.process
-        if proc is None:
-            return
-        elapsed = now - self.stop_started
-        for i, (after, sig) in enumerate(CANCEL_SIGNALS):
-            if self.signals_sent == i and elapsed >= after:
-                proc.signal_group(sig)
-                self.signals_sent += 1
+        sig = self.stopping_dbt.due(now) if proc is not None else None
+        if sig is not None:
+            proc.signal_group(sig)
+            self.signals.append((sig.name, now - self.stopping_dbt.began))
+
+    def dbt_cancelled(self) -> None:
+        """dbt reported a query it cancelled: its cancel is done."""
+        if self.stopping_dbt is not None:
+            self.stopping_dbt.cancel_reported = True
+
+    @property
+    def stop_started(self) -> float | None:
+        return self.stopping_dbt.began if self.stopping_dbt else None
 
     @property
     def stopping(self) -> bool:
-        return self.stop_started is not None
+        return self.stopping_dbt is not None
 
 
 class _Stop(Exception):
@@ -178,6 +184,7 @@ class Executor:
 
     def _run(self, store: Store, job: Job, flight: _Flight) -> tuple[RunStatus, str | None]:
         run_dir = self.paths.run_dir(flight.run_id)
+        flight.results = rundir.run_results(run_dir)
         rundir.target(run_dir).mkdir(parents=True, exist_ok=True)
         rundir.logs(run_dir).mkdir(parents=True, exist_ok=True)
         store.update_run(flight.run_id, run_dir=str(run_dir))
@@ -221,7 +228,7 @@ class Executor:
         marker.write_text(deps_fingerprint(plan.project_dir))
 
     def _ticker(self, store: Store, flight: _Flight, log: RunLog) -> Callable[[], None]:
-        last_poll = [0.0]
+        last_poll, said = [0.0], [0]
 
         def tick() -> None:
             now = time.monotonic()
@@ -230,13 +237,12 @@ class Executor:
                 if store.cancel_requested(flight.run_id):
                     flight.by = flight.by or store.cancel_requester(flight.run_id)
                     flight.cancel_requested.set()
-            sent = flight.signals_sent
             flight.tick()
-            if flight.signals_sent > sent and flight.process is not None:
+            while said[0] < len(flight.signals):
                 # What was done to stop dbt, and when: the log says why a query outlived
                 # its run, or why dbt had no time to clean up.
-                name = CANCEL_SIGNALS[flight.signals_sent - 1][1].name
-                after = time.monotonic() - flight.stop_started
+                name, after = flight.signals[said[0]]
+                said[0] += 1
                 log.system(flight.step, f"sent {name} to dbt {after:.1f} s after the stop "
                                         "began", "warn")
         return tick
@@ -321,7 +327,8 @@ class Executor:
         if flight.process.note:
             log.system(idx, flight.process.note)
         store.set_step_pid(run_id, idx, flight.process.pid)
-        code = pump(flight.process, log, idx, tick, flight.stopped_words)
+        code = pump(flight.process, log, idx, tick, flight.stopped_words,
+                    {CANCEL_EVENT: flight.dbt_cancelled})
         lost, flight.process = flight.process.lost, None
         # The docs step compiles every node; those are not results of this run.
         results = ([] if idx in (plan.docs_step, plan.compare_step)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import selectors
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from dbt_console.engine.dbtlog import Progress, cut_line, parse_line, system_row
 from dbt_console.engine.launcher import Process
@@ -102,10 +103,12 @@ class _Lines:
 
 
 def pump(proc: Process, log: RunLog, step: int, tick: Callable[[], None],
-         stopped_why: Callable[[], str] = lambda: "dbt was interrupted") -> int:
+         stopped_why: Callable[[], str] = lambda: "dbt was interrupted",
+         on_event: Mapping[str, Callable[[], None]] = MappingProxyType({})) -> int:
     """Read the process's stdout and stderr to the end, then return its exit code.
     `tick` is called between reads, so the caller can cancel or time the step out;
-    `stopped_why` heads the line a KeyboardInterrupt traceback is folded into."""
+    `stopped_why` heads the line a KeyboardInterrupt traceback is folded into;
+    `on_event` is told of the dbt events it names as they come."""
     sel = selectors.DefaultSelector()
     out_fd, err_fd = proc.stdout_fd(), proc.stderr_fd()
     sel.register(out_fd, selectors.EVENT_READ, False)
@@ -122,8 +125,11 @@ def pump(proc: Process, log: RunLog, step: int, tick: Callable[[], None],
                     sel.unregister(fd)
                 got = lines[fd].feed(chunk) if chunk else lines[fd].end()
                 for raw, size in got:
-                    add(*(parse_line(raw, step, from_stderr) if size is None
-                          else cut_line(raw, size, step)))
+                    row, total = (parse_line(raw, step, from_stderr) if size is None
+                                  else cut_line(raw, size, step))
+                    if row[3] in on_event:
+                        on_event[row[3]]()
+                    add(row, total)
             if log.due():
                 log.flush()
             tick()
