@@ -65,10 +65,12 @@ def loads(text: str) -> list[ModelDiff]:
     return [from_dict(d) for d in json.loads(text)]
 
 
-def targets(branch: dict[str, Any], prod: dict[str, Any], built: set[str]) -> list[dict]:
+def targets(branch: dict[str, Any], prod: dict[str, Any], built: set[str],
+            built_in_prod: frozenset[str] = frozenset()) -> list[dict]:
     """The macro's argument for each model this run built whose SQL differs from
-    production's manifest, or that production does not have: where each relation is, and
-    its primary key if its tests name one."""
+    production's manifest, or that production does not have: where each relation is, its
+    primary key if its tests name one, and whether production's run built it (then the
+    macro need not ask the warehouse whether it exists)."""
     out = []
     prod_nodes = prod.get("nodes", {})
     for uid in sorted(built):
@@ -80,7 +82,7 @@ def targets(branch: dict[str, Any], prod: dict[str, Any], built: set[str]) -> li
             continue
         out.append({"id": uid, "name": node.get("name", uid), "branch": _where(node),
                     "prod": None if before is None or _ephemeral(before) else _where(before),
-                    "key": primary_key(branch, uid)})
+                    "prod_built": uid in built_in_prod, "key": primary_key(branch, uid)})
     return out[:MAX_MODELS]
 
 
@@ -173,7 +175,11 @@ MACRO_SQL = """\
     {% set b = api.Relation.create(database=m.branch[0], schema=m.branch[1],
                                    identifier=m.branch[2]) %}
     {% set p = none %}
-    {% if m.prod %}
+    {% if m.prod and m.prod_built %}
+      {# Production's run built it: asking whether it exists lists its whole schema. #}
+      {% set p = api.Relation.create(database=m.prod[0], schema=m.prod[1],
+                                     identifier=m.prod[2]) %}
+    {% elif m.prod %}
       {% set p = adapter.get_relation(database=m.prod[0], schema=m.prod[1],
                                       identifier=m.prod[2]) %}
     {% endif %}

@@ -23,21 +23,26 @@ class Todo:
     targets: list[dict]
 
 
-def todo(run_dir: Path, nodes: list[NodeResult]) -> Todo | None:
-    """The compare step for a run, or None when it built no modified model."""
-    built = {n.unique_id for n in nodes if n.resource_type == "model" and n.status == "success"}
+def todo(run_dir: Path, nodes: list[NodeResult], prod_nodes: list[NodeResult]) -> Todo | None:
+    """The compare step for a run (its node results, and those of the production run it
+    compares with), or None when it built no modified model."""
+    built = _built(nodes)
     branch, prod = _json(rundir.manifest(run_dir)), _json(rundir.state(run_dir) / "manifest.json")
     if not built or branch is None or prod is None:
         return None
-    targets = compare.targets(branch, prod, built)
+    targets = compare.targets(branch, prod, built, frozenset(_built(prod_nodes)))
     if not targets:
         return None
     args = json.dumps({"models": targets, "key_limit": compare.KEY_DIFF_MAX_ROWS},
                       separators=(",", ":"))
-    # --no-write-json: the build just wrote this run's manifest; writing it again costs
-    # as much as the measuring on a big project.
-    return Todo(f"dbt run-operation {compare.MACRO} --no-write-json --args "
-                f"{shlex.quote(args)}", targets)
+    # The build just parsed these files and wrote this run's manifest: on a big project,
+    # hashing every file again and writing the manifest again cost more than measuring.
+    return Todo(f"dbt run-operation {compare.MACRO} --no-write-json "
+                f"--no-partial-parse-file-diff --args {shlex.quote(args)}", targets)
+
+
+def _built(nodes: list[NodeResult]) -> set[str]:
+    return {n.unique_id for n in nodes if n.resource_type == "model" and n.status == "success"}
 
 
 def _json(path: Path) -> dict | None:

@@ -282,7 +282,8 @@ class Executor:
         """CI's compare changes: whatever goes wrong is a line in the log, never the run's
         outcome (a cancel or a timeout still ends the run)."""
         idx = plan.compare_step
-        todo = compare_step.todo(plan.run_dir, store.node_results(flight.run_id))
+        todo = compare_step.todo(plan.run_dir, store.node_results(flight.run_id),
+                                 store.node_results(plan.compare_with))
         if todo is None:
             log.system(idx - 1, "compare changes: no model the branch modified was built")
             store.save_compare(flight.run_id, plan.compare_with, [])
