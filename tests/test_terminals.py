@@ -157,6 +157,24 @@ def test_help_costs_one_full_frame_not_six(home):
         assert full_frames(term.output()[since:], size) <= 2
 
 
+def test_escape_is_a_key_at_once_and_an_arrow_is_still_an_arrow(home):
+    """A lone Escape is the esc key after 20 ms, not Textual's 100 ms (over SSH that wait
+    came on top of every round trip); an arrow key's sequence starts with the same byte
+    and must stay an arrow: pressed in the help, which esc closes, the help stays."""
+    with dashboard(home, size=(80, 24)) as term:
+        term.wait_for(b"Quit")
+        since = len(term.output())
+        term.key("?")
+        term.wait_for(b"Keys: jobs", since=since)
+        term.quiet_for(0.5)
+        since = len(term.output())
+        term.key("down", "down", "up")
+        term.quiet_for(1)
+        assert b"next fire" not in term.output()[since:]  # the jobs screen did not return
+        term.key("escape")
+        term.wait_for(b"next fire", since=since)
+
+
 def test_the_pager_key_pipes_the_whole_log_into_pager(home, monkeypatch, capfd):
     # Pilot's driver has no terminal to hand over; here it says it can, as a real one does.
     from textual.drivers.headless_driver import HeadlessDriver

@@ -6,10 +6,18 @@ from __future__ import annotations
 
 import codecs
 import os
+import selectors
 import sys
+import types
 from collections.abc import Mapping
 
 NO_COLOUR, BASIC, FULL = "none", "basic", "full"
+
+# How long a lone Escape waits for the rest of a key's sequence before it is the `esc`
+# key (an arrow key's bytes come together, over SSH too). Textual waits 100 ms, and its
+# input loop wakes only every 100 ms to look: over SSH both came on top of the round
+# trip of every `esc`. ESCDELAY (milliseconds, as curses reads it) still decides.
+ESCAPE_WAIT = 0.02
 
 # One character for one, so that columns stay where they are.
 ASCII = {
@@ -73,4 +81,25 @@ def driver_for(base: type, meter: OutputMeter) -> type:
             meter.bytes += len(data.encode(to, "replace"))
             super().write(data)
 
+    if hasattr(base, "run_input_thread"):
+        _answer_escape_sooner(sys.modules[base.__module__])
     return Metered
+
+
+class _PromptSelector(selectors.SelectSelector):
+    """Wakes Textual's input loop at least every ESCAPE_WAIT, so an Escape that has
+    waited its time is a key then, not at the loop's next 100 ms wake."""
+
+    def select(self, timeout: float | None = None):
+        return super().select(ESCAPE_WAIT if timeout is None else min(timeout, ESCAPE_WAIT))
+
+
+def _answer_escape_sooner(driver_module: types.ModuleType) -> None:
+    if "ESCDELAY" in os.environ:
+        return
+    from textual import constants
+
+    constants.ESCAPE_DELAY = ESCAPE_WAIT
+    prompt = types.ModuleType("selectors")
+    prompt.__dict__.update(vars(selectors), SelectSelector=_PromptSelector)
+    driver_module.selectors = prompt  # the input loop's own selector, and only it

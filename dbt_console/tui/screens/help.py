@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -14,6 +16,8 @@ from textual.widgets import Label, Static
 from dbt_console.tui.keys import KeysWhenReady
 
 WIDTH = 64  # the dialog's, border and padding included
+SCROLLBAR = 2  # kept for the list's scrollbar, shown or not, so its lines never rewrap
+TEXT_WIDTH = WIDTH - 4 - SCROLLBAR
 
 # Keys Textual gives every screen, which no binding of ours lists.
 ALWAYS = [("tab, shift+tab", "Next / previous part of the screen"),
@@ -55,7 +59,9 @@ class HelpScreen(KeysWhenReady, ModalScreen[None]):
         width: {WIDTH}; max-height: 100%; border: thick $primary; background: $panel;
         padding: 0 1;
     }}
-    HelpScreen VerticalScroll {{ height: 1fr; }}
+    HelpScreen VerticalScroll {{
+        height: 1fr; scrollbar-size-vertical: {SCROLLBAR}; scrollbar-gutter: stable;
+    }}
     """
 
     def __init__(self, for_screen: Screen):
@@ -65,24 +71,30 @@ class HelpScreen(KeysWhenReady, ModalScreen[None]):
         self.title_text = f"Keys: {name}"
 
     def compose(self) -> ComposeResult:
-        # A static table at a height known before the first frame: a DataTable (and an
-        # auto height) sized themselves over several frames, each a repaint of the whole
-        # terminal under this dialog, 130 KB at 200x50: seconds over a slow SSH link.
-        table = Table(box=None, show_header=False, pad_edge=False, expand=True)
-        table.add_column("key", style="bold", no_wrap=True)
-        table.add_column("does", ratio=1)
-        for key, description in self.keys:
-            table.add_row(key, description)
+        # Drawn once, as plain lines, at a height known before the first frame: a table
+        # widget sized itself over several frames (each a repaint of the whole terminal
+        # under this dialog, 130 KB at 200x50), and a Rich table is measured and laid out
+        # again at every render; lines are not (`?` answers sooner over a slow link).
+        lines = _keys_lines(self.keys)
         with Vertical() as box:
-            # title, the table's lines as they wrap inside the border, hint, border
-            box.styles.height = _lines(table, WIDTH - 4) + 4
+            box.styles.height = len(lines) + 4  # title, the lines, hint, the border
             yield Label(self.title_text)
             with VerticalScroll():
-                yield Static(table, id="keys")
+                yield Static(Text("\n").join(lines), id="keys")
             yield Label("esc closes", classes="hint")
 
 
-def _lines(table: Table, width: int) -> int:
-    from rich.console import Console
-
-    return len(Console(width=width, file=io.StringIO()).render_lines(table, pad=False))
+def _keys_lines(keys: list[tuple[str, str]]) -> list[Text]:
+    table = Table(box=None, show_header=False, pad_edge=False, expand=True)
+    table.add_column("key", style="bold", no_wrap=True)
+    table.add_column("does", ratio=1)
+    for key, description in keys:
+        table.add_row(key, description)
+    console = Console(width=TEXT_WIDTH, file=io.StringIO(), color_system=None)
+    out = []
+    for segments in console.render_lines(table, pad=False):
+        line = Text(no_wrap=True, overflow="crop")
+        for segment in segments:
+            line.append(segment.text, segment.style)
+        out.append(line)
+    return out
