@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from test_job_form import until
+from textual.widgets import Static
 
 from conftest import (
     binary,
@@ -28,7 +29,7 @@ from dbt_console.config import resolve_paths
 from dbt_console.model import RunStatus, Trigger
 from dbt_console.store import Store
 from dbt_console.tui.app import DbtConsoleApp
-from dbt_console.tui.screens.help import HelpScreen
+from dbt_console.tui.screens.help import HelpScreen, screen_keys
 from dbt_console.tui.screens.run import RunScreen
 from dbt_console.tui.widgets.log_view import LogView
 
@@ -166,6 +167,35 @@ def test_help_lists_every_key_of_the_screen(demo_runs, tmp_path, monkeypatch):
             described = {d for _, d in app.screen.keys}
             assert {"Back", "Cancel the run", "Follow", "Help", "Quit",
                     "The log across the whole width, or not"} <= described
+
+    asyncio.run(scenario())
+
+
+def test_help_is_built_once_per_screen_and_follows_the_focus(demo_runs, tmp_path,
+                                                             monkeypatch):
+    """`?` keeps one help screen per kind of screen (building it was most of what `?`
+    cost); opened again, it lists the keys of what has the focus now."""
+    demo_copy(demo_runs, tmp_path, monkeypatch)
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await select_job(pilot, "ride_audit")
+            await pilot.press("enter")
+            await pilot.pause()
+            run = app.screen
+            await pilot.press("question_mark")
+            await pilot.pause()
+            first, keys = app.screen, app.screen.keys
+            await pilot.press("escape", "tab")
+            await pilot.pause()
+            assert app.screen is run and run.focused is not None
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert app.screen is first  # the same help, not built again
+            assert app.screen.keys == screen_keys(run) != keys, run.focused
+            shown = str(app.screen.query_one("#keys", Static).render())
+            assert all(description in shown for _, description in app.screen.keys[:3])
 
     asyncio.run(scenario())
 

@@ -213,8 +213,7 @@ class DbtConsoleApp(OrderedKeys, App):
     def action_help(self) -> None:
         from dbt_console.tui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.screen))
+        HelpScreen.open(self)
 
     def on_unmount(self) -> None:
         self.ctx.close()

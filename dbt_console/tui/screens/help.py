@@ -70,6 +70,21 @@ class HelpScreen(KeysWhenReady, ModalScreen[None]):
         name = getattr(for_screen, "HELP_TITLE", for_screen.__class__.__name__)
         self.title_text = f"Keys: {name}"
 
+    @staticmethod
+    def open(app) -> None:
+        """Help for the current screen. One help screen per kind of screen, kept: building
+        its widgets was most of what `?` cost, each time (over a slow link, time on top
+        of the round trip)."""
+        below = app.screen
+        if isinstance(below, HelpScreen):
+            return
+        name = f"help:{type(below).__name__}"
+        if not app.is_screen_installed(name):
+            app.install_screen(HelpScreen(below), name)
+        else:
+            app.get_screen(name).show_keys(screen_keys(below))
+        app.push_screen(name)
+
     def compose(self) -> ComposeResult:
         # Drawn once, as plain lines, at a height known before the first frame: a table
         # widget sized itself over several frames (each a repaint of the whole terminal
@@ -82,6 +97,15 @@ class HelpScreen(KeysWhenReady, ModalScreen[None]):
             with VerticalScroll():
                 yield Static(Text("\n").join(lines), id="keys")
             yield Label("esc closes", classes="hint")
+
+    def show_keys(self, keys: list[tuple[str, str]]) -> None:
+        """The keys of the screen it opens over this time (its focus decides some)."""
+        if keys == self.keys:
+            return
+        self.keys = keys
+        lines = _keys_lines(keys)
+        self.query_one(Vertical).styles.height = len(lines) + 4
+        self.query_one("#keys", Static).update(Text("\n").join(lines))
 
 
 def _keys_lines(keys: list[tuple[str, str]]) -> list[Text]:
