@@ -86,7 +86,8 @@ def overview(ctx: Context) -> list[JobRow]:
 
 
 def _branch_rows(store, job: Job) -> tuple[BranchRow, ...]:
-    from dbt_console.engine.notify.reports import REPORT_INDEX, reported
+    from dbt_console.ci.report import reported
+    from dbt_console.engine.notify.reports import REPORT_INDEX
 
     runs = store.latest_branch_runs(job.name)
     ids = [r.id for r in runs.values()]

@@ -4,6 +4,7 @@ Pure: no I/O (engine/notify/gitreport.py sends it)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -139,3 +140,12 @@ def _built(nodes: list[NodeResult]) -> list[str]:
     more = [f"… and {len(last) - NODES_LISTED} more"] if len(last) > NODES_LISTED else []
     return [f"<details><summary>Built: {summary}</summary>", "",
             "| node | type | status |", "|---|---|---|", *rows, *more, "", "</details>"]
+
+
+def reported(delivery) -> str:
+    """A report delivery in a few words: the state it carries, and whether it got there."""
+    try:
+        state = json.loads(delivery.request_body).get("state", "?")
+    except ValueError:
+        state = "?"
+    return state if delivery.status == "delivered" else f"{state} ({delivery.status})"

@@ -77,16 +77,17 @@ class CiStore(StoreBase):
             "ORDER BY id", (RunStatus.QUEUED.value,))
         return [self._run(r) for r in rows]
 
-    def ci_runs_left_pending(self, reported_at: int, ended_before: float,
-                             since: float) -> list[Run]:
-        """CI runs that ended (between `since` and `ended_before`) whose last delivery
-        through the hook index given is still a pending status: ended without running
-        (cancelled while queued) or with their engine gone."""
+    def ci_runs_left_pending(self, ended_before: float, since: float) -> list[Run]:
+        """CI runs that ended before `ended_before` whose last commit status, posted
+        since `since`, is still pending: ended without running (cancelled while queued)
+        or with their engine gone. Read from those pending statuses (an index of their
+        own), never from every run that ever finished."""
         rows = self.conn.execute(
-            f"SELECT {RUN_COLUMNS} FROM runs r WHERE status IN (?, ?, ?) AND "
-            "trigger LIKE 'ci:%' AND finished_at BETWEEN ? AND ? AND (SELECT event FROM "
-            "deliveries d WHERE d.run_id = r.id AND d.hook_index = ? ORDER BY d.id DESC "
-            "LIMIT 1) = 'pending' ORDER BY id",
-            (RunStatus.SUCCESS.value, RunStatus.ERROR.value, RunStatus.CANCELLED.value,
-             since, ended_before, reported_at))
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE id IN (SELECT d.run_id FROM deliveries d "
+            "WHERE d.hook_index = -1 AND d.event = 'pending' AND d.created_at >= ? AND NOT "
+            "EXISTS (SELECT 1 FROM deliveries n WHERE n.run_id = d.run_id AND "
+            "n.hook_index = -1 AND n.id > d.id)) AND status IN (?, ?, ?) AND "
+            "finished_at <= ? ORDER BY id",
+            (since, RunStatus.SUCCESS.value, RunStatus.ERROR.value,
+             RunStatus.CANCELLED.value, ended_before))
         return [self._run(r) for r in rows]

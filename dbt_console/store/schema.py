@@ -295,6 +295,12 @@ MIGRATIONS: list = [
         created_at      REAL NOT NULL
     )
     """,
+    # 17: the pending commit statuses of the last day, which the engine looks over each
+    # second for a CI run that ended without its outcome (REPORT_INDEX is -1).
+    """
+    CREATE INDEX reports_pending ON deliveries(created_at)
+        WHERE hook_index = -1 AND event = 'pending'
+    """,
 ]
 
 

@@ -78,8 +78,8 @@ def queue_waiting(store: Store) -> int:
     for run in store.queued_ci_runs():
         rows += rows_for(store, store.run_job(run.id), run, PENDING)
     now = time.time()
-    for run in store.ci_runs_left_pending(REPORT_INDEX, now - SETTLE_SECONDS,
-                                          now - LOOK_BACK_SECONDS):
+    # (The store reads the pending rows at REPORT_INDEX, -1, through an index of theirs.)
+    for run in store.ci_runs_left_pending(now - SETTLE_SECONDS, now - LOOK_BACK_SECONDS):
         rows += rows_for(store, store.run_job(run.id), run, ENDED[run.status.value])
     store.add_deliveries(rows)
     return len(rows)
@@ -96,12 +96,3 @@ def outdated(store: Store, delivery) -> bool:
     sha = _body(delivery).get("sha")
     return any(d.id > delivery.id and d.hook_index == REPORT_INDEX and _body(d).get("sha") == sha
                for d in store.list_deliveries(delivery.run_id))
-
-
-def reported(delivery) -> str:
-    """A report delivery in a few words: the state it carries, and whether it got there."""
-    try:
-        state = json.loads(delivery.request_body).get("state", "?")
-    except ValueError:
-        state = "?"
-    return state if delivery.status == "delivered" else f"{state} ({delivery.status})"
