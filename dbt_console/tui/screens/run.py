@@ -5,6 +5,7 @@ as fast as our own and a big one never holds the keyboard up."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from rich.text import Text
@@ -53,6 +54,9 @@ class RunScreen(KeysWhenReady, Screen):
         self._results: dict = {}
         self.run: Run | None = None
         self._gone = False
+        # Set while this screen is the one on top, for the watcher's thread (which must
+        # not read Textual's screen stack): a covered screen's frame would repaint all.
+        self.on_top = threading.Event()
         self._shown: dict[str, Text] = {}
         self._reviewed = False
         self._failures = Text()
@@ -88,10 +92,16 @@ class RunScreen(KeysWhenReady, Screen):
     @work(thread=True, exclusive=True, group="watch")
     def watch_store(self) -> None:
         worker = get_current_worker()
-        run_watch.watch(self, self.ctx, self.run_id,
+        run_watch.watch(self, self.ctx, self.run_id, self.on_top,
                         lambda: worker.is_cancelled or self._gone or not self.app.is_running,
                         # no terminal (tests, screenshots): no link to spare
                         None if self.app.is_headless else run_watch.LinkBudget(self.app.output))
+
+    def on_screen_resume(self) -> None:
+        self.on_top.set()
+
+    def on_screen_suspend(self) -> None:
+        self.on_top.clear()
 
     def on_changed(self, message: run_watch.Changed) -> None:
         try:

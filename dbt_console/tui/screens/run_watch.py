@@ -16,7 +16,6 @@ from dbt_console import actions
 from dbt_console.humanize import node_name
 from dbt_console.model import FAILED_NODE, SKIPPED_NODE, WARNED_NODE, Run
 from dbt_console.tui import status_styles, symbols
-from dbt_console.tui.screens import covered
 from dbt_console.tui.widgets.log_view import PAGE_LINES
 
 POLL_SECONDS = 0.02  # one PRAGMA when nothing changed: cheap enough to ask often
@@ -185,7 +184,8 @@ class LinkBudget:
                               + self.FLOOR * (time.monotonic() - self.started))
 
 
-def watch(screen, ctx, run_id: int, is_cancelled, budget: LinkBudget | None) -> None:
+def watch(screen, ctx, run_id: int, on_top: threading.Event, is_cancelled,
+          budget: LinkBudget | None) -> None:
     """The worker's loop: until the screen goes, hand it each change. A message, never a
     blocking call into the UI (which may be shutting down), and the next one only once the
     screen has drawn the last, is on top (under a dialog each of its frames would repaint
@@ -202,7 +202,7 @@ def watch(screen, ctx, run_id: int, is_cancelled, budget: LinkBudget | None) -> 
                 if budget is not None:
                     budget.read(snapshot.new_lines[1])
                 pending = snapshot if pending is None else pending.then(snapshot)
-            if (pending is not None and shown.is_set() and not covered(screen)
+            if (pending is not None and shown.is_set() and on_top.is_set()
                     and (budget is None or budget.allows())):
                 shown.clear()
                 if budget is not None:
