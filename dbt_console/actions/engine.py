@@ -10,6 +10,7 @@ from dbt_console.access import Forbidden, allows
 from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
 from dbt_console.actions.status import engine as live_engine
+from dbt_console.engine.wake import nudge
 from dbt_console.errors import UserError
 from dbt_console.store import Lease
 
@@ -49,9 +50,9 @@ def wait_for_engine(ctx: Context, seconds: float = START_SECONDS) -> Lease:
 
 @action("runner", changes=True, target=lambda ctx: "engine")
 def stop(ctx: Context) -> Lease:
-    """Ask the engine holding the store to stop (it sees it within its 2 s heartbeat):
-    runs in flight get its stop grace. A background engine is anyone's who may run jobs
-    to stop; `serve` (production) is an admin's."""
+    """Ask the engine holding the store to stop (nudged, it sees it at once; else at its
+    next 2 s heartbeat): runs in flight get its stop grace. A background engine is
+    anyone's who may run jobs to stop; `serve` (production) is an admin's."""
     holder = live_engine(ctx)
     if holder is None:
         raise UserError("no engine is running")
@@ -60,6 +61,7 @@ def stop(ctx: Context) -> Lease:
         raise Forbidden(f"stopping {holder.kind} (pid {holder.pid}) takes the admin role; "
                         f"{ctx.actor.name} is {role}")
     ctx.store.ask_engine_to_stop(ctx.actor.name)
+    nudge(ctx.paths.data_dir)
     return holder
 
 

@@ -77,7 +77,8 @@ class Engine:
         self.pushes = PushWatcher(paths.store, settings.push_poll_seconds,
                                   lambda run_id: self._wake.set())
         self.events.subscribe(lambda run: self._wake.set() if run.status.finished else None)
-        self.nudges = WakeListener(paths.data_dir, self._wake.set)
+        self._nudged = threading.Event()  # by another process: a run queued, a stop asked
+        self.nudges = WakeListener(paths.data_dir, self._nudge)
 
     # --- life cycle -----------------------------------------------------------------
 
@@ -187,7 +188,9 @@ class Engine:
                         helpers_checked = time.monotonic()
                         self.warm.maintain()
                     self.watchdog.tick()
-                    if not self.keeper.beat_if_due(store):
+                    nudged = self._nudged.is_set()
+                    self._nudged.clear()
+                    if not self.keeper.beat_if_due(store, now=nudged):
                         log.error("the store's lease was taken by another engine; stopping")
                         self.lost_lease = True
                         return
@@ -196,6 +199,10 @@ class Engine:
                     log.exception("engine loop")
                 self._wake.wait(TICK_SECONDS)
                 self._wake.clear()
+
+    def _nudge(self) -> None:
+        self._nudged.set()
+        self._wake.set()
 
     def _prune(self) -> None:
         """Retention, on a thread of its own: removing thousands of run directories must

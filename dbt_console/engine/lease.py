@@ -69,9 +69,10 @@ class LeaseKeeper:
             raise EngineBusy(holder)
         self._last_beat = time.monotonic()
 
-    def beat_if_due(self, store: Store) -> bool:
-        """Renew when due; False when the lease was lost to another engine."""
-        if time.monotonic() - self._last_beat < HEARTBEAT_SECONDS:
+    def beat_if_due(self, store: Store, now: bool = False) -> bool:
+        """Renew when due (or `now`: another process nudged the engine, perhaps to ask
+        it to stop); False when the lease was lost to another engine."""
+        if not now and time.monotonic() - self._last_beat < HEARTBEAT_SECONDS:
             return True
         self._last_beat = time.monotonic()
         ours, self.stop_asked_by = store.heartbeat(self.lease.token)
