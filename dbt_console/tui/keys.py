@@ -52,7 +52,7 @@ class OrderedKeys:
         if not isinstance(event, events.Key) or event.is_forwarded:
             await super().on_event(event)
             return
-        if getattr(self, "_exit", False):
+        if self.return_code is not None:  # Textual's: set once exit() was called
             return  # quitting: a key now would open what is being torn down
 
         waiting, self._keys_waiting = self._waiting_keys(), []
