@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 
+from dbt_console.engine.launcher import SubprocessLauncher
 from dbt_console.engine.stopping import Escalation
 
 INT, TERM, KILL = signal.SIGINT, signal.SIGTERM, signal.SIGKILL
@@ -43,3 +45,22 @@ def test_sigterm_comes_even_when_the_cancel_never_ends(tmp_path):
     assert stop.due(0.0) is INT
     results.write_text("{}")  # begun, and no query ever reported cancelled
     assert sent(stop, [2.0, 5.0, 9.9, 10.0, 14.0, 15.0]) == [(10.0, TERM), (15.0, KILL)]
+
+
+def test_dbt_started_from_a_process_that_ignores_sigint_still_gets_it(tmp_path):
+    """A script's `cmd &` (a CI runner, a cron wrapper) starts us with SIGINT ignored, and
+    a child inherits that: a cold dbt then shrugged off every cancel until SIGTERM, and the
+    warehouse's query outlived it (issue 21's cold timeout, in CI). A launcher made in
+    such a process gives its children SIGINT back."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        proc = SubprocessLauncher().start(
+            [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT))"],
+            tmp_path, {"PATH": os.environ.get("PATH", "")})
+        said = b""
+        while chunk := os.read(proc.stdout_fd(), 4096):
+            said += chunk
+        assert proc.wait(30) == 0
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert b"default_int_handler" in said, said  # not SIG_IGN (printed as 1)

@@ -41,6 +41,13 @@ def demo_copy(demo_runs: Path, tmp_path: Path, monkeypatch) -> Path:
     return home
 
 
+async def open_latest_run(pilot, name: str) -> None:
+    """The jobs screen's `enter` on the job: its latest run's screen."""
+    await select_job(pilot, name)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 async def select_job(pilot, name: str) -> None:
     table = pilot.app.screen.query_one("#jobs")
     await pilot.press("home")
@@ -83,9 +90,7 @@ def test_failed_run_opens_with_the_failing_test_first(demo_runs, tmp_path, monke
     async def scenario():
         app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
-            await select_job(pilot, "ride_audit")
-            await pilot.press("enter")
-            await pilot.pause()
+            await open_latest_run(pilot, "ride_audit")
             assert isinstance(app.screen, RunScreen)
             nodes = app.screen.query_one("#nodes")
             assert cell_text(nodes, 0, 2) == "assert_rides_end_within_a_day"
@@ -180,9 +185,7 @@ def test_help_is_built_once_per_screen_and_follows_the_focus(demo_runs, tmp_path
     async def scenario():
         app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
-            await select_job(pilot, "ride_audit")
-            await pilot.press("enter")
-            await pilot.pause()
+            await open_latest_run(pilot, "ride_audit")
             run = app.screen
             await pilot.press("question_mark")
             await pilot.pause()
@@ -303,9 +306,7 @@ def test_failed_node_opens_with_its_message_and_compiled_sql(demo_runs, tmp_path
     async def scenario():
         app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
-            await select_job(pilot, "ride_audit")
-            await pilot.press("enter")
-            await pilot.pause()
+            await open_latest_run(pilot, "ride_audit")
             app.screen.query_one("#nodes").focus()
             await pilot.press("enter")  # the first node: the failing test
             await pilot.pause()
@@ -542,9 +543,7 @@ def test_run_screen_lists_the_runs_deliveries(demo_runs, tmp_path, monkeypatch):
     async def scenario():
         app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
-            await select_job(pilot, "ride_audit")
-            await pilot.press("enter")
-            await pilot.pause()
+            await open_latest_run(pilot, "ride_audit")
             shown = str(app.screen.query_one("#deliveries").render())
             assert "→ slack https://hooks.slack.com/… (errored): pending after 1 attempt(s)" \
                 in shown

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -65,6 +66,12 @@ class _Popen:
 
 class SubprocessLauncher:
     """A plain child process per step: no shell, its own session."""
+
+    def __init__(self) -> None:
+        # Whoever makes one (serve, run --wait, a test's executor) gets children that
+        # SIGINT can stop, even when started from a script's `cmd &` (CI's runner, say).
+        if threading.current_thread() is threading.main_thread():
+            restore_default_sigint()
 
     def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Process:
         popen = subprocess.Popen(
