@@ -6,6 +6,8 @@ reads; else it is moved toward white or black, whichever the backgrounds are fur
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from textual.color import Color
 
 MIN_CONTRAST = 4.5
@@ -47,12 +49,19 @@ def readable(colour: Color, backgrounds: list[Color]) -> Color:
 def palette(variables: dict[str, str]) -> dict[str, str]:
     """Our variables (dc-error, ..., dc-muted, dc-cursor) for a theme's CSS variables; a
     theme of the terminal's own ANSI colours keeps them as they are (its palette is the
-    terminal's to choose)."""
+    terminal's to choose). Asked for again with the same theme (the app asks, then
+    Textual as it builds the CSS), it is worked out once."""
+    return dict(_palette(tuple(sorted(variables.items()))))
+
+
+@lru_cache(maxsize=16)
+def _palette(items: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    variables = dict(items)
     names = (*BACKGROUNDS, "accent", *ROLES.values())
     if any(variables[name].startswith("ansi_") for name in names):
-        return {**{ours: variables[theirs] for ours, theirs in ROLES.items()},
-                "dc-muted": variables.get("text-muted", variables["foreground"]),
-                "dc-cursor": variables["accent"]}
+        return (*((ours, variables[theirs]) for ours, theirs in ROLES.items()),
+                ("dc-muted", variables.get("text-muted", variables["foreground"])),
+                ("dc-cursor", variables["accent"]))
     base = Color.parse(variables["background"])
     backgrounds = [base + Color.parse(variables[name]) for name in BACKGROUNDS]
     cursor = backgrounds[1].blend(base + Color.parse(variables["accent"]), CURSOR_TINT)
@@ -62,4 +71,4 @@ def palette(variables: dict[str, str]) -> dict[str, str]:
     muted = Color.parse(out["dc-text"]).blend(base, 0.4)  # quieter than text, still read
     out["dc-muted"] = readable(muted, backgrounds).hex
     out["dc-cursor"] = cursor.hex
-    return out
+    return tuple(out.items())
