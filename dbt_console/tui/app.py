@@ -41,7 +41,7 @@ class DbtConsoleApp(OrderedKeys, App):
         super().__init__(ansi_color=self.colours != terminal.FULL)
         self.prefs, self._prefs_warning = prefs.load()
         self.theme = self._theme_for(self.prefs.theme)
-        status_styles.choose(self.colours, self.get_css_variables())
+        self.status_styles = status_styles.Styles(self.colours, self.get_css_variables())
         self.paths = paths
         self.ctx = connect(paths, "dashboard")
         self.start_engine = start_engine
@@ -72,7 +72,7 @@ class DbtConsoleApp(OrderedKeys, App):
     def _theme_chosen(self, theme) -> None:
         """Statuses in the new theme's colours; the choice kept for the next time (ctrl+p,
         "Change theme")."""
-        status_styles.choose(self.colours, self.get_css_variables())
+        self.status_styles.choose(self.colours, self.get_css_variables())
         if theme.name != self.prefs.theme:
             self.prefs = replace(self.prefs, theme=theme.name)
             try:

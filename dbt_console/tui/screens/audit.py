@@ -9,7 +9,6 @@ from textual.screen import Screen
 from textual.widgets import Header, Label
 
 from dbt_console import actions, humanize
-from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.screens import covered
 from dbt_console.tui.widgets.footer import footer
@@ -44,9 +43,10 @@ class AuditScreen(KeysWhenReady, Screen):
             return
         self._version = version
         rows = self.app.attempt(actions.team.audit_log, ctx) or []
+        error = self.app.status_styles.role["error"]
         self.query_one(RowList).set_rows([(str(r.id), (
             humanize.local_time(r.at), r.actor, r.via, r.action, r.target,
             Text(r.outcome + (f" ({r.detail})" if r.detail else ""),
-                 style="" if r.outcome == "done" else status_styles.ROLE["error"]))) for r in rows])
+                 style="" if r.outcome == "done" else error))) for r in rows])
         self.query_one("#audit-count", Label).update(
             f"{len(rows)} most recent change(s); dbt-console audit --json for all")

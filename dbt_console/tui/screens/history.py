@@ -11,7 +11,6 @@ from textual.widgets import Header, Input, Label
 
 from dbt_console import actions, humanize
 from dbt_console.model import RunStatus
-from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.screens import covered
 from dbt_console.tui.widgets.footer import footer
@@ -80,7 +79,7 @@ class HistoryScreen(KeysWhenReady, Screen):
 
     def _cells(self, run) -> tuple:
         return (str(run.id), run.job_name,
-                Text(run.status.value, style=status_styles.RUN.get(run.status.value, "")),
+                Text(run.status.value, style=self.app.status_styles.run.get(run.status.value, "")),
                 run.trigger.short(), run.actor,
                 humanize.local_time(run.started_at or run.queued_at),
                 humanize.duration(run.duration), (run.git_sha or "")[:10])

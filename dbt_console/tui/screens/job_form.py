@@ -21,7 +21,6 @@ from dbt_console.jobfields import FIELDS, Field
 from dbt_console.jobrules import job_from_dict
 from dbt_console.jobtext import from_form, to_form
 from dbt_console.model import Job
-from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.widgets.footer import footer
 
@@ -154,11 +153,11 @@ class JobFormScreen(KeysWhenReady, Screen[bool]):
         self.problems = problems
         text = Text()
         for problem in problems:
-            text.append(f"✗ {problem}\n", style=status_styles.strong("error"))
+            text.append(f"✗ {problem}\n", style=self.app.status_styles.strong("error"))
         for note in notes:
-            text.append(f"{note}\n", style=status_styles.ROLE["success"])
+            text.append(f"{note}\n", style=self.app.status_styles.role["success"])
         if not problems:
-            text.append("✓ ready to save (ctrl+s)", style=status_styles.ROLE["success"])
+            text.append("✓ ready to save (ctrl+s)", style=self.app.status_styles.role["success"])
         self.query_one("#feedback", Static).update(text)
 
     @work(thread=True, exclusive=True, group="remote")

@@ -16,9 +16,9 @@ from dbt_console import actions, humanize
 from dbt_console.ci.compare import differing_words
 from dbt_console.errors import UserError
 from dbt_console.model import Job, Run
-from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.screens import covered
+from dbt_console.tui.status_styles import Styles
 from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.row_list import RowList
 
@@ -30,10 +30,10 @@ NARROW = 120
 BRANCH_SEP = "@"
 
 
-def status_text(run: Run | None) -> Text:
+def status_text(run: Run | None, styles: Styles) -> Text:
     if run is None:
         return Text("never run", style="dim")
-    return Text(f"#{run.id} {run.status.value}", style=status_styles.RUN.get(run.status.value, ""))
+    return Text(f"#{run.id} {run.status.value}", style=styles.run.get(run.status.value, ""))
 
 
 class JobsScreen(KeysWhenReady, Screen):
@@ -115,7 +115,7 @@ class JobsScreen(KeysWhenReady, Screen):
             notes.append(f"at {(run.git_sha or '')[:10]}" + (
                 f", head now {b.head[:10]}" if b.head and b.head != run.git_sha else ""))
             rows.append((f"{job.name}{BRANCH_SEP}{b.branch}", (
-                Text(f" └ {b.branch}", style="dim"), "", status_text(run),
+                Text(f" └ {b.branch}", style="dim"), "", status_text(run, self.app.status_styles),
                 humanize.duration(run.duration), "", "", "", "; ".join(notes))))
         return rows
 
@@ -133,11 +133,12 @@ class JobsScreen(KeysWhenReady, Screen):
         took = last.duration if last is not None else None
         if last is not None and last.finished_at is None and last.started_at:
             took = time.time() - last.started_at
+        styles = self.app.status_styles
         return (
             job.name,
-            "enabled" if job.enabled else Text("paused", style=status_styles.ROLE["warning"]),
-            status_text(last) if alert is None else Text.assemble(
-                status_text(last), Text(f" ! {alert}", style=status_styles.strong("warning"))),
+            "enabled" if job.enabled else Text("paused", style=styles.role["warning"]),
+            status_text(last, styles) if alert is None else Text.assemble(
+                status_text(last, styles), Text(f" ! {alert}", style=styles.strong("warning"))),
             humanize.duration(took),
             humanize.history_strip(history),
             fire,

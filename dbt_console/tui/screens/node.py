@@ -13,7 +13,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from dbt_console.model import FAILED_NODE, NodeResult
-from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
 
 MAX_SQL_BYTES = 200_000
@@ -41,8 +40,8 @@ class NodeScreen(KeysWhenReady, ModalScreen[None]):
                                       f"  step {r.step}",
                                       f"  {r.execution_time:.2f}s" if r.execution_time else ""))
             if r.message:
-                failed = r.status in FAILED_NODE
-                yield Static(Text(r.message, style=status_styles.ROLE["error"] if failed else ""))
+                error = self.app.status_styles.role["error"]
+                yield Static(Text(r.message, style=error if r.status in FAILED_NODE else ""))
             if r.failures:
                 yield Label(f"{r.failures} failing row(s)")
             if r.compiled_path:

@@ -21,7 +21,6 @@ from dbt_console import actions, humanize
 from dbt_console.errors import UserError
 from dbt_console.humanize import node_name
 from dbt_console.model import FAILED_NODE, SKIPPED_NODE, Run
-from dbt_console.tui import status_styles
 from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.screens import run_watch
 from dbt_console.tui.screens.run_watch import RunWatch, Snapshot
@@ -86,13 +85,14 @@ class RunScreen(KeysWhenReady, Screen):
 
     def on_mount(self) -> None:
         self.query_one(LogView).focus()
-        self.show(RunWatch(self.ctx, self.run_id).changed())  # the first frame, complete
+        # The first frame, complete.
+        self.show(RunWatch(self.ctx, self.run_id, self.app.status_styles).changed())
         self.watch_store()
 
     @work(thread=True, exclusive=True, group="watch")
     def watch_store(self) -> None:
         worker = get_current_worker()
-        run_watch.watch(self, self.ctx, self.run_id, self.on_top,
+        run_watch.watch(self, self.ctx, self.run_id, self.app.status_styles, self.on_top,
                         lambda: worker.is_cancelled or self._gone or not self.app.is_running,
                         # no terminal (tests, screenshots): no link to spare
                         None if self.app.is_headless else run_watch.LinkBudget(self.app.output))
@@ -141,13 +141,13 @@ class RunScreen(KeysWhenReady, Screen):
             took = time.time() - run.started_at
         title = Text.assemble(
             (f"run {run.id} ", "bold"), (run.job_name, "bold"), "  ",
-            (run.status.value, status_styles.RUN.get(run.status.value, "")),
+            (run.status.value, self.app.status_styles.run.get(run.status.value, "")),
             f"  {run.trigger.short()} by {run.actor}"
             f"  started {humanize.local_time(run.started_at)}"
             f"  {humanize.duration(took)}",
             f"  {run.git_branch or ''} {(run.git_sha or '')[:12]}")
         if run.error:
-            title.append(f"\n{run.error}", style=status_styles.ROLE["error"])
+            title.append(f"\n{run.error}", style=self.app.status_styles.role["error"])
         self._update("#run-title", title)
         progress = run.progress or {}
         bar = self.query_one("#nodes-bar", NodeProgress)
@@ -186,7 +186,7 @@ class RunScreen(KeysWhenReady, Screen):
         for d in found.diffs[:MODELS_SHOWN]:
             rows, columns, keyed = cells(d)
             text.append(f"{'≠' if d.differs else '='} {d.name}",
-                        style=status_styles.ROLE["warning" if d.differs else "success"])
+                        style=self.app.status_styles.role["warning" if d.differs else "success"])
             text.append(f"  rows {rows}  columns {columns}  {keyed}\n")
         if len(found.diffs) > MODELS_SHOWN:
             text.append(f"  and {len(found.diffs) - MODELS_SHOWN} more: dbt-console compare "
@@ -196,11 +196,10 @@ class RunScreen(KeysWhenReady, Screen):
 
     def _show_deliveries(self, deliveries) -> None:
         """Where this run's notifications went, and how that went."""
-        text = Text()
+        text, styles = Text(), self.app.status_styles
         for d in reversed(deliveries):
-            roles = status_styles.ROLE
-            style = {"delivered": roles["success"], "failed": status_styles.strong("error")}.get(
-                d.status, roles["warning"])
+            style = {"delivered": styles.role["success"], "failed": styles.strong("error")}.get(
+                d.status, styles.role["warning"])
             text.append(f"→ {d.hook_type} {d.target} ({d.event}): ")
             text.append(d.status, style=style)
             if d.attempts:
@@ -225,16 +224,16 @@ class RunScreen(KeysWhenReady, Screen):
         """Each failed node with the first line of dbt's message: the review at a glance."""
         failed = [r for r in self._results.values() if r.status in FAILED_NODE]
         skipped = sum(r.status in SKIPPED_NODE for r in self._results.values())
-        text = Text()
+        styles, text = self.app.status_styles, Text()
         for r in failed[:4]:
             first = (r.message or "").strip().splitlines()[:1]
-            text.append(f"✗ {node_name(r.unique_id)}", style=status_styles.NODE["fail"])
+            text.append(f"✗ {node_name(r.unique_id)}", style=styles.node["fail"])
             text.append(f": {''.join(first)}\n")
         if len(failed) > 4:
-            text.append(f"  and {len(failed) - 4} more failed\n", style=status_styles.ROLE["error"])
+            text.append(f"  and {len(failed) - 4} more failed\n", style=styles.role["error"])
         if skipped:
             text.append(f"{skipped} node(s) skipped because of these\n",
-                        style=status_styles.ROLE["skipped"])
+                        style=styles.role["skipped"])
         return text
 
     @work(thread=True, exclusive=True, group="review")

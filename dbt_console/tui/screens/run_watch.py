@@ -15,7 +15,8 @@ from textual.message import Message
 from dbt_console import actions
 from dbt_console.humanize import node_name
 from dbt_console.model import FAILED_NODE, SKIPPED_NODE, WARNED_NODE, Run
-from dbt_console.tui import status_styles, symbols
+from dbt_console.tui import symbols
+from dbt_console.tui.status_styles import Styles
 from dbt_console.tui.widgets.log_view import PAGE_LINES
 
 POLL_SECONDS = 0.02  # one PRAGMA when nothing changed: cheap enough to ask often
@@ -31,9 +32,9 @@ def seconds(value: float | None) -> str:
     return f"{value:.2f}s" if value else ""
 
 
-def status_cell(status: str) -> Text:
+def status_cell(status: str, styles: Styles) -> Text:
     """A node's status as a symbol and its word: never colour alone."""
-    return Text(f"{symbols.node(status)} {status}", style=status_styles.NODE.get(status, ""))
+    return Text(f"{symbols.node(status)} {status}", style=styles.node.get(status, ""))
 
 
 @dataclass
@@ -59,9 +60,10 @@ class Snapshot:
 class RunWatch:
     """The worker's side: its own connection, what it saw last, the last run's size."""
 
-    def __init__(self, ctx, run_id: int):
+    def __init__(self, ctx, run_id: int, styles: Styles):
         self.ctx = ctx
         self.run_id = run_id
+        self.styles = styles  # the app's, changed in place with the theme
         self.version: int | None = None
         self.steps_seen: tuple | None = None
         self.running: tuple | None = None
@@ -91,7 +93,7 @@ class RunWatch:
         rows = None
         if running != self.running:
             self.running = running
-            rows = [(f"running:{n}", (status_cell("running"), "", node_name(n)))
+            rows = [(f"running:{n}", (status_cell("running", self.styles), "", node_name(n)))
                     for n in running if n not in self.results] + self.done_rows
         done, total = self._counts(run, progress)
         count = actions.logs.count(self.ctx, self.run_id)
@@ -114,7 +116,7 @@ class RunWatch:
     def _result_rows(self) -> list[tuple[str, tuple]]:
         ordered = sorted(self.results.values(), key=lambda r: (ORDER.get(r.status, 3), r.step,
                                                                 r.started_at or ""))
-        return [(r.unique_id, (status_cell(r.status), seconds(r.execution_time),
+        return [(r.unique_id, (status_cell(r.status, self.styles), seconds(r.execution_time),
                                node_name(r.unique_id))) for r in ordered]
 
     def _counts(self, run: Run, progress: dict) -> tuple[int, int]:
@@ -184,7 +186,7 @@ class LinkBudget:
                               + self.FLOOR * (time.monotonic() - self.started))
 
 
-def watch(screen, ctx, run_id: int, on_top: threading.Event, is_cancelled,
+def watch(screen, ctx, run_id: int, styles: Styles, on_top: threading.Event, is_cancelled,
           budget: LinkBudget | None) -> None:
     """The worker's loop: until the screen goes, hand it each change. A message, never a
     blocking call into the UI (which may be shutting down), and the next one only once the
@@ -192,7 +194,7 @@ def watch(screen, ctx, run_id: int, on_top: threading.Event, is_cancelled,
     the whole terminal) and the link budget allows: a slow screen or link gets fewer,
     fresher snapshots, never a queue."""
     with ctx.fork() as own:
-        watcher = RunWatch(own, run_id)
+        watcher = RunWatch(own, run_id, styles)
         shown = threading.Event()
         shown.set()
         pending: Snapshot | None = None  # read, not yet drawn: the link's budget is spent

@@ -41,6 +41,6 @@ class TimingScreen(KeysWhenReady, Screen):
                         f"max {humanize.duration(ordered[-1])}")
             yield Static(trend(durations), id="trend")
         with VerticalScroll():
-            yield Static(gantt(actions.runs.node_results(ctx, self.run_id), self.app.size.width),
-                         id="gantt")
+            yield Static(gantt(actions.runs.node_results(ctx, self.run_id), self.app.size.width,
+                               self.app.status_styles), id="gantt")
         yield footer()

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from dbt_console import humanize
 from dbt_console.model import NodeResult
-from dbt_console.tui import status_styles
+from dbt_console.tui.status_styles import Styles
 
 BAR = "█"
 NAME_WIDTH = 30
@@ -56,7 +56,7 @@ def trend(durations: list[float]) -> Text:
                          "(oldest on the left, this job's last runs)")
 
 
-def gantt(results: list[NodeResult], width: int) -> Text:
+def gantt(results: list[NodeResult], width: int, styles: Styles) -> Text:
     timed = [(r, _epoch(r.started_at), _epoch(r.finished_at)) for r in results]
     timed = [(r, s, e) for r, s, e in timed if s is not None and e is not None]
     if not timed:
@@ -74,7 +74,7 @@ def gantt(results: list[NodeResult], width: int) -> Text:
         name = r.unique_id.split(".")[2] if r.unique_id.count(".") >= 2 else r.unique_id
         out.append(f"{name[:NAME_WIDTH - 1]:<{NAME_WIDTH}}{threads[r.thread]:<4} ")
         out.append(" " * first)
-        style = status_styles.NODE.get(r.status, status_styles.ROLE["success"])
+        style = styles.node.get(r.status, styles.role["success"])
         out.append(BAR * min(length, bar_width - first), style=style)
         out.append(f" {e - s:.2f}s\n")
     return out
