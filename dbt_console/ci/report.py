@@ -142,10 +142,15 @@ def _built(nodes: list[NodeResult]) -> list[str]:
             "| node | type | status |", "|---|---|---|", *rows, *more, "", "</details>"]
 
 
+def body_of(delivery) -> dict:
+    """What a report delivery carries (its state, sha...), or {} for an unreadable one."""
+    try:
+        return json.loads(delivery.request_body)
+    except ValueError:
+        return {}
+
+
 def reported(delivery) -> str:
     """A report delivery in a few words: the state it carries, and whether it got there."""
-    try:
-        state = json.loads(delivery.request_body).get("state", "?")
-    except ValueError:
-        state = "?"
+    state = body_of(delivery).get("state", "?")
     return state if delivery.status == "delivered" else f"{state} ({delivery.status})"

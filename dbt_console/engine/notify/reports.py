@@ -50,7 +50,7 @@ def _pending(store: Store, job: Job, run: Run) -> list[tuple]:
     the newest push of its branch: the push it was queued for is then marked as not run,
     or its commit would show a check pending for ever."""
     last = store.latest_deliveries([run.id], REPORT_INDEX).get(run.id)
-    sent = _body(last) if last else {}
+    sent = report.body_of(last) if last else {}
     if sent.get("sha") == run.git_sha:
         return []
     rows = []
@@ -60,13 +60,6 @@ def _pending(store: Store, job: Job, run: Run) -> list[tuple]:
             "description": f"not run: the newer push {run.git_sha[:12]} took its place"}))
     body = report.payload(job.name, run, [], [], None)
     return [*rows, _row(job, run, PENDING, body)]
-
-
-def _body(delivery) -> dict:
-    try:
-        return json.loads(delivery.request_body)
-    except ValueError:
-        return {}
 
 
 def queue_waiting(store: Store) -> int:
@@ -93,6 +86,7 @@ def outdated(store: Store, delivery) -> bool:
     """Whether a report has a newer one for the same run and sha: sent late (a retry
     after the run ended, say) a pending status would put a finished check back to
     pending."""
-    sha = _body(delivery).get("sha")
-    return any(d.id > delivery.id and d.hook_index == REPORT_INDEX and _body(d).get("sha") == sha
+    sha = report.body_of(delivery).get("sha")
+    return any(d.id > delivery.id and d.hook_index == REPORT_INDEX
+               and report.body_of(d).get("sha") == sha
                for d in store.list_deliveries(delivery.run_id))

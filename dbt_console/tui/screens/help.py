@@ -90,12 +90,12 @@ class HelpScreen(KeysWhenReady, ModalScreen[None]):
         # widget sized itself over several frames (each a repaint of the whole terminal
         # under this dialog, 130 KB at 200x50), and a Rich table is measured and laid out
         # again at every render; lines are not (`?` answers sooner over a slow link).
-        lines = _keys_lines(self.keys)
+        text, height = _keys_text(self.keys)
         with Vertical() as box:
-            box.styles.height = len(lines) + 4  # title, the lines, hint, the border
+            box.styles.height = height
             yield Label(self.title_text)
             with VerticalScroll():
-                yield Static(Text("\n").join(lines), id="keys")
+                yield Static(text, id="keys")
             yield Label("esc closes", classes="hint")
 
     def show_keys(self, keys: list[tuple[str, str]]) -> None:
@@ -103,9 +103,15 @@ class HelpScreen(KeysWhenReady, ModalScreen[None]):
         if keys == self.keys:
             return
         self.keys = keys
-        lines = _keys_lines(keys)
-        self.query_one(Vertical).styles.height = len(lines) + 4
-        self.query_one("#keys", Static).update(Text("\n").join(lines))
+        text, height = _keys_text(keys)
+        self.query_one(Vertical).styles.height = height
+        self.query_one("#keys", Static).update(text)
+
+
+def _keys_text(keys: list[tuple[str, str]]) -> tuple[Text, int]:
+    """The keys as lines, and the dialog's height for them (title, hint, the border)."""
+    lines = _keys_lines(keys)
+    return Text("\n").join(lines), len(lines) + 4
 
 
 def _keys_lines(keys: list[tuple[str, str]]) -> list[Text]:
