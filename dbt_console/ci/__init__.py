@@ -11,12 +11,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 # What a CI job runs when its author gives no commands: dbt Cloud's CI default.
 DEFAULT_COMMANDS = ("dbt build --select state:modified+",)
 # The run's environment carries the branch's schema; profiles.yml reads it.
 SCHEMA_ENV = "DBT_CONSOLE_CI_SCHEMA"
 CLEANUP_MACRO = "dbt_console_drop_schema"
+# The dbt macros CI calls (the cleanup's drop, compare changes), kept as the files the
+# engine copies into a run's clone; the warm helper compiles them once when it starts.
+MACROS = Path(__file__).with_name("macros")
+CLEANUP_MACRO_FILE = "dbt_console_ci_cleanup.sql"
 # Sub-commands that build or select nodes, and so take --defer --state.
 DEFERRING = {"build", "run", "test", "seed", "snapshot", "compile", "ls", "list", "show",
              "clone"}
@@ -149,13 +154,3 @@ def _drop_state(selectors: list[str]) -> list[str]:
         if parts:
             kept.append(",".join(parts))
     return kept
-
-
-CLEANUP_SQL = f"""\
-{{# Written by dbt-console for `dbt-console ci cleanup`; git clean removes it. #}}
-{{% macro {CLEANUP_MACRO}(schema) %}}
-  {{% set relation = api.Relation.create(database=target.database, schema=schema) %}}
-  {{% do adapter.drop_schema(relation) %}}
-  {{{{ log("dropped schema " ~ relation ~ " (dbt-console ci cleanup)", info=True) }}}}
-{{% endmacro %}}
-"""

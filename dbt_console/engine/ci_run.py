@@ -15,8 +15,6 @@ from dbt_console.jobrules import command_argv
 from dbt_console.model import Job, Run
 from dbt_console.store import Store
 
-MACRO_FILE = "dbt_console_ci_cleanup.sql"
-
 
 class CiSetupError(Exception):
     """The CI run cannot start; the message is the run's failure reason."""
@@ -39,7 +37,7 @@ def plan(store: Store, job: Job, run: Run, project_dir: Path, run_dir: Path, say
     gone = cleanup_branch(run)
     if gone is not None:
         schema = ci.schema_for(job.name, gone)
-        _write_macro(project_dir, MACRO_FILE, ci.CLEANUP_SQL)
+        _copy_macro(project_dir, ci.CLEANUP_MACRO_FILE)
         say(f"dropping schema {schema}, CI's schema for the deleted branch {gone}", "info")
         args = shlex.quote(json.dumps({"schema": schema}))
         return CiPlan([f"dbt run-operation {ci.CLEANUP_MACRO} --args {args}"], {}, False)
@@ -62,7 +60,7 @@ def plan(store: Store, job: Job, run: Run, project_dir: Path, run_dir: Path, say
             "not change is read from production's relations (--defer --state)", "info")
         argvs = [ci.with_state(argv, str(state)) for argv in argvs]
         # Written before the build, so its parse is the one the compare step reuses.
-        _write_macro(project_dir, compare.MACRO_FILE, compare.MACRO_SQL)
+        _copy_macro(project_dir, compare.MACRO_FILE)
         compare_with = production.id
     else:
         say(f"no successful run of {job.ci.defer_to} with a manifest yet, so there is no "
@@ -80,7 +78,7 @@ def finished(store: Store, job: Job, run: Run) -> None:
         store.mark_ci_dropped(job.name, gone)
 
 
-def _write_macro(project_dir: Path, name: str, sql: str) -> None:
+def _copy_macro(project_dir: Path, name: str) -> None:
     """The drop and compare changes run through dbt, so they work on any adapter; the
     macros they need go into the job's own clone, which the next run's git clean removes."""
     import yaml
@@ -92,4 +90,4 @@ def _write_macro(project_dir: Path, name: str, sql: str) -> None:
         macro_dir = "macros"
     target = project_dir / str(macro_dir) / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(sql, encoding="utf-8")
+    shutil.copyfile(ci.MACROS / name, target)

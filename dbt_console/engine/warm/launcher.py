@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dbt_console import ci
 from dbt_console.engine.launcher import Process, SubprocessLauncher
 
 HELPER_SCRIPT = Path(__file__).with_name("helper.py")
@@ -277,7 +278,7 @@ class WarmLauncher:
         socket_path = self.socket_dir / f"{name}.sock"
         with open(self.log_file, "ab") as errors:
             proc = subprocess.Popen(
-                [python, str(HELPER_SCRIPT), str(socket_path),
+                [python, str(HELPER_SCRIPT), str(socket_path), "--macros", str(ci.MACROS),
                  *(["--imports-only"] if self.imports_only else [])], cwd=self.socket_dir,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
                 start_new_session=True, env=helper_env())

@@ -29,11 +29,13 @@ BUILD_MODULES = ("dbt.task.build", "dbt.task.run", "dbt.task.seed", "dbt.task.te
                  "dbt.task.show", "dbt.task.freshness", "dbt.task.deps")
 
 
-def warm_up(adapters: list[str], build: bool = True) -> str:
+def warm_up(adapters: list[str], build: bool = True, macros: str | None = None) -> str:
     """Import every adapter and, with `build`, run dbt once per adapter on a throwaway
     project: a real build on DuckDB (it needs no server), a parse and compile on the
     others, whose profile points nowhere (a compile with --no-populate-cache opens no
-    connection). Returns what was warmed, for the ready line and `status`."""
+    connection). The .sql files in `macros` join the project, so their templates are
+    compiled with the rest (compile_macros). Returns what was warmed, for the ready line
+    and `status`."""
     for name in adapters:
         try:
             importlib.import_module(f"dbt.adapters.{name}")
@@ -51,7 +53,7 @@ def warm_up(adapters: list[str], build: bool = True) -> str:
             warmed.append(f"{name} (imports)")
             continue
         command = ["build"] if name == "duckdb" else ["compile", "--no-populate-cache"]
-        ok = _run_throwaway(profile, command)
+        ok = _run_throwaway(profile, command, macros)
         warmed.append(f"{name} ({command[0] if ok else 'imports'})")
     return ", ".join(warmed) or "imports"
 
@@ -86,7 +88,7 @@ def _placeholder(key: str, spec: dict):
     return "127.0.0.1" if key in ("host", "server", "account") else "warmup"
 
 
-def _run_throwaway(output: dict, command: list[str]) -> bool:
+def _run_throwaway(output: dict, command: list[str], macros: str | None) -> bool:
     from dbt.cli.main import dbtRunner
 
     # The pid in the name lets the next engine remove it if this helper is killed now.
@@ -95,9 +97,7 @@ def _run_throwaway(output: dict, command: list[str]) -> bool:
     saved_cwd = os.getcwd()
     success = False
     try:
-        for rel, text in WARMUP_PROJECT.items():
-            (workdir / rel).parent.mkdir(parents=True, exist_ok=True)
-            (workdir / rel).write_text(text)
+        _write_project(workdir, macros)
         # JSON is YAML: no quoting of whatever a placeholder holds.
         (workdir / "profiles.yml").write_text(json.dumps(
             {"warmup": {"target": "dev", "outputs": {"dev": output}}}))
@@ -130,6 +130,18 @@ def _run_throwaway(output: dict, command: list[str]) -> bool:
         release()
         shutil.rmtree(workdir, ignore_errors=True)
     return bool(success)
+
+
+def _write_project(workdir: Path, macros: str | None) -> None:
+    files = dict(WARMUP_PROJECT)
+    for path in sorted(Path(macros).glob("*.sql")) if macros else []:
+        try:
+            files[f"macros/{path.name}"] = path.read_text("utf-8")
+        except OSError:  # compiled in the step that calls it instead
+            pass
+    for rel, text in files.items():
+        (workdir / rel).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / rel).write_text(text)
 
 
 def compile_macros(manifest) -> None:
