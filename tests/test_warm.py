@@ -16,7 +16,7 @@ import pytest
 
 from conftest import SLOW_PROJECT, binary, make_project, slow_home, wait_for, write_jobs
 from dbt_console import ci
-from dbt_console.config import Paths
+from dbt_console.config import Paths, resolve_paths
 from dbt_console.engine.executor import Executor
 from dbt_console.engine.launcher import SubprocessLauncher
 from dbt_console.engine.stepenv import find_dbt
@@ -421,3 +421,78 @@ print(" ".join(m for m in {wanted!r} if any(f"macro {{m}}(" in k for k in cached
                           cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == wanted
+
+
+def drain(process) -> str:
+    """A step's output to its end (its pipes close when its command ends)."""
+    out = []
+    for fd in (process.stdout_fd(), process.stderr_fd()):
+        while chunk := os.read(fd, 65536):
+            out.append(chunk.decode(errors="replace"))
+    return "".join(out)
+
+
+def quick_project(root: Path) -> tuple[Path, dict]:
+    project = make_project(root, {
+        **SLOW_PROJECT, "models/slow.sql": "select 1 as n\n",
+        "macros/say.sql": "{% macro say(word) %}{{ log('said ' ~ word, info=True) }}"
+                          "{% endmacro %}\n"})
+    return project, {**os.environ, "DBT_PROFILES_DIR": str(project), "DO_NOT_TRACK": "1"}
+
+
+@pytest.mark.slow
+def test_a_kept_step_runs_its_follow_up_in_its_own_process_with_the_project_loaded(
+        tmp_path, warm):
+    """How compare changes follows a CI build: the next command runs in the build's dbt
+    process with the manifest the build loaded. Here it could not load one itself without
+    writing dbt's partial parse file again, which was removed in between."""
+    project, env = quick_project(tmp_path / "p")
+    build = warm.start([DBT, "build"], project, env, keep=True)
+    assert "Completed successfully" in drain(build)
+    assert build.wait(60) == 0 and build.kept
+    parse_file = project / "target" / "partial_parse.msgpack"
+    parse_file.unlink()
+    then = build.follow([DBT, "run-operation", "say", "--args", "{word: hello}"], project, env)
+    assert then is not None and then.pid == build.pid and not build.kept
+    assert "said hello" in drain(then)
+    assert then.wait(60) == 0
+    assert not parse_file.exists()
+    wait_for(lambda: gone(build.pid), what="the kept process to exit after its follow-up")
+
+
+@pytest.mark.slow
+def test_a_kept_step_released_without_a_follow_up_exits(tmp_path, warm):
+    project, env = quick_project(tmp_path / "p")
+    step = warm.start([DBT, "parse"], project, env, keep=True)
+    drain(step)
+    assert step.wait(60) == 0 and step.kept and not gone(step.pid)
+    step.release()
+    wait_for(lambda: gone(step.pid), what="the released process to exit")
+    assert step.follow([DBT, "parse"], project, env) is None
+
+
+@pytest.mark.slow
+def test_compare_changes_runs_in_the_ci_builds_own_dbt_process(tmp_path, warm):
+    from test_ci import ci_home, push_branch
+
+    home, _, work, _ = ci_home(tmp_path)
+    paths = resolve_paths({"DBT_CONSOLE_HOME": str(home)})
+
+    def execute(*args: str) -> int:
+        queued = binary(home, "run", *args)  # no engine: it stays queued for us
+        assert queued.code == 0, queued.err
+        run_id = int(queued.out.split()[0])
+        assert Executor(paths, warm).execute(run_id).status is RunStatus.SUCCESS
+        return run_id
+
+    execute("nightly")
+    push_branch(work, "feature/kept", ("trim(name)", "upper(trim(name))"))
+    run_id = execute("ci", "--branch", "feature/kept")
+    with Store(paths.store) as store:
+        pids = {command.split()[1]: pid for command, pid in store.conn.execute(
+            "SELECT command, pid FROM steps WHERE run_id = ? AND pid IS NOT NULL", (run_id,))}
+        text = log_text(store, run_id)
+    assert pids["run-operation"] == pids["build"]
+    assert "warm start: the process of the step before" in text
+    [model] = json.loads(binary(home, "compare", str(run_id), "--json").out)["models"]
+    assert (model["name"], model["note"], model["rows_changed"]) == ("stg_stations", None, 12)

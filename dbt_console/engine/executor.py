@@ -48,6 +48,7 @@ class _Flight:
     deadline: float | None
     cancel_requested: threading.Event = field(default_factory=threading.Event)
     process: Process | None = None
+    kept: Process | None = None  # the last command's process, kept for compare changes
     step: int = 0  # the step whose process runs
     results: Path | None = None  # dbt's run_results.json, which it writes as it stops
     stopping_dbt: Escalation | None = None
@@ -164,6 +165,8 @@ class Executor:
             finally:
                 with self._lock:
                     self._flights.pop(run_id, None)
+                if flight.kept is not None:
+                    flight.kept.release()
             store.finish_run(run_id, status, reason)
             store.compact_log(run_id)
             run = self._emit(store, run_id)
@@ -261,7 +264,10 @@ class Executor:
             if flight.cancel_requested.is_set():
                 log.system(idx, f"{flight.stopped_words()} before this step started", "warn")
                 return RunStatus.CANCELLED, None
-            code = self._step(store, job, flight, plan, log, idx, command, tick)
+            # Compare changes then runs in the last command's dbt process, which has the
+            # project loaded already (a warm start that can keep its process).
+            keep = plan.compare_with is not None and idx == plan.compare_step - 1
+            code = self._step(store, job, flight, plan, log, idx, command, tick, keep)
             if idx == plan.docs_step:
                 self._judge_docs(job, flight.run_id, plan, log, idx, code, nodes_failed)
                 break
@@ -309,8 +315,9 @@ class Executor:
         store.save_compare(flight.run_id, plan.compare_with, diffs)
 
     def _step(self, store: Store, job: Job, flight: _Flight, plan: _Plan, log: RunLog,
-              idx: int, command: str, tick: Callable[[], None]) -> int:
-        """Run one step to its end; its exit code, or _Stop when the run ends here."""
+              idx: int, command: str, tick: Callable[[], None], keep: bool = False) -> int:
+        """Run one step to its end; its exit code, or _Stop when the run ends here. A
+        kept process (flight.kept) runs it if it can; with `keep`, this step's may be kept."""
         run_id = flight.run_id
         flight.step = idx
         store.start_step(run_id, idx, command)
@@ -318,18 +325,24 @@ class Executor:
         log.system(idx, f"$ {command}")
         started = time.time()
         launcher = self.launcher if job.warm else self.cold
+        argv, after, flight.kept = [plan.dbt, *command_argv(command)[1:]], flight.kept, None
         try:
-            flight.process = launcher.start([plan.dbt, *command_argv(command)[1:]],
-                                            plan.project_dir, plan.env)
+            flight.process = ((after and after.follow(argv, plan.project_dir, plan.env))
+                              or launcher.start(argv, plan.project_dir, plan.env, keep))
         except OSError as exc:
             store.finish_step(run_id, idx, RunStatus.ERROR, None)
             raise _Stop(RunStatus.ERROR,
                         f"could not start {plan.dbt}: {exc.strerror or exc}") from None
+        finally:
+            if after is not None:
+                after.release()  # a no-op once it took this step
         if flight.process.note:
             log.system(idx, flight.process.note)
         store.set_step_pid(run_id, idx, flight.process.pid)
         code = pump(flight.process, log, idx, tick, flight.stopped_words,
                     {CANCEL_EVENT: flight.dbt_cancelled})
+        if flight.process.kept:
+            flight.kept = flight.process
         lost, flight.process = flight.process.lost, None
         # The docs step compiles every node; those are not results of this run.
         results = ([] if idx in (plan.docs_step, plan.compare_step)

@@ -21,6 +21,8 @@ class Process(Protocol):
     note: str | None
     # Set when the step was lost with whatever started it; the run's failure reason.
     lost: str | None
+    # Its command ended and the process waits to run one more (a launcher's keep=True).
+    kept: bool
 
     def stdout_fd(self) -> int: ...
     def stderr_fd(self) -> int: ...
@@ -28,10 +30,23 @@ class Process(Protocol):
     def wait(self, timeout: float | None = None) -> int: ...
     def signal_group(self, sig: int) -> None: ...
 
+    def follow(self, argv: Sequence[str], cwd: Path,
+               env: Mapping[str, str]) -> Process | None:
+        """A kept process's next command, run with the project its dbt already loaded;
+        None when this process cannot take one."""
+        ...
+
+    def release(self) -> None:
+        """Let a kept process go without a next command."""
+        ...
+
 
 class Launcher(Protocol):
-    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Process:
-        """Start argv; raise FileNotFoundError/PermissionError when it cannot start."""
+    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str],
+              keep: bool = False) -> Process:
+        """Start argv; raise FileNotFoundError/PermissionError when it cannot start.
+        With `keep`, the process may be kept for a follow-up command (Process.follow) if
+        the launcher can do that; the caller then follows or releases it."""
         ...
 
 
@@ -41,6 +56,13 @@ class _Popen:
         self.pid = popen.pid
         self.note: str | None = None
         self.lost: str | None = None
+        self.kept = False  # a `dbt` process ends with its command
+
+    def follow(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
+        return None
+
+    def release(self) -> None:
+        pass
 
     def stdout_fd(self) -> int:
         return self._p.stdout.fileno()
@@ -73,7 +95,8 @@ class SubprocessLauncher:
         if threading.current_thread() is threading.main_thread():
             restore_default_sigint()
 
-    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Process:
+    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str],
+              keep: bool = False) -> Process:
         popen = subprocess.Popen(
             list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)

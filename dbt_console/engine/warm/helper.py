@@ -6,9 +6,9 @@ once per adapter on a throwaway project (a real build on DuckDB, a compile again
 profile that points nowhere on the others, which need a server to build), so the modules a
 build touches are loaded (warmup.py), releases what that held, and then waits on a Unix
 socket. For each step the engine sends the argv, working directory, environment and the
-step's stdout/stderr file descriptors; the helper forks a child that becomes the step,
-calls dbt's programmatic entry point and exits with the code the `dbt` command would have.
-The child's pid goes back at once and its exit code when it ends.
+step's stdout/stderr file descriptors; the helper forks a child that becomes the step
+(child.py), calls dbt's programmatic entry point and exits with the code the `dbt` command
+would have. The child sends its pid at once; the helper sends its exit code when it ends.
 
 It runs under the interpreter that owns a job's dbt, which need not have dbt-console
 installed: standard library only, started as a script. Single-threaded by design: forking
@@ -23,14 +23,15 @@ fork instead of in each step that calls them (about 50 ms a compare step).
 5, steps then take about 0.55x of a cold start instead of 0.3x.
 
 Protocol: one connection per step. The engine sends one JSON object with the two fds
-attached (SCM_RIGHTS); the helper answers `{"pid": N}` then `{"exit": CODE}`, one JSON line
-each, or `{"error": "..."}`. On start it prints one JSON line on stdout: `{"ready": ...}` or
-`{"error": ...}`. It exits when its stdin (a pipe from the engine) closes.
+attached (SCM_RIGHTS); the child answers `{"pid": N}` and the helper `{"exit": CODE}`, one
+JSON line each, or the helper `{"error": "..."}`. A kept step (child.py) answers
+`{"done": CODE}` in between and takes one more request on the same connection. On start
+the helper prints one JSON line on stdout: `{"ready": ...}` or `{"error": ...}`. It exits
+when its stdin (a pipe from the engine) closes.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import selectors
@@ -41,21 +42,15 @@ import threading
 import time
 from pathlib import Path
 
-from warmup import warm_up  # a sibling: this runs as a script, see warmup.py
+from child import MAX_REQUEST, run_child  # siblings: this runs as a script, see warmup.py
+from warmup import warm_up
 
-# The request is small: argv, cwd and an environment. A larger one is refused.
-MAX_REQUEST = 4 * 1024 * 1024
+
 def say(**message) -> None:
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
 
 
-def exit_code(result) -> int:
-    """The `dbt` command's exit code for a dbtRunnerResult: 0 success, 1 a node failed,
-    2 dbt itself failed (as dbt.cli.main's click wrappers map ResultExit/ExceptionExit)."""
-    if result.success:
-        return 0
-    return 1 if result.exception is None else 2
 
 
 def installed_adapters() -> list[str]:
@@ -94,70 +89,10 @@ def watched_paths() -> list[str]:
     return sorted(paths)
 
 
-def _release_semaphores() -> None:
-    """What a `dbt` process does at exit that os._exit skips: multiprocessing's
-    finalizers, which unlink the named semaphores dbt's locks made. Skipped, each step
-    leaked two, and the resource tracker said so in the run's log."""
-    try:
-        from multiprocessing import util
-
-        util._exit_function()  # what multiprocessing registers with atexit
-    except Exception:  # noqa: BLE001 - a child must reach os._exit whatever happens
-        pass
 
 
-def _forget_warm_up_state() -> None:
-    """dbt caches the DBT_ENV_CUSTOM_ENV_* variables it puts in artifacts' metadata.env
-    when first asked; the warm-up asked with the helper's environment, not the step's."""
-    try:
-        from dbt_common.events.functions import reset_metadata_vars
-    except ImportError:  # a dbt_common without the cache
-        return
-    reset_metadata_vars()
 
 
-def run_child(request: dict, out_fd: int, err_fd: int, keep_closed: list[int]) -> None:
-    """In the forked child: become the step, run dbt, exit with its code. Never returns."""
-    code = 2
-    try:
-        os.setsid()  # its own process group: the engine signals the group to cancel
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.set_wakeup_fd(-1)
-        for fd in keep_closed:
-            os.close(fd)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(out_fd, 1)
-        os.dup2(err_fd, 2)
-        for fd in (devnull, out_fd, err_fd):
-            os.close(fd)
-        # Line by line, as an unbuffered `dbt` would write them: the engine shows them live.
-        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
-                                      errors="backslashreplace", line_buffering=True)
-        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
-                                      errors="backslashreplace", line_buffering=True)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        sys.argv = ["dbt", *request["args"]]
-        _forget_warm_up_state()
-        from dbt.cli.main import dbtRunner
-
-        code = exit_code(dbtRunner().invoke(list(request["args"])))
-    except BaseException as exc:  # noqa: BLE001 - the child must always exit, never return
-        try:
-            sys.stderr.write(f"dbt-console warm helper: {exc!r}\n")
-        except Exception:  # noqa: BLE001
-            pass
-    finally:
-        try:
-            _release_semaphores()
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
 
 
 class Helper:
@@ -231,15 +166,14 @@ class Helper:
             for fd in fds:
                 os.close(fd)
             return
-        keep_closed = [self.sock.fileno(), self.wake_r, self.wake_w, conn.fileno(),
+        keep_closed = [self.sock.fileno(), self.wake_r, self.wake_w,
                        *(c.fileno() for c in self.children.values())]
         pid = os.fork()
         if pid == 0:
-            run_child(request, fds[0], fds[1], keep_closed)
+            run_child(request, fds[0], fds[1], conn, keep_closed)  # it sends its pid
         for fd in fds:
             os.close(fd)
         self.children[pid] = conn
-        self.answer(conn, pid=pid)
 
     def reap(self) -> None:
         while self.children:

@@ -12,7 +12,6 @@ import json
 import os
 import selectors
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from dbt_console import ci
 from dbt_console.engine.launcher import Process, SubprocessLauncher
+from dbt_console.engine.warm.process import WarmProcess
 
 HELPER_SCRIPT = Path(__file__).with_name("helper.py")
 # A helper imports dbt and builds a throwaway project; on a busy machine that can take a
@@ -101,65 +101,6 @@ class Helper:
             self.proc.wait()
 
 
-class WarmProcess:
-    """A step forked by a helper. Not our child: its exit code comes over the socket."""
-
-    def __init__(self, conn: socket.socket, pid: int, out_r: int, err_r: int, helper: Helper):
-        self.pid = pid
-        self.note: str | None = f"warm start (helper pid {helper.pid}, dbt {helper.dbt_version})"
-        self.lost: str | None = None
-        self._conn = conn
-        self._out, self._err = out_r, err_r
-        self._helper_pid = helper.pid
-        self._code: int | None = None
-        self._done = threading.Event()
-        threading.Thread(target=self._watch, name=f"warm-{pid}", daemon=True).start()
-
-    def _watch(self) -> None:
-        try:
-            data = self._conn.recv(4096)
-        except OSError:
-            data = b""
-        finally:
-            self._conn.close()
-        code = json.loads(data).get("exit") if data else None
-        if code is None:
-            # The helper died with the step still running; its output pipes would stay
-            # open forever, and nobody would ever learn its exit code.
-            self.lost = (f"the warm dbt helper (pid {self._helper_pid}) died during this "
-                         "step; the step was killed")
-            self.signal_group(signal.SIGKILL)
-            code = -signal.SIGKILL
-        self._code = code
-        self._done.set()
-
-    def stdout_fd(self) -> int:
-        return self._out
-
-    def stderr_fd(self) -> int:
-        return self._err
-
-    def poll(self) -> int | None:
-        return self._code
-
-    def wait(self, timeout: float | None = None) -> int:
-        if not self._done.wait(timeout):
-            raise subprocess.TimeoutExpired(f"warm step {self.pid}", timeout or 0)
-        for fd in (self._out, self._err):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self._out = self._err = -1
-        return self._code
-
-    def signal_group(self, sig: int) -> None:
-        try:
-            os.killpg(self.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass  # already gone, or not yet its own group (a repeat signal follows)
-
-
 class WarmLauncher:
     """Starts steps from warm helpers; `on_change(helper)` hears of each helper's state."""
 
@@ -181,15 +122,17 @@ class WarmLauncher:
 
     # --- the Launcher interface --------------------------------------------------------
 
-    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Process:
+    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str],
+              keep: bool = False) -> Process:
         try:
-            return self._start_warm(argv, cwd, env)
+            return self._start_warm(argv, cwd, env, keep)
         except HelperUnavailable as exc:
             proc = self.cold.start(argv, cwd, env)
             proc.note = f"cold start: {exc}"
             return proc
 
-    def _start_warm(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Process:
+    def _start_warm(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str],
+                    keep: bool) -> Process:
         python = interpreter_of(argv[0])
         if python is None:
             raise HelperUnavailable(f"{argv[0]} is not a Python entry point")
@@ -203,7 +146,8 @@ class WarmLauncher:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             conn.connect(str(helper.socket_path))
-            request = json.dumps({"args": list(argv[1:]), "cwd": str(cwd), "env": dict(env)})
+            request = json.dumps({"args": list(argv[1:]), "cwd": str(cwd), "env": dict(env),
+                                  "keep": keep})
             socket.send_fds(conn, [request.encode()], [out_w, err_w])
             answer = json.loads(conn.recv(4096) or b"{}")
         except (OSError, ValueError) as exc:
@@ -220,7 +164,8 @@ class WarmLauncher:
             os.close(out_r)
             os.close(err_r)
             raise HelperUnavailable(answer.get("error") or "the warm helper hung up")
-        return WarmProcess(conn, answer["pid"], out_r, err_r, helper)
+        return WarmProcess(conn, answer["pid"], out_r, err_r, helper.pid,
+                           f"warm start (helper pid {helper.pid}, dbt {helper.dbt_version})")
 
     # --- helpers -------------------------------------------------------------------------
 
