@@ -21,6 +21,7 @@ import signal
 import socket
 import sys
 
+# A request is small: argv, cwd and an environment. A larger one is refused.
 MAX_REQUEST = 4 * 1024 * 1024
 # How long a kept step waits for its follow-up: the engine sends it, or hangs up, as soon
 # as it has read the first command's results.

@@ -51,8 +51,6 @@ def say(**message) -> None:
     sys.stdout.flush()
 
 
-
-
 def installed_adapters() -> list[str]:
     """Adapter plugins installed beside dbt-core: each ships its macros in dbt/include/."""
     import dbt.include
