@@ -77,11 +77,13 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 def _cron_words(cron: str) -> str:
     from cron_descriptor import Options, get_description
 
+    from dbt_console.cron import expand
+
     options = Options()
     options.use_24hour_time_format = True
     try:
-        return get_description(cron, options)
-    except Exception:  # cron-descriptor rejects a few crons APScheduler accepts
+        return get_description(expand(cron), options)
+    except Exception:  # cron-descriptor rejects a few crons cron accepts (L, #)
         return cron
 
 

@@ -143,31 +143,10 @@ def check_branch(branch: str) -> str | None:
 
 
 def cron_problems(cron: str, timezone: str) -> list[str]:
-    """What is wrong with a schedule: its timezone and its cron, each checked whatever the
-    other's fault. Uses APScheduler's parser, the one that fires it."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    """What is wrong with a schedule, read as the scheduler reads it."""
+    from dbt_console import cron as crontab
 
-    problems = []
-    try:
-        tz = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(f"timezone {timezone!r} is not a known IANA timezone (e.g. "
-                        "Europe/Berlin, UTC)")
-        tz = ZoneInfo("UTC")  # the cron is still checked
-    if len(cron.split()) != 5:
-        return [*problems, f"cron {cron!r} must have 5 fields (minute hour day month "
-                           f"weekday), found {len(cron.split())}"]
-    from apscheduler.triggers.cron import CronTrigger
-
-    try:
-        trigger = CronTrigger.from_crontab(cron, timezone=tz)
-    except ValueError as exc:
-        return [*problems, f"cron {cron!r} is not valid: {exc}"]
-    from datetime import datetime
-
-    if trigger.get_next_fire_time(None, datetime.now(tz)) is None:
-        problems.append(f"cron {cron!r} never fires (no date matches it, e.g. 31 February)")
-    return problems
+    return crontab.problems(cron, timezone)
 
 
 def _mapping(value: Any, where: str, allowed: set[str], problems: list[str]) -> dict:

@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dbt_console import cron
 from dbt_console.model import Schedule, Sla
 
 FIELDS = frozenset({"finish_by", "max_minutes", "slower_than_usual", "missed"})
@@ -85,13 +86,9 @@ def deadline(finish_by: str, day: date, schedule: Schedule) -> float:
 
 
 def fires_on(schedule: Schedule, day: date) -> bool:
-    from apscheduler.triggers.cron import CronTrigger
-
-    tz = ZoneInfo(schedule.timezone)
-    trigger = CronTrigger.from_crontab(schedule.cron, timezone=tz)
     start, end = day_bounds(day, schedule)
-    first = trigger.get_next_fire_time(None, datetime.fromtimestamp(start, tz))
-    return first is not None and first.timestamp() < end
+    first = cron.next_after(schedule.cron, schedule.timezone, start - 1)
+    return first is not None and first < end
 
 
 def usual(durations: list[float]) -> float | None:

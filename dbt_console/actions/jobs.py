@@ -7,6 +7,7 @@ are applied here, once, for the jobs file, the form and the API alike.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -225,9 +226,10 @@ def next_fire(job: Job, after: float | None = None) -> float | None:
     """When the job's schedule fires next (after `after`), or None: no schedule, paused."""
     if not job.enabled or job.schedule is None:
         return None
-    from dbt_console.engine.scheduler import next_fire as fire
+    from dbt_console import cron
 
-    return fire(job.schedule, after)
+    return cron.next_after(job.schedule.cron, job.schedule.timezone,
+                           time.time() if after is None else after)
 
 
 def _dbt_problem(job: Job, prefix: str) -> list[str]:

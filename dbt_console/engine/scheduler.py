@@ -9,30 +9,46 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
-from zoneinfo import ZoneInfo
+from datetime import timedelta, timezone
 
+from apscheduler.triggers.base import BaseTrigger
+
+from dbt_console import cron
 from dbt_console.model import Job, Schedule
 
 # Fires that could not happen on time (a suspended machine) still happen within this.
 MISFIRE_GRACE_SECONDS = 60
 
 
-@lru_cache(maxsize=4096)
-def cron_trigger(schedule: Schedule):
-    """A trigger computes fire times without changing: one per distinct schedule."""
-    from apscheduler.triggers.cron import CronTrigger
+class CronTrigger(BaseTrigger):
+    """An APScheduler trigger whose fires come from `dbt_console.cron`: APScheduler's own
+    CronTrigger reads weekdays with 0 = Monday and ANDs day-of-month with day-of-week."""
 
-    return CronTrigger.from_crontab(schedule.cron, timezone=ZoneInfo(schedule.timezone))
+    __slots__ = ("schedule",)
+
+    def __init__(self, schedule: Schedule):
+        self.schedule = schedule
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        # Count from the fire before when there was one, so that a late wake-up still sees
+        # the fire it missed (APScheduler's misfire grace decides) and a clock set back
+        # cannot fire it twice.
+        start = now if previous_fire_time is None else (
+            previous_fire_time + timedelta(microseconds=1))
+        return cron.next_fire_at_or_after(self.schedule.cron, self.schedule.timezone, start)
+
+    def __str__(self) -> str:
+        return f"cron[{self.schedule.cron!r} {self.schedule.timezone}]"
+
+
+def cron_trigger(schedule: Schedule) -> CronTrigger:
+    return CronTrigger(schedule)
 
 
 def next_fire(schedule: Schedule, after: float | None = None) -> float | None:
     """The first fire time strictly after `after` (default: now), as epoch seconds."""
-    start = datetime.fromtimestamp(time.time() if after is None else after, timezone.utc)
-    trigger = cron_trigger(schedule)
-    fire = trigger.get_next_fire_time(None, start + timedelta(microseconds=1))
-    return None if fire is None else fire.timestamp()
+    return cron.next_after(schedule.cron, schedule.timezone,
+                           time.time() if after is None else after)
 
 
 TriggerFor = Callable[[Job], object]
