@@ -124,11 +124,12 @@ def binary(home: Path, *args: str, timeout: float = 300, **kwargs) -> Result:
 
 
 @contextmanager
-def tmux_dashboard(home: Path, name: str, size: tuple[int, int] = (80, 24)):
-    """The installed binary in a real tmux terminal of `size`, on `home`; yields its
-    session's name and a function returning what the screen shows."""
+def tmux_dashboard(home: Path, name: str, size: tuple[int, int] = (80, 24),
+                   exe: Path | None = None):
+    """The installed binary (or `exe`) in a real tmux terminal of `size`, on `home`;
+    yields its session's name and a function returning what the screen shows."""
     session = f"dbt-console-{name}-{os.getpid()}"
-    exe = Path(sys.executable).parent / "dbt-console"  # the script the package installs
+    exe = exe or Path(sys.executable).parent / "dbt-console"  # the script pip installs
     assert exe.is_file()
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", str(size[0]), "-y",
                     str(size[1]), f"DBT_CONSOLE_HOME={home} {exe}"], check=True)
