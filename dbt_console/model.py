@@ -290,6 +290,7 @@ class Environment:
 # three set-up steps, then the job's commands from step 4 on.
 CLONE_STEP, PROFILE_STEP, DEPS_STEP = 1, 2, 3
 FIRST_COMMAND_STEP = 4
+DOCS_COMMAND = "dbt docs generate"  # the last step of a job with generate_docs
 
 
 @dataclass
@@ -301,6 +302,7 @@ class Step:
     exit_code: int | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    skipped: bool = False  # a command of a finished run that never started
 
 
 @dataclass

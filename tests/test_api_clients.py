@@ -124,7 +124,7 @@ def test_airflow_finds_a_job_by_names_and_retries_it_from_failure(demo_api):
     assert "node(s) failed" in details["status_message"]
 
 
-def late_home(tmp_path: Path) -> tuple[Path, Path]:
+def late_home(tmp_path: Path, commands: str = '["dbt build"]') -> tuple[Path, Path]:
     """A job whose model `late` reads a table that is not there yet: its first run fails
     at `late` (and skips `after_late`); once the table exists a retry of those works."""
     project = make_project(tmp_path / "late", {
@@ -135,13 +135,14 @@ def late_home(tmp_path: Path) -> tuple[Path, Path]:
         "models/early.sql": "select 1 as id\n",
         "models/late.sql": "select * from main.raw_late\n",
         "models/after_late.sql": "select * from {{ ref('late') }}\n",
+        "models/downstream.sql": "select * from {{ ref('early') }}\n",
     })
     home = tmp_path / "home"
     import_jobs(home, tmp_path, f"""
 jobs:
   - name: loader
     project_dir: {project}
-    commands: ["dbt build"]
+    commands: {commands}
 """)
     return home, tmp_path / "late.duckdb"
 
@@ -158,6 +159,10 @@ def prefect_retry_steps(client: httpx.Client, run_id: int) -> list[str]:
         if step["index"] <= 3 or status == "success":
             continue
         command = step["name"].partition("`")[2].partition("`")[0]
+        if status == "skipped" and {"build", "run", "test", "seed", "snapshot"} & set(
+                shlex.split(command)):
+            steps.append(command)  # a command that never ran is run again whole
+            continue
         results = client.get(f"runs/{run_id}/artifacts/run_results.json",
                              params={"step": step["index"]}).json()["results"]
         nodes = " ".join(r["unique_id"].split(".")[2] for r in results
@@ -194,6 +199,33 @@ def test_prefect_retries_only_the_failed_models_and_ends_with_the_retrys_status(
         assert sorted(r["unique_id"] for r in built["results"]) == [
             "model.loads.after_late", "model.loads.late"]
         assert client.get(f"runs/{done['id']}/artifacts/").json()["data"]
+
+
+def test_prefect_reruns_a_command_that_never_ran_after_the_first_failed(tmp_path, serving):
+    """PREFECT's retry reads run_steps: a command after the failed one must be listed, as
+    skipped, or the retry reports success without ever running it."""
+    import duckdb
+
+    home, warehouse = late_home(tmp_path, '["dbt build --exclude downstream", '
+                                          '"dbt run --select downstream"]')
+    serve = serving(home, args=("--api", "127.0.0.1:0"))
+    with api_client(serve, token(home, "prefect")) as client:
+        loader = job_id(client, "loader")
+        first_id = client.post(f"jobs/{loader}/run/", json={"cause": "Prefect"}).json()[
+            "data"]["id"]
+        assert wait_complete(client, first_id)["status"] == 20
+        listed = client.get(f"runs/{first_id}/").json()["data"]["run_steps"]
+        assert [(s["index"], s["status_humanized"]) for s in listed][-2:] == [
+            (4, "Error"), (5, "Skipped")]
+        with duckdb.connect(str(warehouse)) as db:
+            db.execute("create table main.raw_late as select 7 as id")
+        steps = prefect_retry_steps(client, first_id)
+        assert steps[1] == "dbt run --select downstream"
+        retry = client.post(f"jobs/{loader}/run/", json={"cause": "Prefect",
+                                                         "steps_override": steps})
+        assert wait_complete(client, retry.json()["data"]["id"])["status"] == 10
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        assert db.execute("select count(*) from main.downstream").fetchone() == (1,)
 
 
 def test_dagster_v1_run_steps_and_run_job_and_poll_on_a_failing_job(demo_api):

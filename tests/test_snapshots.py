@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from dbt_console.actions import Actor, Context
-from dbt_console.engine import scheduler
+from dbt_console.actions import jobs as action_jobs
 from dbt_console.model import Job, NodeResult, RunStatus, Schedule, Trigger
 from dbt_console.store import Store
 from dbt_console.tui.app import DbtConsoleApp
@@ -26,7 +26,7 @@ def frozen(paths, monkeypatch):
     """A store with two jobs, a good run and a failed one, every time fixed."""
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
-    monkeypatch.setattr(scheduler, "time", types.SimpleNamespace(time=lambda: NOW))
+    monkeypatch.setattr(action_jobs, "time", types.SimpleNamespace(time=lambda: NOW))
     with Store(paths.store) as store:
         store.save_jobs([
             Job(name="nightly", commands=("dbt seed", "dbt build"), project_dir="/srv/a",

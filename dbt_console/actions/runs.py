@@ -15,7 +15,16 @@ from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
 from dbt_console.errors import UserError
 from dbt_console.jobrules import check_branch
-from dbt_console.model import FIRST_COMMAND_STEP, Job, Overrides, Run, RunStatus, Step, Trigger
+from dbt_console.model import (
+    DOCS_COMMAND,
+    FIRST_COMMAND_STEP,
+    Job,
+    Overrides,
+    Run,
+    RunStatus,
+    Step,
+    Trigger,
+)
 
 FAILED = (RunStatus.ERROR, RunStatus.CANCELLED)
 
@@ -178,7 +187,19 @@ ORDERS = ("id", "created_at", "finished_at")
 
 @action("viewer")
 def steps(ctx: Context, run_id: int) -> list[Step]:
-    return ctx.store.list_steps(run_id)
+    """The run's steps, and after them every command it has not started: waiting while
+    the run goes on, skipped once it ended (dbt Cloud lists them so, and Prefect reruns a
+    skipped command when it retries a run)."""
+    recorded = ctx.store.list_steps(run_id)
+    run, job = ctx.store.get_run(run_id), ctx.store.run_job(run_id)
+    planned = [*job.commands, *([DOCS_COMMAND] if job.generate_docs else [])]
+    started = {s.idx for s in recorded}
+    ended = run.status.finished
+    return recorded + [
+        Step(run_id, idx, command, RunStatus.CANCELLED if ended else RunStatus.QUEUED,
+             skipped=ended)
+        for idx, command in enumerate(planned, start=FIRST_COMMAND_STEP)
+        if idx not in started and idx > max(started, default=0)]
 
 
 @action("viewer")

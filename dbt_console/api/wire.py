@@ -131,6 +131,8 @@ def step_obj(step: Step, account_id: int, logs: str | None, debug_logs: str | No
         "index": step.idx,
         "name": step_name(step.command),
         **_status_fields(step.status),
+        # A command that never ran: dbt Cloud's word for it, which Prefect's retry reads.
+        **({"status_humanized": "Skipped", "is_skipped": True} if step.skipped else {}),
         "created_at": stamp(step.started_at),
         "started_at": stamp(step.started_at),
         "finished_at": stamp(step.finished_at),

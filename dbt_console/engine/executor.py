@@ -25,6 +25,7 @@ from dbt_console.jobrules import command_argv
 from dbt_console.model import (
     CLONE_STEP,
     DEPS_STEP,
+    DOCS_COMMAND,
     FIRST_COMMAND_STEP,
     PROFILE_STEP,
     Job,
@@ -37,7 +38,6 @@ from dbt_console.store import Store
 CANCEL_POLL_SECONDS = 0.5
 # A job's timeout_minutes are minutes of this many seconds (tests shorten it).
 SECONDS_PER_MINUTE = 60.0
-DOCS_COMMAND = "dbt docs generate"
 
 
 @dataclass
