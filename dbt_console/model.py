@@ -216,11 +216,15 @@ class Overrides:
     no_timeout: bool = False
     generate_docs: bool | None = None
     env: dict[str, str] = field(default_factory=dict)
+    threads: int | None = None
 
     def apply(self, job: Job) -> Job:
         changes: dict[str, Any] = {"env": {**job.env, **self.env}}
         if self.commands is not None:
             changes["commands"] = self.commands
+        if self.threads is not None:
+            changes["commands"] = tuple(with_threads(c, self.threads)
+                                        for c in changes.get("commands", job.commands))
         if self.target is not None:
             changes["target"] = self.target
         if self.timeout_minutes is not None or self.no_timeout:
@@ -228,6 +232,20 @@ class Overrides:
         if self.generate_docs is not None:
             changes["generate_docs"] = self.generate_docs
         return replace(job, **changes)
+
+
+# dbt's sub-commands that take --threads (dbt-core 1.10/1.11 reads no DBT_THREADS).
+THREADED = ("build", "run", "test", "seed", "snapshot", "compile", "clone", "retry", "show",
+            "docs generate", "source freshness")
+
+
+def with_threads(command: str, threads: int) -> str:
+    """`command` run on `threads` threads, when its sub-command takes them (the last
+    --threads wins, so one the command already has is overridden)."""
+    rest = command.split(maxsplit=1)[1] if " " in command else ""
+    if not any(rest == sub or rest.startswith(sub + " ") for sub in THREADED):
+        return command
+    return f"{command} --threads {threads}"
 
 
 @dataclass

@@ -175,11 +175,13 @@ def test_rerun_retries_the_failed_run_then_cancel_a_long_run(tmp_path, serving):
                  timeout=60, what="the slow run to be running")
         cancelled = client.post(f"runs/{run['id']}/cancel/")
         assert cancelled.status_code == 200 and cancelled.json()["data"]["id"] == run["id"]
+        # The answer says what dbt Cloud's says: the run is cancelled, not still running.
+        assert cancelled.json()["data"]["status_humanized"] == "Cancelled"
         final = wait_complete(client, run["id"], timeout=60)
         assert final["is_cancelled"] and final["status"] == 30
         rerun = client.post(f"jobs/{slow}/rerun/").json()["data"]
         assert rerun["trigger"]["cause"] == f"Retry of run {run['id']}"
-        client.post(f"runs/{rerun['id']}/cancel/")
+        assert client.post(f"runs/{rerun['id']}/cancel/").json()["data"]["status"] == 30
         quick = job_id(client, "quick")
         fresh = client.post(f"jobs/{quick}/rerun/").json()["data"]  # nothing failed: a new run
         assert wait_complete(client, fresh["id"])["is_success"]
@@ -221,11 +223,22 @@ jobs:
     log = binary(home, "logs", str(run["id"])).out
     for line in (f"DBT_CLOUD_JOB_ID={envy}", f"DBT_CLOUD_RUN_ID={run['id']}",
                  "DBT_CLOUD_RUN_REASON_CATEGORY=other", "DBT_CLOUD_RUN_REASON=from Dagster",
-                 "DBT_CONSOLE_CI_SCHEMA=dbt_pr_42", "DBT_THREADS=3", f"DBT_CLOUD_GIT_SHA={sha}"):
+                 "DBT_CONSOLE_CI_SCHEMA=dbt_pr_42", f"DBT_CLOUD_GIT_SHA={sha}"):
         assert line in log, line
     by_hand = binary(home, "run", "envy", "--wait")  # no API: the variables are still set
     assert "DBT_CLOUD_RUN_REASON_CATEGORY=other" in by_hand.out
     assert "DBT_CLOUD_RUN_REASON=Kicked off by" in by_hand.out
+
+
+def test_threads_override_is_the_concurrency_dbt_runs_with(demo_api):
+    home, client = demo_api
+    nightly = job_id(client, "nightly")
+    run = client.post(f"jobs/{nightly}/run/", json={
+        "cause": "Airflow", "threads_override": 3, "steps_override": ["dbt seed"]})
+    assert run.status_code == 200, run.text
+    assert wait_complete(client, run.json()["data"]["id"])["is_success"]
+    log = binary(home, "logs", str(run.json()["data"]["id"])).out
+    assert "Concurrency: 3 threads" in log, log[-2000:]
 
 
 def test_tls_with_a_self_signed_certificate(demo_runs, tmp_path, serving):

@@ -216,3 +216,11 @@ def test_projects_and_environments_keep_their_ids(paths, tmp_path):
     with Store(paths.store) as store:
         assert sorted(p.name for p in store.list_projects()) == ["jaffle", "other"]
         assert set(store.job_places()) == {j.id for j in store.list_jobs()}
+
+
+def test_a_run_cancelled_while_queued_says_why_in_its_status_message(store):
+    store.save_jobs([JOB])
+    run = store.enqueue_run(store.get_job("nightly"), Trigger.manual(), "me")
+    cancelled = store.request_cancel(run.id, "ada (from the API)")
+    assert cancelled.status is RunStatus.CANCELLED
+    assert cancelled.error == "cancelled before it started by ada (from the API)"

@@ -99,7 +99,7 @@ def _overrides(body: dict, problems: list[str]) -> Overrides:
             problems.append(f"threads_override: must be a whole number from 1 to 256, "
                             f"got {threads!r}")
         else:
-            env["DBT_THREADS"] = str(threads)
+            changes["threads"] = threads
     _timeout_docs_steps(body, changes, problems)
     return Overrides(env=env, **changes)
 

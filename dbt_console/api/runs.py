@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +19,7 @@ from dbt_console.model import Run
 # run_steps' logs: the newest lines of each step (a step can log millions).
 STEP_LOG_LINES = 5000
 DEBUG_LOG_BYTES = 1 << 20
+CANCEL_ANSWER_SECONDS = 10
 
 
 async def list_runs(api: Api, request: Request, ctx: Context) -> Response:
@@ -94,7 +96,14 @@ async def cancel_run(api: Api, request: Request, ctx: Context) -> Response:
     run = api.run(ctx, request.path_params["run_id"])
 
     def cancel(wctx: Context) -> dict:
-        return api.run_data(wctx, actions.runs.cancel(wctx, run.id))
+        cancelled = actions.runs.cancel(wctx, run.id)
+        # dbt Cloud answers with the run cancelled: wait for the engine to stop it (dbt
+        # cancels its queries within a second or two), else answer with it still going.
+        deadline = time.monotonic() + CANCEL_ANSWER_SECONDS
+        while not cancelled.status.finished and time.monotonic() < deadline:
+            time.sleep(0.1)
+            cancelled = actions.runs.get(wctx, run.id)
+        return api.run_data(wctx, cancelled)
     return api.ok(await api.write(ctx.actor, cancel))
 
 

@@ -188,11 +188,12 @@ class RunsStore(StoreBase):
         executes it sees the request within a second). `by`: who asked, in words."""
         with self._tx() as conn:
             now = time.time()
+            words = "cancelled before it started" + (f" by {by}" if by else "")
             if conn.execute(
-                    "UPDATE runs SET status = ?, finished_at = ? WHERE id = ? AND status = ?",
-                    (RunStatus.CANCELLED.value, now, run_id, RunStatus.QUEUED.value)).rowcount:
-                self._append_system_line(conn, run_id, "cancelled before it started"
-                                         + (f" by {by}" if by else ""), "warn")
+                    "UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE id = ? AND "
+                    "status = ?", (RunStatus.CANCELLED.value, now, words, run_id,
+                                   RunStatus.QUEUED.value)).rowcount:
+                self._append_system_line(conn, run_id, words, "warn")
             else:
                 conn.execute(
                     "UPDATE runs SET cancel_requested = 1, cancel_by = ? WHERE id = ? AND "
