@@ -106,3 +106,29 @@ def test_serve_takes_over_from_a_background_engine(demo_runs, tmp_path, serving)
     assert engine_of(home)["kind"] == "serve"
     wait_for(lambda: not alive(background), 30, "the background engine to go")
     serve.stop()
+
+
+def test_a_background_engine_whose_data_directory_is_removed_stops_and_makes_none(
+        demo_runs, tmp_path):
+    """A test's or a user's `rm -rf` of the data directory: the engine must not go on for
+    hours making an empty store again."""
+    home = copy_home(demo_runs, tmp_path)
+    started = binary(home, "engine", "start")
+    assert started.code == 0, started.err
+    pid = engine_of(home)["pid"]
+    shutil.rmtree(home)
+    wait_for(lambda: not alive(pid), 30, "the engine to stop once its store is gone")
+    assert not home.exists(), "the engine made its data directory again"
+
+
+def test_serve_says_why_it_stops_when_its_store_is_replaced(demo_runs, tmp_path, serving):
+    home = copy_home(demo_runs, tmp_path)
+    serve = serving(home)
+    store = home / "dbt-console.db"
+    replacement = tmp_path / "other.db"
+    shutil.copy(store, replacement)
+    os.replace(replacement, store)  # another file at the same path
+    serve.proc.wait(timeout=30)
+    output = serve.stop()
+    assert serve.proc.returncode == 1
+    assert f"the store {store} was removed or replaced by another file" in output

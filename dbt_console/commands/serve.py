@@ -71,7 +71,7 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     sys.stdout.flush()
     engine.stop()
     out("engine stopped")
-    return 1 if engine.lost_lease else 0
+    return 1 if engine.lost_lease or engine.store_lost else 0
 
 
 def _report(run: Run) -> None:
@@ -93,7 +93,9 @@ def _quiet_logging() -> None:
 
 
 def _say_why_it_stops(engine, settings, idle: bool) -> None:
-    if engine.lost_lease:
+    if engine.store_lost:
+        sys.stderr.write(f"dbt-console: {engine.store_lost}\n")
+    elif engine.lost_lease:
         sys.stderr.write("dbt-console: another engine took over this store; stopping\n")
     elif engine.stop_asked_by:
         out(f"{engine.stop_asked_by} asked the engine to stop (dbt-console engine stop)")

@@ -11,6 +11,7 @@ import sys
 import time
 
 from dbt_console.config import Paths
+from dbt_console.errors import UserError
 from dbt_console.store import Store
 
 # How often an idle engine asks the store whether it still has nothing to do.
@@ -49,8 +50,13 @@ class IdleTimer:
         if now - self._checked < min(IDLE_CHECK_SECONDS, max(self.seconds, 0.5)):
             return self._over(now)
         self._checked = now
-        with Store(self.store_path) as store:
-            busy = self.engine.busy(store)
+        if self.engine.store_lost:
+            return True
+        try:
+            with Store(self.store_path, must_exist=True) as store:
+                busy = self.engine.busy(store)
+        except UserError:  # the store is gone: the engine's loop says so and stops
+            return True
         if busy:
             self._idle_since = None
         elif self._idle_since is None:

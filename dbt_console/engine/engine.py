@@ -8,6 +8,7 @@ order) and renews the lease. Each run executes on its own thread.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -73,6 +74,8 @@ class Engine:
         self._told_waiting: set[int] = set()
         self._loop: threading.Thread | None = None
         self.lost_lease = False
+        # Why the engine stopped on its own: its store file was removed or replaced.
+        self.store_lost: str | None = None
         self.notifier = Notifier(paths.store, run_id=only_run)
         self.pushes = PushWatcher(paths.store, settings.push_poll_seconds,
                                   lambda run_id: self._wake.set())
@@ -132,7 +135,9 @@ class Engine:
         self.notifier.stop()
         if self.warm is not None:
             self.warm.close()
-        with Store(self.paths.store) as store:
+        if self.store_lost:
+            return  # nothing to give back, and no store to make again
+        with Store(self.paths.store, must_exist=True) as store:
             # A run whose thread could not even be cancelled must not look alive.
             store.fail_orphans("dbt-console stopped and could not cancel this run in time")
             self.keeper.release(store)
@@ -140,7 +145,7 @@ class Engine:
     def wait(self, until: Callable[[], bool]) -> None:
         """Block the calling thread until `until()` is true, the lease is lost or someone
         asked the engine to stop (`stop_asked_by` says who)."""
-        while not until() and not self.lost_lease and not self.stop_asked_by:
+        while not (self.store_lost or self.lost_lease or self.stop_asked_by or until()):
             time.sleep(0.2)
 
     @property
@@ -163,12 +168,19 @@ class Engine:
         self._wake.set()
 
     def _run_loop(self) -> None:
-        with Store(self.paths.store) as store:
+        with Store(self.paths.store, must_exist=True) as store:
+            identity = file_identity(self.paths.store)
             jobs_seen = store.jobs_fingerprint()
             helpers_checked = time.monotonic()
             next_prune = time.monotonic() + PRUNE_FIRST_SECONDS
             next_alerts = 0.0
             while not self._stopping.is_set():
+                if file_identity(self.paths.store) != identity:
+                    self.store_lost = (f"the store {self.paths.store} was removed or replaced "
+                                       "by another file; stopping (start dbt-console again "
+                                       "to use the store that is there now)")
+                    log.error(self.store_lost)
+                    return
                 try:
                     self._drain_fires(store)
                     fingerprint = store.jobs_fingerprint()
@@ -208,7 +220,7 @@ class Engine:
         """Retention, on a thread of its own: removing thousands of run directories must
         not hold up the loop that starts runs."""
         try:
-            with Store(self.paths.store) as store:
+            with Store(self.paths.store, must_exist=True) as store:
                 found = retention.plan(store, self.paths, self.settings)
                 if found.run_ids:
                     retention.apply(store, found)
@@ -302,7 +314,7 @@ class Engine:
 
     def _helper_changed(self, helper: Helper) -> None:
         try:
-            with Store(self.paths.store) as store:
+            with Store(self.paths.store, must_exist=True) as store:
                 store.record_helper(self.keeper.lease.token, helper.python, helper.pid,
                                     helper.state, helper.dbt_version, helper.detail)
         except Exception:
@@ -338,3 +350,12 @@ class Engine:
         if fires:
             store.enqueue_fires(fires, Trigger.catch_up(), "engine")
         store.mark_schedules({j.name: now for j in store.list_jobs() if j.schedule})
+
+
+def file_identity(path) -> tuple[int, int] | None:
+    """Which file is at `path` (device, inode), or None: gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino

@@ -146,7 +146,7 @@ class Executor:
     def execute(self, run_id: int) -> Run:
         """Run a queued run to its end and return it. A run someone else already claimed
         is left alone and returned as it is."""
-        with Store(self.paths.store) as store:
+        with Store(self.paths.store, must_exist=True) as store:
             if not store.claim_run(run_id):
                 return store.get_run(run_id)
             job = store.run_job(run_id)

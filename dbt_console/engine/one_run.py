@@ -30,7 +30,7 @@ class OneRun:
         self.engine.stop(grace_seconds=0)
         if self.warm is not None:
             self.warm.close()
-        with Store(self.engine.paths.store) as store:
+        with Store(self.engine.paths.store, must_exist=True) as store:
             send_due(store, self.run_id)
 
 

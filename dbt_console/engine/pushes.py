@@ -43,7 +43,7 @@ class PushWatcher:
             self._thread.join(30)
 
     def _loop(self) -> None:
-        with Store(self.store_path) as store:
+        with Store(self.store_path, must_exist=True) as store:
             seen, jobs = None, []
             while not self._stop.is_set():
                 try:

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from dbt_console.errors import UserError
 from dbt_console.model import Run, RunStatus, Trigger
@@ -30,12 +31,19 @@ def like_prefix(text: str) -> str:
 
 
 class StoreBase:
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, must_exist: bool = False):
+        """`must_exist`: an engine's own threads open a store that is already there and
+        never make one (a removed data directory stays removed)."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        new = not self.path.exists()
+        if must_exist:
+            new = False
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            new = not self.path.exists()
         try:
-            self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+            self.conn = sqlite3.connect(f"file:{quote(str(self.path))}?mode=rw" if must_exist
+                                        else str(self.path), uri=must_exist,
+                                        isolation_level=None, timeout=30)
             if new:
                 # Job specs can hold secret values: the store is for its owner and their
                 # group (teammates), never for everyone on the machine. SQLite gives its

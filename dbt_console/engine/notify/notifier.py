@@ -142,7 +142,7 @@ class Notifier:
         self._thread.join(30)
 
     def _loop(self) -> None:
-        with Store(self.store_path) as store:
+        with Store(self.store_path, must_exist=True) as store:
             while not self._stop.is_set():
                 try:
                     if self.run_id is None:
