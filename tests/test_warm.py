@@ -128,6 +128,23 @@ jobs:
                                    "Error: Could not find profile named 'slow'")
 
 
+def test_a_usage_error_is_in_the_log_on_both_paths(cli, paths, tmp_path, warm):
+    """dbtRunner returns click's usage errors instead of printing them: a warm step must
+    print them as the dbt command does (dagster-dbt's mis-quoted flags showed only
+    'exited with code 2')."""
+    project = make_project(tmp_path / "usage", SLOW_PROJECT)
+    import_file(cli, tmp_path, f"""
+jobs:
+  - name: usage
+    project_dir: {project}
+    commands: ["dbt build --no-such-flag"]
+""")
+    for launcher in (warm, SubprocessLauncher()):
+        run_id = run_job(paths, "usage", launcher)
+        with Store(paths.store) as store:
+            assert "Error: No such option '--no-such-flag'" in log_text(store, run_id), launcher
+
+
 def test_cancel_during_a_long_model_on_the_warm_path(cli, paths, tmp_path, warm):
     project = make_project(tmp_path / "slow", SLOW_PROJECT)
     import_file(cli, tmp_path, f"""

@@ -100,7 +100,18 @@ def _invoke(request: dict, manifest) -> int:
     _forget_warm_up_state()
     from dbt.cli.main import dbtRunner
 
-    return exit_code(dbtRunner(manifest=manifest).invoke(list(request["args"])))
+    result = dbtRunner(manifest=manifest).invoke(list(request["args"]))
+    _show_usage_error(result.exception)
+    return exit_code(result)
+
+
+def _show_usage_error(exc: BaseException | None) -> None:
+    """The `dbt` command prints a usage error (a bad flag) as click does before it exits
+    2; dbtRunner hands it back instead. (dbt logs its other errors itself.)"""
+    from dbt.cli.exceptions import DbtInternalException, DbtUsageException
+
+    if isinstance(exc, (DbtUsageException, DbtInternalException)):
+        sys.stderr.write(f"Error: {exc}\n")
 
 
 def _follow_up(conn: socket.socket, code: int, manifests: list) -> int:
