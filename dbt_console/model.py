@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, NamedTuple
 
-from dbt_console.ci import CiSpec
+from dbt_console.ci import SCHEMA_ENV, CiSpec
 
 
 class RunStatus(str, Enum):
@@ -217,9 +217,11 @@ class Overrides:
     generate_docs: bool | None = None
     env: dict[str, str] = field(default_factory=dict)
     threads: int | None = None
+    schema: str | None = None  # a schema of its own: profiles.yml reads it, as for CI
 
     def apply(self, job: Job) -> Job:
-        changes: dict[str, Any] = {"env": {**job.env, **self.env}}
+        schema = {} if self.schema is None else {SCHEMA_ENV: self.schema}
+        changes: dict[str, Any] = {"env": {**job.env, **self.env, **schema}}
         if self.commands is not None:
             changes["commands"] = self.commands
         if self.threads is not None:
@@ -232,6 +234,17 @@ class Overrides:
         if self.generate_docs is not None:
             changes["generate_docs"] = self.generate_docs
         return replace(job, **changes)
+
+    def echo(self) -> dict[str, Any]:
+        """What was asked, in dbt Cloud's trigger fields (clients read the steps run
+        from there); what was not asked is left out."""
+        timeout = 0 if self.no_timeout else (
+            None if self.timeout_minutes is None else self.timeout_minutes * 60)
+        asked = {"steps_override": None if self.commands is None else list(self.commands),
+                 "target_name_override": self.target, "threads_override": self.threads,
+                 "generate_docs_override": self.generate_docs,
+                 "schema_override": self.schema, "timeout_seconds_override": timeout}
+        return {k: v for k, v in asked.items() if v is not None}
 
 
 # dbt's sub-commands that take --threads (dbt-core 1.10/1.11 reads no DBT_THREADS).

@@ -220,6 +220,13 @@ jobs:
             "cause": "from Dagster", "schema_override": "dbt_pr_42", "threads_override": 3,
             "steps_override": ["dbt run-operation show_env"]}).json()["data"]
         assert wait_complete(client, run["id"])["is_success"]
+        # The trigger echoes what was overridden (Dagster v1's get_run_steps reads it).
+        trigger = client.get(f"runs/{run['id']}/", params={"include_related": "trigger"}).json()[
+            "data"]["trigger"]
+        assert {k: trigger[k] for k in ("steps_override", "schema_override", "threads_override",
+                                        "generate_docs_override")} == {
+            "steps_override": ["dbt run-operation show_env"], "schema_override": "dbt_pr_42",
+            "threads_override": 3, "generate_docs_override": None}
     log = binary(home, "logs", str(run["id"])).out
     for line in (f"DBT_CLOUD_JOB_ID={envy}", f"DBT_CLOUD_RUN_ID={run['id']}",
                  "DBT_CLOUD_RUN_REASON_CATEGORY=other", "DBT_CLOUD_RUN_REASON=from Dagster",

@@ -209,6 +209,7 @@ def test_projects_and_environments_keep_their_ids(paths, tmp_path):
                        "ALTER TABLE jobs DROP COLUMN project_id; "
                        "ALTER TABLE jobs DROP COLUMN environment_id; "
                        "ALTER TABLE runs DROP COLUMN cancel_by; "
+                       "ALTER TABLE runs DROP COLUMN overrides; "
                        "ALTER TABLE engine_lease DROP COLUMN stop_asked_by; "
                        "DROP TABLE run_compares; "
                        "PRAGMA user_version = 9")

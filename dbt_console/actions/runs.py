@@ -62,7 +62,8 @@ def _queue(ctx: Context, job_name: str, branch: str | None, sha: str | None,
         trigger = Trigger.ci(branch, sha)
     else:
         trigger = Trigger.api() if ctx.actor.is_token else Trigger.manual()
-    return ctx.store.enqueue_run(job, trigger, ctx.actor.name, branch, sha, cause=cause)
+    return ctx.store.enqueue_run(job, trigger, ctx.actor.name, branch, sha, cause=cause,
+                                 overrides=overrides.echo() if overrides else None)
 
 
 def _branch_head(job: Job, branch: str) -> str:
@@ -241,3 +242,9 @@ ORPHANED = "orphaned: the engine running it stopped; the next engine to start ma
 @action("viewer")
 def cause(ctx: Context, run_id: int) -> str | None:
     return ctx.store.run_cause(run_id)
+
+
+@action("viewer")
+def overrides(ctx: Context, run_id: int) -> dict:
+    """What the caller changed of the job for this run, in the API's *_override words."""
+    return ctx.store.run_overrides(run_id)

@@ -77,7 +77,7 @@ class Api:
         if places is None:
             places = actions.projects.places(ctx)
         data = wire.run_obj(run, self.account_id, actions.runs.cause(ctx, run.id),
-                            places.get(run.job_id))
+                            places.get(run.job_id), actions.runs.overrides(ctx, run.id))
         if data["status_message"] is None and run.status is RunStatus.ERROR:
             # dbt Cloud says why a run failed here; clients show it (Dagster's message).
             failed, _ = actions.review.failed_nodes(ctx, run.id)

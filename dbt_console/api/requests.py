@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dbt_console.api.wire import STATUS_BY_CODE
-from dbt_console.ci import SCHEMA_ENV
 from dbt_console.jobrules import MAX_TIMEOUT_MINUTES, check_branch, check_command
 from dbt_console.model import Job, Overrides
 
@@ -79,14 +78,13 @@ def _checkout(job: Job, body: dict, problems: list[str]) -> tuple[str | None, st
 
 def _overrides(body: dict, problems: list[str]) -> Overrides:
     """dbt Cloud's *_override fields, each checked."""
-    env: dict[str, str] = {}
     changes: dict[str, Any] = {}
     schema = body.get("schema_override")
     if schema is not None:
         if not isinstance(schema, str) or not SCHEMA_RE.match(schema):
             problems.append(f"schema_override: must be a schema name, got {schema!r}")
         else:
-            env[SCHEMA_ENV] = schema  # profiles.yml reads it, as for CI branches
+            changes["schema"] = schema
     target = body.get("target_name_override")
     if target is not None:
         if not isinstance(target, str) or not target.strip():
@@ -101,7 +99,7 @@ def _overrides(body: dict, problems: list[str]) -> Overrides:
         else:
             changes["threads"] = threads
     _timeout_docs_steps(body, changes, problems)
-    return Overrides(env=env, **changes)
+    return Overrides(**changes)
 
 
 def _timeout_docs_steps(body: dict, changes: dict[str, Any], problems: list[str]) -> None:

@@ -54,7 +54,8 @@ def _status_fields(status: RunStatus) -> dict:
     }
 
 
-def run_obj(run: Run, account_id: int, cause: str | None, place: Place) -> dict:
+def run_obj(run: Run, account_id: int, cause: str | None, place: Place,
+            overrides: dict | None = None) -> dict:
     end = run.finished_at if run.finished_at is not None else (
         time.time() if run.started_at is not None else None)
     took = None if run.started_at is None or end is None else end - run.started_at
@@ -90,9 +91,9 @@ def run_obj(run: Run, account_id: int, cause: str | None, place: Place) -> dict:
             "git_branch": run.git_branch,
             "git_sha": run.git_sha,
             "created_at": stamp(run.queued_at),
-            # dbt Cloud's trigger carries these; clients read them (Dagster's run steps).
-            # A run's own commands and settings are in its job snapshot, not kept apart.
-            **dict.fromkeys(TRIGGER_OVERRIDES),
+            # dbt Cloud's trigger echoes what the call overrode; clients read it
+            # (Dagster's run steps are the steps_override, else the job's).
+            **dict.fromkeys(TRIGGER_OVERRIDES), **(overrides or {}),
         },
         "who": run.actor,
     }

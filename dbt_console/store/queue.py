@@ -21,31 +21,34 @@ MARK_FIRE = ("INSERT INTO schedule_marks VALUES (?, ?) ON CONFLICT(job_name) DO 
 class QueueStore(StoreBase):
     def _enqueue(self, conn: sqlite3.Connection, job_id: int | None, job_name: str, spec: str,
                  trigger: Trigger, actor: str, branch: str | None = None,
-                 sha: str | None = None, cause: str | None = None) -> int:
+                 sha: str | None = None, cause: str | None = None,
+                 overrides: str | None = None) -> int:
         waiting = [queueing.Waiting(run_id, Trigger.parse(text)) for run_id, text in
                    conn.execute("SELECT id, trigger FROM runs WHERE job_name = ? AND "
                                 "status = ?", (job_name, RunStatus.QUEUED.value))]
         target = queueing.merge_target(trigger, waiting)
         if target is not None:  # the waiting run becomes this request's
             conn.execute("UPDATE runs SET trigger = ?, actor = ?, git_branch = ?, git_sha = ?, "
-                         "spec = ?, cause = ? WHERE id = ?",
-                         (str(trigger), actor, branch, sha, spec, cause, target))
+                         "spec = ?, cause = ?, overrides = ? WHERE id = ?",
+                         (str(trigger), actor, branch, sha, spec, cause, overrides, target))
             return target
         run_id = conn.execute(
             "INSERT INTO runs (job_id, job_name, spec, status, trigger, actor, queued_at, "
-            "git_branch, git_sha, cause) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "git_branch, git_sha, cause, overrides) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (job_id, job_name, spec, RunStatus.QUEUED.value, str(trigger), actor,
-             time.time(), branch, sha, cause)).lastrowid
+             time.time(), branch, sha, cause, overrides)).lastrowid
         return run_id
 
     def enqueue_run(self, job: Job, trigger: Trigger, actor: str, git_branch: str | None = None,
-                    git_sha: str | None = None, cause: str | None = None) -> Run:
+                    git_sha: str | None = None, cause: str | None = None,
+                    overrides: dict | None = None) -> Run:
         """Queue a run (or join the one waiting that queueing.merge_target names). A branch
         (and sha) given here is what the run checks out instead of the job's own branch
         head: CI runs, and runs asked for a branch."""
         with self._tx() as conn:
             run_id = self._enqueue(conn, job.id, job.name, json.dumps(job_to_dict(job)),
-                                   trigger, actor, git_branch, git_sha, cause)
+                                   trigger, actor, git_branch, git_sha, cause,
+                                   json.dumps(overrides) if overrides else None)
             if job.ci is not None and git_branch is not None:
                 self._note_ci_branch(conn, job.name, git_branch, git_sha)
         return self.get_run(run_id)

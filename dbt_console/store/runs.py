@@ -137,6 +137,12 @@ class RunsStore(StoreBase):
         row = self.conn.execute("SELECT cause FROM runs WHERE id = ?", (run_id,)).fetchone()
         return None if row is None else row[0]
 
+    def run_overrides(self, run_id: int) -> dict:
+        """What the caller changed of the job for this run (model.Overrides.echo)."""
+        row = self.conn.execute("SELECT overrides FROM runs WHERE id = ?",
+                                (run_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+
     def claim_run(self, run_id: int) -> bool:
         """queued -> starting, only if still queued: two claimers never both win."""
         with self._tx() as conn:

@@ -301,6 +301,9 @@ MIGRATIONS: list = [
     CREATE INDEX reports_pending ON deliveries(created_at)
         WHERE hook_index = -1 AND event = 'pending'
     """,
+    # 18: what an API call changed of the job for this run (model.Overrides.echo, JSON):
+    # dbt Cloud's trigger echoes it, and clients read the steps run from there.
+    "ALTER TABLE runs ADD COLUMN overrides TEXT",
 ]
 
 
