@@ -43,7 +43,9 @@ def test_airflow_hook_call_sequence_trigger_poll_artifacts(demo_api):
     run = triggered.json()["data"]
     assert (run["job_definition_id"], run["status"], run["trigger"]["cause"]) == (
         nightly, STATUS["queued"], "Triggered by Airflow")
-    assert run["href"] == f"dbt-console logs {run['id']}"
+    # Airflow's "Monitor Job Run" link: a URL that answers with the run.
+    assert run["href"] == f"{client.base_url}runs/{run['id']}/"
+    assert client.get(run["href"]).json()["data"]["id"] == run["id"]
     seen = set()
     deadline = time.monotonic() + 180
     while True:

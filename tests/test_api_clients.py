@@ -374,3 +374,33 @@ def test_bad_job_creates_are_refused_and_nothing_is_saved(demo_api, body, messag
     assert answer.status_code in (400, 404), answer.text
     assert message in answer.json()["status"]["user_message"]
     assert binary(home, "jobs", "list").out == before
+
+
+def test_dagster_v1_reads_a_jobs_environment_variables_with_secrets_masked(demo_api, tmp_path):
+    """DAGSTER_V1: load_assets_from_dbt_cloud_job GETs the v3 job variables first."""
+    home, client = demo_api
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: secretive
+    project_dir: {home / 'demo' / 'pedalshare'}
+    commands: ["dbt build"]
+    env: {{PEDALSHARE_DUCKDB: s.duckdb, DBT_ENV_SECRET_KEY: hunter2}}
+""")
+    v3 = root_of(client) + "/api/v3/accounts/1/"
+    nightly, secretive = job_id(client, "nightly"), job_id(client, "secretive")
+    for job, want in ((nightly, {"PEDALSHARE_DUCKDB": "nightly.duckdb"}),
+                      (secretive, {"DBT_ENV_SECRET_KEY": "********",
+                                   "PEDALSHARE_DUCKDB": "s.duckdb"})):
+        project = client.get(f"jobs/{job}/").json()["data"]["project_id"]
+        answer = client.get(f"{v3}projects/{project}/environment-variables/job",
+                            params={"job_definition_id": job})
+        assert answer.status_code == 200, answer.text
+        got = {name: scopes["job"]["value"] for name, scopes in answer.json()["data"].items()}
+        assert got == want
+    assert "hunter2" not in answer.text
+    elsewhere = client.get(f"{v3}projects/{project + 100}/environment-variables/job/",
+                           params={"job_definition_id": secretive})
+    assert elsewhere.status_code == 404
+    missing = client.get(f"{v3}projects/{project}/nothing-here")
+    assert missing.status_code == 404 and "/api/v2/" not in missing.json()["status"][
+        "user_message"]

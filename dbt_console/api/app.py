@@ -26,6 +26,7 @@ ROUTES = [
     ("GET", V3 + "environments/", account.list_environments),
     ("GET", V3 + "environments/{environment_id}/", account.get_environment),
     ("GET", V3 + "projects/{project_id}/environments/", account.list_environments),
+    ("GET", V3 + "projects/{project_id}/environment-variables/job/", jobs.job_env_vars),
     ("GET", V3 + "projects/{project_id}/environments/{environment_id}/",
      account.get_environment),
     ("GET", V2 + "jobs/", jobs.list_jobs),
@@ -45,13 +46,17 @@ ROUTES = [
 
 async def _not_found(request: Request, exc: Exception) -> Response:
     code = getattr(exc, "status_code", 404)
-    words = {404: f"no such path: {request.url.path} (the API lives under "
-                  "/api/v2/accounts/<account id>/)",
+    v3 = request.url.path.startswith("/api/v3/")
+    words = {404: f"no such path: {request.url.path} (" + (
+                  "v3 serves projects/, environments/ and projects/<id>/environment-variables"
+                  "/job/ under /api/v3/accounts/<account id>/" if v3 else
+                  "the API lives under /api/v2/accounts/<account id>/") + ")",
              405: f"{request.method} is not allowed on {request.url.path}"}
     return fail(code, words.get(code, "bad request"))
 
 
-def build_app(paths: Paths, account_id: int, metrics_only: bool = False) -> Starlette:
+def build_app(paths: Paths, account_id: int, metrics_only: bool = False,
+              url: str = "") -> Starlette:
     """The API, with /metrics and /healthz; only those two for `serve --metrics`."""
     routes = [Route("/metrics", endpoint(metrics.metrics), methods=["GET"]),
               Route("/healthz", metrics.healthz, methods=["GET"])]
@@ -64,5 +69,5 @@ def build_app(paths: Paths, account_id: int, metrics_only: bool = False) -> Star
     for variant in () if metrics_only else ("/", "/api/v2/accounts/", "/api/v2/accounts"):
         routes.append(Route(variant, endpoint(account.list_accounts), methods=["GET"]))
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
-    app.state.api = Api(paths, account_id)
+    app.state.api = Api(paths, account_id, url)
     return app

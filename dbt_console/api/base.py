@@ -37,9 +37,10 @@ class Api:
     never wait for the engine's writes); anything that writes runs in the thread pool
     with a context per call, so a busy store never stalls the polls of other clients."""
 
-    def __init__(self, paths: Paths, account_id: int):
+    def __init__(self, paths: Paths, account_id: int, url: str = ""):
         self.paths = paths
         self.account_id = account_id
+        self.url = url  # where the API is served (.../api/v2/accounts/N/), when known
         self._local = threading.local()
 
     @property
@@ -78,6 +79,8 @@ class Api:
             places = actions.projects.places(ctx)
         data = wire.run_obj(run, self.account_id, actions.runs.cause(ctx, run.id),
                             places.get(run.job_id), actions.runs.overrides(ctx, run.id))
+        if self.url:  # a link to open (Airflow's "Monitor Job Run"), not a command
+            data["href"] = f"{self.url}runs/{run.id}/"
         if data["status_message"] is None and run.status is RunStatus.ERROR:
             # dbt Cloud says why a run failed here; clients show it (Dagster's message).
             failed, _ = actions.review.failed_nodes(ctx, run.id)

@@ -1,4 +1,5 @@
-"""The API's jobs: list, get, create, delete, run, rerun, and the latest artifacts."""
+"""The API's jobs: list, get, create, delete, run, rerun, the latest artifacts, and a
+job's environment variables (v3)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from starlette.responses import Response
 from dbt_console import actions
 from dbt_console.actions import Context
 from dbt_console.api import newjob, requests
-from dbt_console.api.base import Api, body, extra, named_like, page_params
+from dbt_console.api.base import Api, body, extra, named_like, number, page_params
 from dbt_console.api.runs import artifact_of
 from dbt_console.errors import NotFound
+from dbt_console.jobfields import public_dict
 
 JOB_ORDERS = {"id": lambda j: j.id, "name": lambda j: j.name}
 
@@ -95,3 +97,19 @@ async def job_artifact(api: Api, request: Request, ctx: Context) -> Response:
     if run is None:
         raise NotFound(f"job {job.name} has no successful run yet")
     return artifact_of(run, request.path_params["path"])
+
+
+async def job_env_vars(api: Api, request: Request, ctx: Context) -> Response:
+    """v3's environment variables of a job (Dagster v1 reads its compile run's id from
+    them), in dbt Cloud's shape: {NAME: {"job": {"id", "value"}}}, secrets masked."""
+    asked = request.query_params.get("job_definition_id")
+    if asked is None:
+        raise requests.BadRequest("job_definition_id: required (the job whose variables)")
+    job = api.job(ctx, asked)
+    project = number(request.path_params["project_id"], "project")
+    place = actions.projects.places(ctx).get(job.id)
+    if place is None or place[0] != project:
+        raise NotFound(f"no job {job.id} in project {project}")
+    env = public_dict(job).get("env") or {}
+    return api.ok({name: {"job": {"id": i, "value": value}}
+                   for i, (name, value) in enumerate(sorted(env.items()), start=1)})

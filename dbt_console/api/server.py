@@ -53,13 +53,15 @@ class ApiServer:
             raise UserError(f"cannot serve the API on {host}:{port}: "
                             f"{exc.strerror or exc}") from None
         self.port = self.sock.getsockname()[1]
-        root = f"{'https' if cert else 'http'}://{host}:{self.port}"
+        # Runs' href links point here; a wildcard address is reached by the host's name.
+        named = socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
+        root = f"{'https' if cert else 'http'}://{named}:{self.port}"
         self.url = f"{root}/metrics" if metrics_only else f"{root}/api/v2/accounts/{account_id}/"
         # Its own process: the engine's log pumps keep a core busy while dbt talks, and
         # polls answered from the same interpreter would wait on its lock.
         self.argv = [sys.executable, "-m", "dbt_console.api.worker", str(paths.data_dir),
                      str(paths.config_dir), str(account_id), str(self.sock.fileno()),
-                     cert or "", key or "", *(["metrics"] if metrics_only else [])]
+                     cert or "", key or "", self.url, *(["metrics"] if metrics_only else [])]
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:

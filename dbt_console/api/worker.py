@@ -1,6 +1,6 @@
 """The API's process: uvicorn on the socket `dbt-console serve --api` bound for it.
 
-    python -m dbt_console.api.worker DATA_DIR CONFIG_DIR ACCOUNT_ID FD CERT KEY [metrics]
+    python -m dbt_console.api.worker DATA_DIR CONFIG_DIR ACCOUNT_ID FD CERT KEY URL [metrics]
 
 It prints "ready" once serving, and stops when serve stops it or when serve is gone (its
 stdin, a pipe from serve, reaches end of file), so it never outlives the engine.
@@ -26,9 +26,9 @@ class _Server(uvicorn.Server):
 
 
 def main() -> None:
-    data_dir, config_dir, account, fd, cert, key = sys.argv[1:7]
+    data_dir, config_dir, account, fd, cert, key, url = sys.argv[1:8]
     paths = Paths(data_dir=Path(data_dir), config_dir=Path(config_dir))
-    app = build_app(paths, int(account), metrics_only=sys.argv[7:8] == ["metrics"])
+    app = build_app(paths, int(account), metrics_only=sys.argv[8:9] == ["metrics"], url=url)
     config = uvicorn.Config(app, ssl_certfile=cert or None,
                             ssl_keyfile=key or None, log_level="warning", access_log=False,
                             lifespan="off")
