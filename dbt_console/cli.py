@@ -255,7 +255,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `dbt-console logs 3 | head`
         sys.stderr.close()
         return EXIT_OK
+    except PermissionError as exc:  # a store shared with a group this user is not in
+        sys.stderr.write(f"dbt-console: {exc.filename or 'the data directory'}: permission "
+                         "denied: the store is shared with its owner's group, which you are "
+                         "not in (ask its owner: README, 'A shared server, step by step')\n")
+        return EXIT_BAD_INPUT
     except Exception:
         report = commands.write_crash_report(traceback.format_exc())
-        sys.stderr.write(f"dbt-console: unexpected error; the details are in {report}\n")
+        sys.stderr.write("dbt-console: unexpected error; the details are "
+                         + (f"in {report}\n" if report else "above\n"))
         return EXIT_RUN_FAILED

@@ -112,6 +112,16 @@ def test_a_viewer_reads_runs_and_logs_but_may_not_run(shared):
     assert (row["action"], row["via"], row["outcome"][:8]) == ("runs.run_now", "cli", "refused:")
 
 
+def test_a_user_outside_the_team_gets_one_line_and_exit_2(shared):
+    """nobody is not in the group the store is shared with: no traceback, no pointer to
+    a crash.log it could not write."""
+    for args in (("jobs", "list"), ("runs",)):
+        refused = as_user(shared, "nobody", *args)
+        assert refused.code == 2, refused
+        assert refused.err.count("\n") == 1 and "permission denied" in refused.err, refused
+        assert "Traceback" not in refused.err and "crash.log" not in refused.err
+
+
 def test_a_runner_runs_and_cancels_but_may_not_edit(shared):
     rae = USERS["runner"]
     ran = as_user(shared, rae, "run", "nightly")

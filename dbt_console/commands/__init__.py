@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dbt_console.actions.context import connect
 from dbt_console.config import resolve_paths
+from dbt_console.errors import UserError
 
 # command -> (module in this package, function)
 HANDLERS = {
@@ -54,13 +55,15 @@ def out(text: str = "") -> None:
     sys.stdout.write((terminal_safe(text) if sys.stdout.isatty() else text) + "\n")
 
 
-def write_crash_report(text: str) -> Path:
-    paths = resolve_paths()
-    report = paths.data_dir / "crash.log"
+def write_crash_report(text: str) -> Path | None:
+    """The crash.log the report went to, or None: it could not be written, so the report
+    went to stderr instead."""
     try:
+        report = resolve_paths().data_dir / "crash.log"
         report.parent.mkdir(parents=True, exist_ok=True)
         with report.open("a", encoding="utf-8") as fh:
             fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')}\n{text}\n")
-    except OSError:
+    except (OSError, UserError):
         sys.stderr.write(text)
+        return None
     return report
