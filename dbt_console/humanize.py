@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from dbt_console.model import FOLDED_EVENT, SYSTEM_EVENT, LogLine, Schedule
 
 
 def local_time(ts: float | None) -> str:
     return "" if ts is None else datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def fire_time(ts: float | None, schedule: Schedule | None, short: bool = False) -> str:
+    """A schedule's fire in its own zone, named: '2026-12-07 06:00 CET' ('12-07 06:00
+    CET' short), as the schedule's words read it."""
+    if ts is None or schedule is None:
+        return "-"
+    at = datetime.fromtimestamp(ts, ZoneInfo(schedule.timezone))
+    return at.strftime("%m-%d %H:%M %Z" if short else "%Y-%m-%d %H:%M %Z")
 
 
 def iso_utc(ts: float | None) -> str | None:
@@ -87,11 +97,12 @@ def _cron_words(cron: str) -> str:
         return cron
 
 
-def schedule_words(schedule: Schedule | None) -> str:
-    """Cron in words: 'At 02:00, Monday through Friday (Europe/Berlin)'."""
+def schedule_words(schedule: Schedule | None, zone: bool = True) -> str:
+    """Cron in words: 'At 02:00, Monday through Friday (Europe/Berlin)'; without the
+    zone where the next fire beside it names it."""
     if schedule is None:
         return "manual only"
-    return f"{_cron_words(schedule.cron)} ({schedule.timezone})"
+    return _cron_words(schedule.cron) + (f" ({schedule.timezone})" if zone else "")
 
 
 STATUS_MARKS = {"success": "✓", "error": "✗", "cancelled": "⊘", "queued": "·",

@@ -169,3 +169,22 @@ def test_fire_times_are_whole_minutes_and_strictly_after():
     assert cron.next_after("0 6 * * *", "UTC", at - 0.5) == at
     assert datetime.fromtimestamp(cron.next_after("* * * * *", "UTC", at + 1.7),
                                   timezone.utc).second == 0
+
+
+def test_jobs_list_shows_next_fire_in_the_schedules_own_zone(cli, tmp_path):
+    import re
+
+    from conftest import write_jobs
+
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "dbt_project.yml").write_text("name: p\n")
+    jobs = write_jobs(tmp_path / "jobs.yml", f"""
+jobs:
+  - name: berlin
+    project_dir: {tmp_path / 'p'}
+    commands: ["dbt build"]
+    schedule: {{cron: "0 6 * * mon-fri", timezone: Europe/Berlin}}
+""")
+    assert cli("jobs", "import", str(jobs)).code == 0
+    listed = cli("jobs", "list").out
+    assert re.search(r"\d{4}-\d\d-\d\d 06:00 CES?T", listed), listed

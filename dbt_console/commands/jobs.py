@@ -115,7 +115,7 @@ def _jobs_list(ctx: Context, as_json: bool) -> int:
         project = (f"{redact(job.git.url)}#{job.git.branch}" if job.git else job.project_dir) \
             or ""
         table.append([str(job.id), job.name, "yes" if job.enabled else "paused", schedule,
-                      humanize.local_time(nxt) if nxt else "-",
+                      humanize.fire_time(nxt, job.schedule),
                       f"#{last.id} {last.status.value}" if last else "-", project])
     # The id is what the API's paths and orchestrators' dbt Cloud operators call the job.
     out(humanize.table(["ID", "NAME", "ENABLED", "SCHEDULE", "NEXT FIRE", "LAST RUN",

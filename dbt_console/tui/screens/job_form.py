@@ -144,7 +144,7 @@ class JobFormScreen(KeysWhenReady, Screen[bool]):
                 fires, at = [], None
                 for _ in range(3):
                     at = actions.jobs.next_fire(replace(job, enabled=True), at)
-                    fires.append(humanize.local_time(at)[:16])
+                    fires.append(humanize.fire_time(at, job.schedule))
                 notes.append(f"{humanize.schedule_words(job.schedule)}; next: "
                              + ", ".join(fires)
                              + ("" if job.enabled else " (once enabled)"))

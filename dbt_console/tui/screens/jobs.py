@@ -122,8 +122,8 @@ class JobsScreen(KeysWhenReady, Screen):
     def _row(self, job: Job, last: Run | None, history, alert: str | None = None) -> tuple:
         if self._schedules_ready:
             nxt = actions.jobs.next_fire(job)
-            words = humanize.schedule_words(job.schedule)
-            fire = humanize.local_time(nxt)[5:16] if nxt else "-"
+            words = humanize.schedule_words(job.schedule, zone=False)
+            fire = humanize.fire_time(nxt, job.schedule, short=True)
         else:
             words = "…" if job.schedule else "manual only"
             fire = "…" if job.enabled and job.schedule else "-"
