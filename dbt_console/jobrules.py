@@ -206,7 +206,10 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
     p = _Problems(f"job {name!r}" if isinstance(name, str) and name else where)
     for key in sorted(set(map(str, data)) - JOB_FIELDS):
         p.bad(key, f"unknown field (known: {', '.join(sorted(JOB_FIELDS))})")
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if name is None or name == "":
+        p.bad("name", "required: letters, digits, '-' or '_', starting with a letter or "
+              "digit, at most 63 characters")
+    elif not isinstance(name, str) or not NAME_RE.match(name):
         p.bad("name", "must be a slug: letters, digits, '-' or '_', "
               f"starting with a letter or digit, at most 63 characters (got {name!r})")
     _check_source(data, p)

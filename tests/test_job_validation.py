@@ -143,6 +143,10 @@ def import_bad(cli, tmp_path, bad_job: str):
     commands: ["dbt build"]
 """, "name: must be a slug"),
     ("""
+  - project_dir: /srv/a
+    commands: ["dbt build"]
+""", "name: required: letters, digits"),  # not "(got None)"
+    ("""
   - name: nightly
     commands: ["dbt build"]
 """, "job 'nightly': project_dir: give exactly one of project_dir"),
@@ -185,7 +189,7 @@ def test_invalid_job_is_refused_with_its_field_named_and_nothing_saved(
         cli, tmp_path, bad_job, expected):
     err = import_bad(cli, tmp_path, bad_job)
     assert expected in err
-    assert err.startswith("dbt-console: ")
+    assert err.startswith("dbt-console: ") and "None" not in err
     assert "jobs.yml" in err  # the file is named too
 
 
