@@ -226,6 +226,35 @@ def test_space_pauses_and_resumes_the_selected_job(demo_runs, tmp_path, monkeypa
     asyncio.run(scenario())
 
 
+def test_a_runner_pressing_edit_new_or_delete_is_told_why_and_no_form_opens(
+        demo_runs, tmp_path, monkeypatch):
+    """The dashboard in this process runs as root (the store's owner, admin): a runner
+    cannot exist in it, so the app's actor is swapped for a granted runner's name, the
+    one stand-in here (team_access's tests drive real unix users through the CLI)."""
+    from dbt_console.access import Grant
+    from dbt_console.actions import Actor, Context
+
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+    with Store(home / "dbt-console.db") as store:
+        store.grant(Grant("rae_runner", "runner"), "root")
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
+        app.ctx.close()
+        app.ctx = Context(resolve_paths(), Actor("rae_runner", via="dashboard", uid=54321))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await select_job(pilot, "nightly")
+            for key in ("e", "n", "d"):
+                await pilot.press(key)
+                await pilot.pause()
+                assert app.screen.__class__.__name__ == "JobsScreen", key
+            said = [n.message for n in app._notifications]
+            assert len(said) == 3 and all("not allowed" in m and "editor role" in m
+                                          and "rae_runner is runner" in m for m in said), said
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_binary_in_a_real_terminal(demo_runs, tmp_path, monkeypatch):
     home = demo_copy(demo_runs, tmp_path, monkeypatch)

@@ -53,9 +53,19 @@ def action(needs: str | None, changes: bool = False, job: Callable[..., str | No
             ctx.audit(name, job_name, what, "done")
             nudge(ctx.paths.data_dir)  # a queued run starts now, not on the engine's tick
             return result
+        guarded.needs = needs  # type: ignore[attr-defined]
         REGISTRY[name] = guarded
         return guarded  # type: ignore[return-value]
     return wrap
+
+
+def refusal(ctx: Context, name: str, job: str | None = None) -> str | None:
+    """Why the actor may not do the action `name` ("jobs.update") on `job`, or None: for
+    a key to say so when pressed, before a form is filled in for nothing."""
+    needs = getattr(REGISTRY.get(name), "needs", None)
+    if needs is None or allows(ctx.role(job), needs):
+        return None
+    return str(_refusal(ctx, name, needs, job, ctx.role(job)))
 
 
 def _refusal(ctx: Context, name: str, needs: str, job: str | None,

@@ -82,3 +82,12 @@ def audit_log(ctx: Context, user: str | None = None, job: str | None = None,
 
 
 __all__ = ["ROLES", "Me", "audit_log", "grant", "grants", "revoke", "whoami"]
+
+
+@action(None)
+def may(ctx: Context, action_name: str, job: str | None = None) -> str | None:
+    """Why the actor may not do `action_name` on `job`, or None (asked of the engine by a
+    teammate's dashboard, whose own process cannot read the grants)."""
+    from dbt_console.actions.guard import refusal
+
+    return refusal(ctx, action_name, job)

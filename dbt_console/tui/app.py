@@ -153,6 +153,14 @@ class DbtConsoleApp(OrderedKeys, App):
             self.notify(str(exc), severity="error", timeout=8)
             return None
 
+    def refused(self, action_name: str, job: str | None = None) -> bool:
+        """Say so now when the user's role does not allow an action (a form would only be
+        refused when saved)."""
+        why = self.attempt(actions.team.may, self.ctx, action_name, job)
+        if why:
+            self.notify(f"not allowed: {why}", severity="error", timeout=8)
+        return bool(why)
+
     def run_now(self, name: str, branch: str | None = None) -> None:
         """Queue a run of a job; of a CI job, a run of the branch at its head on the remote
         (asked for off the event loop: it is a git ls-remote)."""

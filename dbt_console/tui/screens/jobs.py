@@ -186,13 +186,16 @@ class JobsScreen(KeysWhenReady, Screen):
         self.refresh_jobs(force=True)
 
     def action_new_job(self) -> None:
-        self.app.open_job_form()
+        if not self.app.refused("jobs.create"):
+            self.app.open_job_form()
 
     def action_edit_job(self) -> None:
         from dbt_console.tui.screens.job_form import JobFormScreen
 
         name = self.selected_job()
-        job = self.app.attempt(actions.jobs.get, self.ctx, name) if name else None
+        if name is None or self.app.refused("jobs.update", name):
+            return
+        job = self.app.attempt(actions.jobs.get, self.ctx, name)
         if job is not None:
             self.app.push_screen(JobFormScreen(job), lambda _: self.refresh_jobs(force=True))
 
@@ -200,7 +203,7 @@ class JobsScreen(KeysWhenReady, Screen):
         from dbt_console.tui.screens.confirm import ConfirmScreen
 
         name = self.selected_job()
-        if name is None:
+        if name is None or self.app.refused("jobs.delete", name):
             return
 
         def answered(yes: bool | None) -> None:
