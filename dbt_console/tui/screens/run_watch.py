@@ -198,6 +198,7 @@ def watch(screen, ctx, run_id: int, styles: Styles, on_top: threading.Event, is_
         shown = threading.Event()
         shown.set()
         pending: Snapshot | None = None  # read, not yet drawn: the link's budget is spent
+        status = None  # the run's status on screen
         while not is_cancelled():
             snapshot = watcher.changed()
             if snapshot is not None:
@@ -205,12 +206,19 @@ def watch(screen, ctx, run_id: int, styles: Styles, on_top: threading.Event, is_
                     budget.read(snapshot.new_lines[1])
                 pending = snapshot if pending is None else pending.then(snapshot)
             if (pending is not None and shown.is_set() and on_top.is_set()
-                    and (budget is None or budget.allows())):
+                    and due(pending, status, budget)):
                 shown.clear()
                 if budget is not None:
                     budget.shown()
                 screen.post_message(Changed(pending, shown))
-                pending = None
+                status, pending = pending.run.status, None
                 time.sleep(MIN_FRAME_SECONDS)
             else:
                 time.sleep(POLL_SECONDS)
+
+
+def due(pending: Snapshot, status, budget: LinkBudget | None) -> bool:
+    """May this snapshot go out now? A new status always may: the screen saying
+    "running" (and offering cancel) for seconds after the run ended is worse than one
+    frame over the link's budget."""
+    return budget is None or pending.run.status != status or budget.allows()
