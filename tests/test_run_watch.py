@@ -33,3 +33,36 @@ def test_the_frame_that_says_the_run_ended_goes_out_whatever_the_budget():
 
 def test_without_a_budget_every_frame_goes():
     assert due(snapshot(RunStatus.RUNNING), RunStatus.RUNNING, None)
+
+
+def test_a_cancelled_runs_header_counts_no_failure_for_the_node_it_interrupted(paths, store):
+    """dbt's live log called the interrupted node an error; its results (ERROR=0) do not."""
+    import asyncio
+
+    from dbt_console.model import Job, NodeResult
+    from dbt_console.tui.app import DbtConsoleApp
+
+    store.save_jobs([Job(name="nightly", commands=("dbt build",), project_dir="/srv/a")])
+    run = store.enqueue_run(store.get_job("nightly"), Trigger.manual(), "ada")
+    store.claim_run(run.id)
+    store.append_log(run.id, 4, [("2026-12-07T06:00:01.000000Z", "error", 4, "LogModelResult",
+                                  "model.p.slow", "error", "1 of 2 ERROR model slow")],
+                     {"step": 4, "done": 1, "total": 2, "failed": 1, "running": []})
+    store.start_step(run.id, 4, "dbt build")
+    store.finish_step(run.id, 4, RunStatus.CANCELLED, 2, [
+        NodeResult("model.p.fast", "success", 4, "model", None, None, 0.1,
+                   "2026-12-07T06:00:00Z", "2026-12-07T06:00:00.1Z", "Thread-1")])
+    store.finish_run(run.id, RunStatus.CANCELLED)
+
+    async def scenario():
+        app = DbtConsoleApp(paths, start_engine=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.open_run(run.id)
+            for _ in range(200):
+                await pilot.pause(0.02)
+                shown = str(getattr(app.screen, "_shown", {}).get("#running-now", ""))
+                if "cancelled at" in shown:
+                    break
+            assert "cancelled at 1/2 nodes" in shown and "failed" not in shown, shown
+
+    asyncio.run(scenario())

@@ -153,7 +153,10 @@ class RunScreen(KeysWhenReady, Screen):
         bar = self.query_one("#nodes-bar", NodeProgress)
         bar.done, bar.total = snap.done, snap.total
         running = progress.get("running") or []
-        failed = progress.get("failed", 0)
+        # Once it ended, dbt's results are the truth: the node a cancel interrupted was
+        # logged as an error live, yet dbt counts it as no failure (ERROR=0).
+        failed = (sum(r.status in FAILED_NODE for r in snap.results.values())
+                  if run.status.finished else progress.get("failed", 0))
         stopped = "cancelled at " if run.status.value == "cancelled" else ""
         self._update("#running-now", Text(
             (f"{stopped}{snap.done}/{snap.total} nodes  " if snap.total else "")
