@@ -173,3 +173,18 @@ jobs:
 
     asyncio.run(scenario())
     assert binary(home, "jobs", "list", "--json").out.strip() == "[]"
+
+
+def test_at_80x24_every_checkbox_shows_its_box_whole(home):
+    from textual.widgets import Checkbox
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            form = await new_job_form(pilot)
+            await until(pilot, lambda: list(form.query(Checkbox)), "the form's checkboxes")
+            drawn = {cb.id: cb.render_line(0).text for cb in form.query(Checkbox)}
+            assert drawn and all(("▐X▌" in t or "▐ ▌" in t) and "…" not in t
+                                 for t in drawn.values()), drawn
+
+    asyncio.run(scenario())
