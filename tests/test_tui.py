@@ -675,14 +675,19 @@ def test_the_header_says_who_you_are_and_the_audit_screen_lists_changes(
 
     async def scenario():
         app = DbtConsoleApp(resolve_paths(), start_engine=False)
-        async with app.run_test(size=(120, 30)) as pilot:
+        async with app.run_test(size=(80, 24)) as pilot:
             assert app.title == f"dbt-console · {me} (admin)"  # the store's owner
             await pilot.press("a")
             await pilot.pause()
             assert isinstance(app.screen, AuditScreen)
             rows = list(app.screen.query_one("#audit").rows.values())
-            assert [str(r[3]) for r in rows[:2]] == ["tokens.create", "jobs.set_enabled"]
-            assert str(rows[0][5]).startswith("refused: unknown role 'admin'")
-            assert (rows[1][1], rows[1][2], str(rows[1][5])) == (me, "cli", "done")
+            assert [str(r[2]) for r in rows[:2]] == ["tokens.create", "jobs.set_enabled"]
+            assert str(rows[0][3]) == "refused" and str(rows[0][6]).startswith(
+                "unknown role 'admin'")
+            assert (rows[1][1], str(rows[1][3]), rows[1][5]) == (me, "done", "cli")
+            # At 80 columns the outcome is on screen, beside the action.
+            screen = "\n".join(str(app.screen.query_one("#audit").render_line(y).text)
+                               for y in range(4))
+            assert "refused" in screen and "done" in screen, screen
 
     asyncio.run(scenario())

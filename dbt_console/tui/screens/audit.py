@@ -14,7 +14,9 @@ from dbt_console.tui.screens import covered
 from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.row_list import RowList
 
-COLUMNS = ("when", "who", "via", "action", "what", "outcome")
+# What matters first, for 80 columns: the outcome's word before what it acted on, and the
+# why of a refusal (or an edit's before and after) last, where it may run long.
+COLUMNS = ("when", "who", "action", "outcome", "what", "via", "why / detail")
 REFRESH_SECONDS = 1.0
 
 
@@ -44,9 +46,13 @@ class AuditScreen(KeysWhenReady, Screen):
         self._version = version
         rows = self.app.attempt(actions.team.audit_log, ctx) or []
         error = self.app.status_styles.role["error"]
-        self.query_one(RowList).set_rows([(str(r.id), (
-            humanize.local_time(r.at), r.actor, r.via, r.action, r.target,
-            Text(r.outcome + (f" ({r.detail})" if r.detail else ""),
-                 style="" if r.outcome == "done" else error))) for r in rows])
+        self.query_one(RowList).set_rows([(str(r.id), _row(r, error)) for r in rows])
         self.query_one("#audit-count", Label).update(
             f"{len(rows)} most recent change(s); dbt-console audit --json for all")
+
+
+def _row(r, error_style) -> tuple:
+    word, _, why = r.outcome.partition(": ")
+    detail = "; ".join(part for part in (why, r.detail) if part)
+    return (humanize.local_time(r.at)[5:], r.actor, r.action,
+            Text(word, style="" if word == "done" else error_style), r.target, r.via, detail)
