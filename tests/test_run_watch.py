@@ -66,3 +66,26 @@ def test_a_cancelled_runs_header_counts_no_failure_for_the_node_it_interrupted(p
             assert "cancelled at 1/2 nodes" in shown and "failed" not in shown, shown
 
     asyncio.run(scenario())
+
+
+def test_a_first_run_never_reads_all_done_while_a_command_has_not_started(paths, store):
+    """A job's first run (nothing to expect from) after its `dbt seed` logged 3 of 3:
+    its `dbt build` is still to come."""
+    from dbt_console.actions import connect
+    from dbt_console.model import Job
+    from dbt_console.tui.screens.run_watch import RunWatch
+
+    store.save_jobs([Job(name="nightly", commands=("dbt seed", "dbt build"),
+                         project_dir="/srv/a")])
+    run = store.enqueue_run(store.get_job("nightly"), Trigger.manual(), "ada")
+    store.claim_run(run.id)
+    store.update_run(run.id, status=RunStatus.RUNNING.value)
+    store.start_step(run.id, 4, "dbt seed")
+    store.append_log(run.id, 4, [("2026-12-07T06:00:01.000000Z", "info", 4, "LogSeedResult",
+                                  "seed.p.stations", "success", "3 of 3 OK seed")],
+                     {"step": 4, "done": 3, "total": 3, "run_done": 3, "run_total": 3,
+                      "failed": 0, "running": []})
+    store.finish_step(run.id, 4, RunStatus.SUCCESS, 0, [])
+    with connect(paths, "dashboard") as ctx:
+        snap = RunWatch(ctx, run.id, SimpleNamespace(node={})).changed()
+    assert snap.done == 3 and snap.total > 3, (snap.done, snap.total)

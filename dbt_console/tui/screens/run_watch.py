@@ -14,7 +14,7 @@ from textual.message import Message
 
 from dbt_console import actions
 from dbt_console.humanize import node_name
-from dbt_console.model import FAILED_NODE, SKIPPED_NODE, WARNED_NODE, Run
+from dbt_console.model import FAILED_NODE, SKIPPED_NODE, WARNED_NODE, Run, RunStatus
 from dbt_console.tui import symbols
 from dbt_console.tui.status_styles import Styles
 from dbt_console.tui.widgets.log_view import PAGE_LINES
@@ -70,6 +70,7 @@ class RunWatch:
         self.results: dict = {}
         self.done_rows: list[tuple[str, tuple]] = []
         self.expected: int | None = None
+        self.steps_waiting = False
         self.result_rows = 0
         self.lines_read: int | None = None
 
@@ -83,6 +84,8 @@ class RunWatch:
         running = tuple(progress.get("running") or [])
         # Node results are written when a step ends: read them again only then.
         steps = tuple((s.idx, s.status) for s in actions.runs.steps(self.ctx, self.run_id))
+        # Commands not started yet (listed as waiting): the run is not near its end.
+        self.steps_waiting = any(status is RunStatus.QUEUED for _, status in steps)
         if (steps, run.status) != self.steps_seen:
             self.steps_seen = (steps, run.status)
             results = actions.runs.node_results(self.ctx, self.run_id)
@@ -122,18 +125,24 @@ class RunWatch:
     def _counts(self, run: Run, progress: dict) -> tuple[int, int]:
         """n of N across the run's steps. A finished run counts its node results (a
         cancelled node has none, so a cancelled run never reads 100%); a live one what
-        its steps logged so far, out of at least what the job's last run had."""
+        its steps logged so far, out of at least what the job's last good run had, and
+        never all of it while commands are still to start."""
         total = progress.get("run_total", progress.get("total", 0))
         if run.status.finished:
             done = self.result_rows
             return done, max(total, done)
         if self.expected is None:
             self.expected = self._last_run_size(run)
-        return progress.get("run_done", progress.get("done", 0)), max(total, self.expected)
+        done = progress.get("run_done", progress.get("done", 0))
+        total = max(total, self.expected)
+        return done, (max(total, done + 1) if self.steps_waiting else total)
 
     def _last_run_size(self, run: Run) -> int:
-        for past in actions.runs.history(self.ctx, run.job_name, limit=5):
-            if past.id != run.id and past.status.finished and not past.git_branch:
+        """The nodes of the job's last successful run of the same kind: a cancelled,
+        failed or retry run selected fewer, and would make this one look nearly done."""
+        for past in actions.runs.history(self.ctx, run.job_name, limit=10):
+            if (past.id != run.id and past.status is RunStatus.SUCCESS and not past.git_branch
+                    and past.trigger.kind != "retry"):
                 return sum(actions.runs.node_counts(self.ctx, [past.id])[past.id].values())
         return 0
 
