@@ -21,6 +21,8 @@ from dbt_console.cli import main
 from dbt_console.config import Paths, resolve_paths
 from dbt_console.store import Store
 
+pytest_plugins = ["tiers"]  # the tiers by cost, and the unit tier's guard
+
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
 

@@ -7,12 +7,16 @@ import json
 import time
 from datetime import datetime, timezone
 
+import pytest
+
 from conftest import wait_for
 from dbt_console.config import Settings
 from dbt_console.engine.alerts import AlertWatch
 from dbt_console.engine.engine import Engine
 from dbt_console.engine.notify import notifier
 from dbt_console.model import Hook, Job, RunStatus, Schedule, Sla, Trigger
+
+pytestmark = pytest.mark.real
 
 DAY = datetime(2026, 12, 1, tzinfo=timezone.utc)
 

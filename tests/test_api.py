@@ -25,6 +25,8 @@ from conftest import (
     wait_for,
 )
 
+pytestmark = pytest.mark.real
+
 STATUS = {"queued": 1, "starting": 2, "running": 3, "success": 10, "error": 20,
           "cancelled": 30}
 

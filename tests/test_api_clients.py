@@ -26,6 +26,8 @@ from conftest import (
     wait_for,
 )
 
+pytestmark = pytest.mark.real
+
 AIRFLOW = "apache-airflow-providers-dbt-cloud 4.11.1: hooks/dbt.py, operators/dbt.py"
 PREFECT = "prefect-dbt 0.7.25: cloud/clients.py, cloud/jobs.py, cloud/runs.py"
 DAGSTER_V1 = "dagster-dbt 0.29.27: cloud/resources.py (DbtCloudClientResource)"

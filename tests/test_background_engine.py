@@ -15,7 +15,8 @@ import pytest
 
 from conftest import binary, copy_home, runs_json, slow_home, stop_engine, tmux_dashboard, wait_for
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("tmux") is None,
+                                                   reason="tmux is not installed")]
 
 
 def engine_of(home: Path) -> dict | None:

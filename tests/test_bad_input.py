@@ -43,7 +43,10 @@ def kept(cli, tmp_path):
     return refused
 
 
-@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+# A dbt_path is checked by running it (`--version`): that case is of the real tier.
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.real if p.stem ==
+                                               "dbt_path_not_dbt" else pytest.mark.unit)
+                                  for p in CORPUS], ids=lambda p: p.stem)
 def test_each_bad_jobs_file_is_refused_naming_the_problem(kept, tmp_path, path):
     raw = path.read_bytes()
     expected = raw.split(b"\n", 1)[0].decode().removeprefix("# expect: ")
@@ -54,12 +57,14 @@ def test_each_bad_jobs_file_is_refused_naming_the_problem(kept, tmp_path, path):
     kept(file, expected)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", GENERATED)
 def test_extremes_are_refused_quickly_and_nothing_is_saved(kept, tmp_path, name):
     text, expected = GENERATED[name]
     kept(write_jobs(tmp_path / f"{name}.yml", text), expected)
 
 
+@pytest.mark.unit
 def test_the_corpus_covers_every_case_it_names():
     assert len(CORPUS) >= 20
     assert all(p.read_bytes().startswith(b"# expect: ") for p in CORPUS)

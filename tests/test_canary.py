@@ -11,10 +11,13 @@ import hashlib
 import hmac
 
 import httpx
+import pytest
 from test_git_credentials import GitOverHttp
 from test_git_jobs import make_remote
 
 from conftest import binary, import_jobs, wait_for
+
+pytestmark = pytest.mark.real
 
 CANARY = "canary-5e1f"
 

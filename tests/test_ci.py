@@ -8,9 +8,12 @@ import sqlite3
 from pathlib import Path
 
 import duckdb
+import pytest
 from test_git_jobs import git, make_remote
 
 from conftest import binary, import_jobs, runs_json, wait_for
+
+pytestmark = pytest.mark.real
 
 STG_STATIONS = "analytics/pedalshare/models/staging/stg_stations.sql"
 # The branch's change: station names in capitals, so production's rows and the branch's

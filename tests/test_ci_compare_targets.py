@@ -5,7 +5,11 @@ existing without asking the warehouse)."""
 
 from __future__ import annotations
 
+import pytest
+
 from dbt_console.ci.compare import targets
+
+pytestmark = pytest.mark.unit
 
 
 def model(name: str, checksum: str, schema: str = "main") -> dict:

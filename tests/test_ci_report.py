@@ -22,6 +22,8 @@ from dbt_console.store import Store
 from dbt_console.tui.app import DbtConsoleApp
 from dbt_console.tui.screens.run import RunScreen
 
+pytestmark = pytest.mark.real
+
 TOKEN = "ghp-test-token-never-shown"
 USAGE = "analytics/pedalshare/models/marts/station_daily_usage.sql"
 # Push 1: names in capitals and a new column; every test still passes.

@@ -18,6 +18,8 @@ from dbt_console.engine.scheduler import CronTrigger
 from dbt_console.jobrules import cron_problems
 from dbt_console.model import Schedule
 
+pytestmark = pytest.mark.unit
+
 ZONES = ("UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kathmandu")
 # Local midnights at the start of weeks in which the clocks change (and one ordinary week):
 # New York and Berlin spring forward and fall back in March and October/November 2026;

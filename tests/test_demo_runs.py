@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import binary, copy_home, runs_json
+
+pytestmark = pytest.mark.real
 
 
 def test_successful_run_is_recorded_with_its_nodes(demo_runs):

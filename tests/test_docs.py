@@ -14,6 +14,8 @@ import pytest
 
 from conftest import binary, import_jobs
 
+pytestmark = pytest.mark.real
+
 
 @pytest.fixture
 def docs_home(tmp_path: Path) -> Path:

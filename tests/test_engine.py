@@ -10,6 +10,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import (
     SLOW_PROJECT,
     binary,
@@ -19,6 +21,8 @@ from conftest import (
     wait_for,
 )
 from dbt_console.tools.faults import alive
+
+pytestmark = pytest.mark.real
 
 
 def run_status(home: Path, run_id: int) -> str:

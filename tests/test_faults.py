@@ -10,6 +10,8 @@ import pytest
 
 from dbt_console.tools.faults import POINTS, Faults
 
+pytestmark = pytest.mark.real
+
 
 @pytest.fixture(scope="module")
 def faults(tmp_path_factory):

@@ -11,9 +11,12 @@ import threading
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
+import pytest
 from test_git_jobs import make_remote
 
 from conftest import binary, import_jobs, write_jobs
+
+pytestmark = pytest.mark.real
 
 SECRET = "can@ry-s3cret"  # '@' travels %-encoded in the URL and decoded to git
 

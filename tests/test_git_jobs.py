@@ -8,9 +8,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import SLOW_PROJECT, binary, import_jobs, make_project, runs_json, wait_for
 from dbt_console.demo import write_demo
 from dbt_console.store import Store
+
+pytestmark = pytest.mark.real
 
 NEW_MODEL = "select plan, count(*) as rides from {{ ref('fct_rides') }} group by plan\n"
 

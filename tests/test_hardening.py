@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
 from test_engine import slow_model_started
 
 from conftest import (
@@ -26,6 +27,8 @@ from conftest import (
 from dbt_console.model import Job, Trigger
 from dbt_console.store import Store
 from dbt_console.tools.faults import alive
+
+pytestmark = pytest.mark.real
 
 
 def test_everything_under_the_data_directory_is_owner_and_group_only(tmp_path):

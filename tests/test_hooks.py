@@ -18,6 +18,8 @@ from dbt_console.engine.engine import Engine
 from dbt_console.engine.notify import notifier
 from dbt_console.model import Trigger
 
+pytestmark = pytest.mark.real
+
 SECRET = "whsec-7c1f0e9b-never-print-me"
 
 

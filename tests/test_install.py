@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import tomllib
 
 from conftest import binary
 from dbt_console import dbtversion
+
+pytestmark = pytest.mark.real
 
 PYPROJECT = Path(__file__).parent.parent / "pyproject.toml"
 ADAPTERS = ("duckdb", "postgres", "snowflake", "bigquery", "redshift", "databricks")

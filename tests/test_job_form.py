@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from conftest import binary, branch_remote, write_jobs
 from dbt_console.config import resolve_paths
 from dbt_console.jobfields import FIELDS, job_to_dict
@@ -72,6 +74,7 @@ def every_field_file(tmp_path):
     return write_jobs(tmp_path / "jobs.yml", EVERY_FIELD.format(remote=remote))
 
 
+@pytest.mark.real
 def test_the_file_above_uses_every_field_the_jobs_file_accepts(tmp_path):
     used = set()
     for job in load_jobs_file(every_field_file(tmp_path)):
@@ -83,6 +86,7 @@ def test_the_file_above_uses_every_field_the_jobs_file_accepts(tmp_path):
     assert used == {f.path for f in FIELDS}
 
 
+@pytest.mark.real
 def test_form_values_give_back_every_job_exactly(tmp_path):
     for job in load_jobs_file(every_field_file(tmp_path)):
         data, problems = from_form(to_form(job), job)
@@ -90,6 +94,7 @@ def test_form_values_give_back_every_job_exactly(tmp_path):
         assert job_to_dict(job_from_dict(data)) == job_to_dict(job), job.name
 
 
+@pytest.mark.real
 def test_the_form_never_shows_a_secret(tmp_path):
     values = {j.name: to_form(j) for j in load_jobs_file(every_field_file(tmp_path))}
     shown = repr(values)
@@ -113,6 +118,7 @@ async def new_job_form(pilot) -> JobFormScreen:
     return pilot.app.screen
 
 
+@pytest.mark.real
 def test_saving_each_job_unchanged_from_the_form_leaves_the_export_identical(
         home, tmp_path):
     assert binary(home, "jobs", "import", str(every_field_file(tmp_path))).code == 0
@@ -138,6 +144,7 @@ def test_saving_each_job_unchanged_from_the_form_leaves_the_export_identical(
     assert binary(home, "jobs", "export", "--include-secrets").out == before
 
 
+@pytest.mark.real
 def test_form_and_import_refuse_an_unknown_upstream_and_a_missing_project(home, tmp_path):
     bad = """
 jobs:
@@ -175,6 +182,7 @@ jobs:
     assert binary(home, "jobs", "list", "--json").out.strip() == "[]"
 
 
+@pytest.mark.unit
 def test_at_80x24_every_checkbox_shows_its_box_whole(home):
     from textual.widgets import Checkbox
 

@@ -7,6 +7,8 @@ import pytest
 
 from conftest import write_jobs
 
+pytestmark = pytest.mark.unit
+
 GOOD = """
   - name: good
     project_dir: /srv/analytics

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from conftest import write_jobs
@@ -36,6 +37,7 @@ jobs:
 """
 
 
+@pytest.mark.real
 def test_import_export_import_is_lossless(cli, tmp_path):
     first = write_jobs(tmp_path / "a.yml", FULL)
     assert cli("jobs", "import", str(first)).code == 0
@@ -52,6 +54,7 @@ def test_import_export_import_is_lossless(cli, tmp_path):
     assert cli("jobs", "export", "--include-secrets").out == exported
 
 
+@pytest.mark.real
 def test_export_masks_secret_env_values_unless_asked(cli, tmp_path):
     cli("jobs", "import", str(write_jobs(tmp_path / "a.yml", FULL)))
     masked = cli("jobs", "export")
@@ -62,6 +65,7 @@ def test_export_masks_secret_env_values_unless_asked(cli, tmp_path):
     assert "s3cr3t-value" in cli("jobs", "export", "--include-secrets").out
 
 
+@pytest.mark.unit
 def test_relative_project_dir_is_relative_to_the_jobs_file(cli, tmp_path):
     (tmp_path / "repo" / "transform").mkdir(parents=True)
     (tmp_path / "repo" / "transform" / "dbt_project.yml").write_text("name: t\n")
@@ -76,6 +80,7 @@ jobs:
     assert job["project_dir"] == str(tmp_path / "repo" / "transform")
 
 
+@pytest.mark.real
 def test_export_to_a_file_then_delete_and_reimport(cli, tmp_path):
     cli("jobs", "import", str(write_jobs(tmp_path / "a.yml", FULL)))
     out = tmp_path / "out.yml"
@@ -86,6 +91,7 @@ def test_export_to_a_file_then_delete_and_reimport(cli, tmp_path):
     assert "created: nightly" in cli("jobs", "import", str(out)).out
 
 
+@pytest.mark.unit
 def test_credentials_in_a_git_url_are_masked_like_secrets(cli, tmp_path):
     token_url = "https://ci-bot:ghp_s3cr3tT0ken@git.example.org/acme/analytics.git"
     cli("jobs", "import", str(write_jobs(tmp_path / "a.yml", f"""
@@ -105,6 +111,7 @@ jobs:
     assert refused.code == 2 and "git.url: holds the mask of an export" in refused.err
 
 
+@pytest.mark.unit
 def test_the_store_is_not_readable_by_everyone(cli, paths):
     cli("jobs", "list")
     assert paths.store.stat().st_mode & 0o777 == 0o660

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 import textwrap
 
+import pytest
+
 from dbt_console.engine.launcher import SubprocessLauncher
 from dbt_console.engine.logpump import RunLog, pump
 from dbt_console.model import Job, Trigger
@@ -38,6 +40,7 @@ EMITTER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.real
 def test_every_kind_of_output_reaches_the_store(store, tmp_path):
     store.save_jobs([Job(name="j", commands=("dbt run",), project_dir="/srv")])
     run = store.enqueue_run(store.get_job("j"), Trigger.manual(), "me")
@@ -64,6 +67,7 @@ def test_every_kind_of_output_reaches_the_store(store, tmp_path):
                         "run_done": 1, "run_total": 2}
 
 
+@pytest.mark.real
 def test_lines_reach_the_store_while_the_process_still_runs(store, tmp_path):
     """Batches are committed as the process writes, not when it ends: the child prints
     'first', then waits until the test has seen 'first' in the store."""
@@ -85,6 +89,7 @@ def test_lines_reach_the_store_while_the_process_still_runs(store, tmp_path):
     assert [ln.msg for ln in store.read_log(run.id)] == ["first", "second"]
 
 
+@pytest.mark.real
 def test_a_line_over_16_mib_stays_one_line_cut_with_its_size(store, tmp_path):
     store.save_jobs([Job(name="j", commands=("dbt run",), project_dir="/srv")])
     run = store.enqueue_run(store.get_job("j"), Trigger.manual(), "me")
@@ -106,6 +111,7 @@ def test_a_line_over_16_mib_stays_one_line_cut_with_its_size(store, tmp_path):
     assert f"[a line of {size:,} bytes, cut to its first 65,536 characters]" in cut
 
 
+@pytest.mark.unit
 def test_an_interrupted_dbts_traceback_is_folded_into_one_line_and_a_crash_is_not():
     from dbt_console.engine.tracefold import TracebackFold
     from dbt_console.model import FOLDED_EVENT

@@ -9,6 +9,7 @@ import sqlite3
 from collections import Counter
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import (
@@ -22,6 +23,8 @@ from conftest import (
 )
 from dbt_console.model import Trigger
 from dbt_console.store import Store
+
+pytestmark = pytest.mark.real
 
 
 def scrape(url: str, secret: str) -> dict:

@@ -21,6 +21,8 @@ from dbt_console.engine.warm.launcher import WarmLauncher
 from dbt_console.model import Job, RunStatus, Trigger
 from dbt_console.store import Store
 
+pytestmark = pytest.mark.e2e
+
 PROJECT = {
     "dbt_project.yml": "name: pgshop\nversion: '1.0.0'\nprofile: pgshop\nconfig-version: 2\n"
                        "flags: {send_anonymous_usage_stats: false}\n",

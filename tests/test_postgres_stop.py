@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import replace
 
+import pytest
 from test_postgres import pg_home, sleeping  # noqa: F401 - pg_home is a fixture
 
 from conftest import binary, wait_for
@@ -18,6 +19,8 @@ from dbt_console.config import resolve_paths
 from dbt_console.engine.executor import Executor
 from dbt_console.model import RunStatus, Trigger
 from dbt_console.store import Store
+
+pytestmark = pytest.mark.e2e
 
 HOLD_SECONDS = 3.0  # past the first repeat of SIGINT (2 s after the stop began)
 

@@ -3,9 +3,13 @@ run or a person asking makes of the queue."""
 
 from __future__ import annotations
 
+import pytest
+
 from dbt_console import queueing
 from dbt_console.model import Job, Run, RunStatus, Trigger
 from dbt_console.queueing import Waiting
+
+pytestmark = pytest.mark.unit
 
 
 def test_a_schedule_keeps_one_waiting_run_and_a_person_always_gets_their_own():

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from conftest import binary
 from dbt_console import rundir
 from dbt_console.ci import CiSpec
 from dbt_console.model import GitSource, Job, RunStatus, Trigger
 from dbt_console.store import Store
+
+pytestmark = pytest.mark.real
 
 DAY = 24 * 3600.0
 GIT = GitSource("https://git.example/a.git", "main")

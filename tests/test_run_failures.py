@@ -12,7 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import SLOW_PROJECT, binary, import_jobs, make_project, write_jobs
+
+pytestmark = pytest.mark.real
 
 
 def last_run(home: Path) -> dict:

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from dbt_console.model import Run, RunStatus, Trigger
 from dbt_console.tui.screens.run_watch import LinkBudget, Snapshot, due
+
+pytestmark = pytest.mark.unit
 
 
 def snapshot(status: RunStatus) -> Snapshot:

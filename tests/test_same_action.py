@@ -23,6 +23,8 @@ from dbt_console.engine.stepenv import cloud_env
 from dbt_console.model import RunStatus, Trigger
 from dbt_console.store import Store
 
+pytestmark = pytest.mark.real
+
 FRONT_ENDS = ["cli", "dashboard", "api"]
 OLD_SHA = "0" * 40
 

@@ -19,6 +19,8 @@ from dbt_console.engine.executor import Executor
 from dbt_console.engine.scheduler import next_fire
 from dbt_console.model import Job, RunStatus, Schedule, Trigger
 
+pytestmark = pytest.mark.real
+
 
 def every_second(job: Job) -> IntervalTrigger:
     return IntervalTrigger(seconds=1)

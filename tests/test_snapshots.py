@@ -17,6 +17,8 @@ from dbt_console.model import Job, NodeResult, RunStatus, Schedule, Trigger
 from dbt_console.store import Store
 from dbt_console.tui.app import DbtConsoleApp
 
+pytestmark = pytest.mark.unit
+
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc).timestamp()
 SIZE = (100, 30)
 

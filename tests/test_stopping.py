@@ -8,8 +8,12 @@ import os
 import signal
 import sys
 
+import pytest
+
 from dbt_console.engine.launcher import SubprocessLauncher
 from dbt_console.engine.stopping import Escalation
+
+pytestmark = pytest.mark.real
 
 INT, TERM, KILL = signal.SIGINT, signal.SIGTERM, signal.SIGKILL
 

@@ -12,6 +12,8 @@ from dbt_console.model import Job, NodeResult, RunStatus, Trigger
 from dbt_console.store import Store
 from dbt_console.store.schema import MIGRATIONS
 
+pytestmark = pytest.mark.unit
+
 JOB = Job(name="nightly", commands=("dbt build",), project_dir="/srv/a")
 
 

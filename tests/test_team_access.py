@@ -21,6 +21,8 @@ import pytest
 
 from conftest import SLOW_PROJECT, Result, api_server, binary, make_project, write_jobs
 
+pytestmark = pytest.mark.e2e
+
 PREFIX = "dbtc"
 USERS = {"viewer": f"{PREFIX}_vic", "runner": f"{PREFIX}_rae", "editor": f"{PREFIX}_eda",
          "admin": f"{PREFIX}_ada", "nobody": f"{PREFIX}_nob", "member": f"{PREFIX}_mel"}

@@ -26,6 +26,8 @@ from dbt_console.tui.app import DbtConsoleApp
 from dbt_console.tui.palette import BACKGROUNDS, MIN_CONTRAST, contrast
 from dbt_console.tui.screens.run import RunScreen
 
+pytestmark = pytest.mark.e2e
+
 SGR = re.compile(rb"\x1b\[([0-9;]*)m")
 COLOUR_PARAMS = {*range(30, 38), 38, *range(40, 48), 48, *range(90, 98), *range(100, 108)}
 

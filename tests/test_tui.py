@@ -33,6 +33,8 @@ from dbt_console.tui.screens.help import HelpScreen, screen_keys
 from dbt_console.tui.screens.run import RunScreen
 from dbt_console.tui.widgets.log_view import LogView
 
+pytestmark = pytest.mark.real
+
 
 def demo_copy(demo_runs: Path, tmp_path: Path, monkeypatch) -> Path:
     """The session's demo store (one good and one failed run), copied to change freely."""

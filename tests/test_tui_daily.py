@@ -22,6 +22,8 @@ from dbt_console.tui.screens.history import HistoryScreen
 from dbt_console.tui.screens.job_form import JobFormScreen
 from dbt_console.tui.screens.jobs import JobsScreen
 
+pytestmark = pytest.mark.e2e
+
 KEY_NAMES = {":": "colon", "/": "slash", " ": "space", "-": "minus"}
 
 

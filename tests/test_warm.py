@@ -24,6 +24,8 @@ from dbt_console.engine.warm.launcher import HELPER_SCRIPT, WarmLauncher, interp
 from dbt_console.model import Job, RunStatus, Trigger
 from dbt_console.store import Store
 
+pytestmark = pytest.mark.real
+
 DBT = find_dbt(Job(name="any", commands=("dbt parse",)))
 
 

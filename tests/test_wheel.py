@@ -16,6 +16,8 @@ import pytest
 
 from conftest import stop_engine, tmux_dashboard, wait_for
 
+pytestmark = pytest.mark.e2e
+
 REPO = Path(__file__).parent.parent
 PACKAGE = REPO / "dbt_console"
 
