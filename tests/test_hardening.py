@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
+import shutil
 import signal
 import stat
 import subprocess
@@ -47,9 +48,14 @@ def test_everything_under_the_data_directory_is_owner_and_group_only(tmp_path):
     assert readable_by_others == []
 
 
-def test_a_killed_engines_warm_steps_stop_and_its_temp_dirs_go(tmp_path, serving):
+def test_a_killed_engines_warm_steps_stop_and_its_temp_dirs_go(tmp_path, serving,
+                                                              monkeypatch):
     """kill -9 of serve mid-step: its warm helper stops the step's dbt (nobody reads its
     output any more), and the next engine removes the temporary directory it left."""
+    # A temp dir of this test's own: any engine on the machine removes a dead engine's
+    # leftovers it finds, another test's included. Short: a helper's socket lives there.
+    temp = Path(tempfile.mkdtemp(prefix="dbtc-"))
+    monkeypatch.setenv("TMPDIR", str(temp))
     home = slow_home(tmp_path)
     first = serving(home)
     wait_for(lambda: '"state": "ready"' in binary(home, "status", "--json").out,
@@ -60,7 +66,7 @@ def test_a_killed_engines_warm_steps_stop_and_its_temp_dirs_go(tmp_path, serving
     with Store(home / "dbt-console.db") as store:
         dbt_pid = store.conn.execute("SELECT pid FROM steps WHERE run_id = ? AND pid IS NOT "
                                      "NULL", (slow_id,)).fetchone()[0]
-    left = list(Path(tempfile.gettempdir()).glob(f"dbt-console-{first.proc.pid}-*"))
+    left = list(temp.glob(f"dbt-console-{first.proc.pid}-*"))
     assert left
     first.proc.send_signal(signal.SIGKILL)
     first.proc.wait()
@@ -70,6 +76,7 @@ def test_a_killed_engines_warm_steps_stop_and_its_temp_dirs_go(tmp_path, serving
     wait_for(lambda: not any(p.exists() for p in left), timeout=30,
              what="the next engine to remove the temporary directory")
     assert "temporary director" in binary(home, "status").out
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_a_run_whose_engine_died_shows_as_orphaned_and_follow_exits_1(tmp_path, serving):

@@ -78,7 +78,9 @@ def test_jobs_screen_shows_schedule_in_words_last_run_and_history(
             audit = rows["ride_audit"]
             await pilot.pause(0.2)  # schedules fill in right after the first frame
             assert cell_text(table, audit, 6) == "0 6 * * 1-5"
-            assert cell_text(table, audit, 7) == "At 06:00, Monday through Friday (UTC)"
+            # The zone is named by the next fire beside it ("06:00 UTC").
+            assert cell_text(table, audit, 7) == "At 06:00, Monday through Friday"
+            assert cell_text(table, audit, 5).endswith("06:00 UTC")
             assert cell_text(table, audit, 2).endswith("error")
             assert cell_text(table, audit, 4) == "✗"
             assert app.sub_title == "engine: none (dbt-console engine start)"
