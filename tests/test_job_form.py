@@ -196,3 +196,13 @@ def test_at_80x24_every_checkbox_shows_its_box_whole(home):
                                  for t in drawn.values()), drawn
 
     asyncio.run(scenario())
+
+
+@pytest.mark.unit
+def test_every_one_line_fields_label_fits_the_forms_label_column():
+    """At 80x24 a longer label was cut ('alert: late unless a'); what does not fit goes
+    in the field's placeholder."""
+    from dbt_console.tui.screens.job_form import AREAS
+
+    long = [f.label for f in FIELDS if f.kind not in AREAS and len(f.label) > 20]
+    assert not long, long
