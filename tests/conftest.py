@@ -362,8 +362,8 @@ def api_server(token: str):
 
 # --- the API, as its clients reach it -------------------------------------------------
 
-def token(home: Path, name: str = "airflow") -> str:
-    made = binary(home, "tokens", "create", name)
+def token(home: Path, name: str = "airflow", role: str = "runner") -> str:
+    made = binary(home, "tokens", "create", name, "--role", role)
     assert made.code == 0, made.err
     return made.out.strip()
 

@@ -3,6 +3,7 @@ client, real dbt runs behind it."""
 
 from __future__ import annotations
 
+import json
 import ssl
 import subprocess
 import time
@@ -216,7 +217,7 @@ jobs:
     project_dir: {project}
     commands: ["dbt run-operation show_env"]
 """)
-    secret = token(home)
+    secret = token(home, role="editor")  # a run-operation is more than a narrowing
     serve = serving(home, args=("--api", "127.0.0.1:0"))
     with api_client(serve, secret) as client:
         envy = job_id(client, "envy")
@@ -250,6 +251,45 @@ def test_threads_override_is_the_concurrency_dbt_runs_with(demo_api):
     assert wait_complete(client, run.json()["data"]["id"])["is_success"]
     log = binary(home, "logs", str(run.json()["data"]["id"])).out
     assert "Concurrency: 3 threads" in log, log[-2000:]
+
+
+RUNNER_ATTEMPTS = [
+    # Read any file the service user can, through DuckDB's SQL, into a log viewers read.
+    ["dbt show --output json --inline \"select * from read_text('/proc/self/environ')\""],
+    ["dbt run-operation show_env"],
+    ["dbt build --vars '{x: 1}'"],
+    ["dbt build --state /srv/elsewhere --select state:modified"],
+    ["dbt build --select a", "dbt docs generate"],  # not the job's own command
+    ["dbt test"],  # nor is this one: nightly seeds and builds
+]
+
+
+@pytest.mark.parametrize("steps", RUNNER_ATTEMPTS)
+def test_a_runner_may_only_narrow_the_jobs_own_commands(demo_api, steps):
+    home, client = demo_api
+    nightly = job_id(client, "nightly")
+    before = client.get("runs/").json()["data"]
+    refused = client.post(f"jobs/{nightly}/run/", json={"cause": "x", "steps_override": steps})
+    assert refused.status_code == 403, refused.text
+    assert "takes the editor role" in refused.json()["status"]["user_message"]
+    assert client.get("runs/").json()["data"] == before  # nothing queued
+    row = json.loads(binary(home, "audit", "--json").out)[0]
+    assert row["outcome"].startswith("refused:") and "steps_override" in row["detail"]
+
+
+def test_a_runner_narrows_a_build_to_some_models_and_the_audit_row_says_so(demo_api):
+    home, client = demo_api
+    nightly = job_id(client, "nightly")
+    steps = ["dbt seed --select stations", "dbt build -s stg_stations dim_stations --fail-fast"]
+    run = client.post(f"jobs/{nightly}/run/", json={"cause": "x", "steps_override": steps,
+                                                     "target_name_override": None})
+    assert run.status_code == 200, run.text
+    assert wait_complete(client, run.json()["data"]["id"])["is_success"]
+    row = json.loads(binary(home, "audit", "--json").out)[0]
+    assert row["outcome"] == "done" and "dim_stations --fail-fast" in row["detail"]
+    target = client.post(f"jobs/{nightly}/run/", json={"cause": "x",
+                                                        "target_name_override": "prod"})
+    assert target.status_code == 403 and "target_name_override" in target.text
 
 
 def test_tls_with_a_self_signed_certificate(demo_runs, tmp_path, serving):

@@ -6,11 +6,13 @@ run (trigger, actor, environment, merging with one already waiting) whoever asks
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import replace
 from pathlib import Path
 
-from dbt_console import rundir
+from dbt_console import narrowing, rundir
+from dbt_console.access import Forbidden, allows
 from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
 from dbt_console.errors import UserError
@@ -52,6 +54,7 @@ def _queue(ctx: Context, job_name: str, branch: str | None, sha: str | None,
         raise UserError(f"job {job.name!r} runs a local project_dir; a branch or sha is "
                         "for git jobs")
     if overrides is not None:
+        _check_narrowing(ctx, job, overrides)
         job = overrides.apply(job)
     if job.ci is not None:
         if not branch:
@@ -64,6 +67,19 @@ def _queue(ctx: Context, job_name: str, branch: str | None, sha: str | None,
         trigger = Trigger.api() if ctx.actor.is_token else Trigger.manual()
     return ctx.store.enqueue_run(job, trigger, ctx.actor.name, branch, sha, cause=cause,
                                  overrides=overrides.echo() if overrides else None)
+
+
+def _check_narrowing(ctx: Context, job: Job, overrides: Overrides) -> None:
+    """A runner's overrides may narrow the job and nothing else (narrowing.py); the
+    audit row records what was asked, allowed or not."""
+    ctx.audit_detail = f"overrides: {json.dumps(overrides.echo())}"
+    role = ctx.role(job.name)
+    if allows(role, "editor"):
+        return
+    found = narrowing.problems(overrides, job)
+    if found:
+        raise Forbidden("; ".join(found) + f"; beyond narrowing the job takes the editor "
+                        f"role, {ctx.actor.name} is {role}")
 
 
 def _branch_head(job: Job, branch: str) -> str:
