@@ -78,3 +78,13 @@ def fires_to_queue(fires: Sequence[tuple[str, float]], enabled: set[str]) -> lis
         if name in enabled and name not in out:
             out.append(name)
     return out
+
+
+def after_cycle(after: Mapping[str, str | None], start: str) -> list[str] | None:
+    """The chain of `after:` that leads from job `start` back to it ([A, B, A]), or None.
+    Each run of such a chain would queue the next for ever."""
+    chain, name = [start], after.get(start)
+    while name is not None and name not in chain:
+        chain.append(name)
+        name = after.get(name)
+    return chain + [start] if name == start else None

@@ -274,3 +274,35 @@ def test_a_bad_timezone_does_not_hide_the_same_schedules_bad_cron(cli, tmp_path)
 """)
     assert "job 'nightly': schedule: timezone 'Mars/Olympus' is not a known IANA" in err
     assert "job 'nightly': schedule: cron '0 25 * * *' is not valid" in err
+
+
+def test_an_after_cycle_is_refused_in_a_file_and_against_the_store(cli, tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "dbt_project.yml").write_text("name: p\n")
+    two = """
+jobs:
+  - name: a
+    project_dir: {p}
+    commands: ["dbt build"]
+    after: {a_after}
+  - name: b
+    project_dir: {p}
+    commands: ["dbt build"]
+    after: a
+"""
+    looped = write_jobs(tmp_path / "loop.yml", two.format(p=tmp_path / "p", a_after="b"))
+    refused = cli("jobs", "import", str(looped))
+    assert refused.code == 2 and "after: a -> b -> a is a cycle" in refused.err, refused.err
+    assert cli("jobs", "list", "--json").out.strip() == "[]"
+    chain = write_jobs(tmp_path / "chain.yml", two.replace("    after: {a_after}\n", "")
+                       .format(p=tmp_path / "p"))
+    assert cli("jobs", "import", str(chain)).code == 0  # b after a: a chain, no cycle
+    closing = write_jobs(tmp_path / "closing.yml", f"""
+jobs:
+  - name: a
+    project_dir: {tmp_path / 'p'}
+    commands: ["dbt build"]
+    after: b
+""")
+    refused = cli("jobs", "import", str(closing))
+    assert refused.code == 2 and "a -> b -> a" in refused.err

@@ -71,3 +71,11 @@ def test_chained_jobs_run_after_the_statuses_they_wait_for():
 def test_a_batch_of_fires_queues_each_enabled_job_once():
     fires = [("a", 1.0), ("b", 1.0), ("a", 2.0), ("paused", 2.0)]
     assert queueing.fires_to_queue(fires, {"a", "b"}) == ["a", "b"]
+
+
+def test_an_after_chain_back_to_its_start_is_a_cycle():
+    after = {"a": "b", "b": "c", "c": "a", "d": "a", "e": None}
+    assert queueing.after_cycle(after, "a") == ["a", "b", "c", "a"]
+    assert queueing.after_cycle(after, "d") is None  # leads into a cycle, is not one
+    assert queueing.after_cycle(after, "e") is None
+    assert queueing.after_cycle({"self": "self"}, "self") == ["self", "self"]

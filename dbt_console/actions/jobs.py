@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from dbt_console import queueing
 from dbt_console.access import Forbidden, allows
 from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
@@ -108,12 +109,16 @@ def check_in_store(ctx: Context, jobs: list[Job], where: str = "") -> None:
     """The rules a job must meet that depend on what else exists: its upstream job and
     CI's production job are jobs (or come in the same batch); its project_dir is a dbt
     project on this machine."""
-    names = {j.name for j in ctx.store.list_jobs()} | {j.name for j in jobs}
+    after = {j.name: j.after for j in ctx.store.list_jobs()} | {j.name: j.after for j in jobs}
+    names = set(after)
     prefix = f"{where}: " if where else ""
     problems = []
     for job in jobs:
         if job.after is not None and job.after not in names:
             problems.append(f"{prefix}job {job.name!r}: after: no job named {job.after!r}")
+        elif cycle := queueing.after_cycle(after, job.name):
+            problems.append(f"{prefix}job {job.name!r}: after: {' -> '.join(cycle)} is a "
+                            "cycle: each run would queue the next for ever")
         if job.ci is not None and job.ci.defer_to not in names:
             problems.append(f"{prefix}job {job.name!r}: ci.defer_to: no job named "
                             f"{job.ci.defer_to!r}")
