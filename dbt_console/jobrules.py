@@ -165,17 +165,35 @@ MAX_JOBS = 10_000           # jobs in a file, and in the store
 MAX_FILE_BYTES = 16 << 20   # a jobs file
 
 
-def _oversized(value: Any, path: str = "") -> list[str]:
-    """The fields (dotted paths) holding a text over MAX_FIELD_BYTES."""
+def _texts(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every text in a job's data, with its field's dotted path."""
     if isinstance(value, str):
-        big = len(value) > MAX_FIELD_BYTES // 4 and len(
-            value.encode("utf-8", "surrogatepass")) > MAX_FIELD_BYTES
-        return [path or "value"] if big else []
+        return [(path or "value", value)]
     if isinstance(value, dict):
-        return [f for k, v in value.items() for f in _oversized(v, f"{path}.{k}".lstrip("."))]
+        return [t for k, v in value.items() for t in _texts(v, f"{path}.{k}".lstrip("."))]
     if isinstance(value, list):
-        return [f for i, v in enumerate(value) for f in _oversized(v, f"{path}[{i}]")]
+        return [t for i, v in enumerate(value) for t in _texts(v, f"{path}[{i}]")]
     return []
+
+
+def _oversized(texts: list[tuple[str, str]]) -> list[str]:
+    """The fields holding a text over MAX_FIELD_BYTES."""
+    return [path for path, text in texts if len(text) > MAX_FIELD_BYTES // 4 and len(
+        text.encode("utf-8", "surrogatepass")) > MAX_FIELD_BYTES]
+
+
+def text_problem(text: str) -> str | None:
+    """Why a text cannot be stored, shown and handed to a process, or None. (A NUL ends
+    a C string: an env value with one made the run die with 'embedded null byte'; a lone
+    surrogate is no UTF-8: a job holding one broke every answer of the API that listed
+    it.)"""
+    if "\0" in text:
+        return "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"is not valid text (a lone surrogate {text[exc.start]!r} at {exc.start})"
+    return None
 
 
 class _Problems:
@@ -198,12 +216,16 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
     if not isinstance(data, dict):
         raise ValidationError([f"{where}: must be a mapping of job fields"])
     name = data.get("name")
-    too_big = _oversized(data)
+    texts = _texts(data)
+    too_big = _oversized(texts)
     if too_big:  # before any other check reads them
         label = f"job {name!r}" if isinstance(name, str) and len(name) < 100 else where
         raise ValidationError([f"{label}: {f}: over {MAX_FIELD_BYTES >> 20} MiB, more than "
                                "a job's field may hold" for f in too_big])
     p = _Problems(f"job {name!r}" if isinstance(name, str) and name else where)
+    for path, text in texts:
+        if problem := text_problem(text):
+            p.bad(path, problem)
     for key in sorted(set(map(str, data)) - JOB_FIELDS):
         p.bad(key, f"unknown field (known: {', '.join(sorted(JOB_FIELDS))})")
     if name is None or name == "":

@@ -153,6 +153,8 @@ def test_bad_requests_get_401_404_400_never_500(demo_api, tmp_path):
         ("GET", "runs/", {"status__in": "[1, 99]"}, 400, "'99' is not a run status"),
         ("GET", "runs/1/", {"include_related": "secrets"}, 400, "include_related: unknown"),
         ("GET", "runs/", {"finished_at__range": "[1]"}, 400, "two times"),
+        ("GET", "runs/\u00b2/", None, 404, "no run with id"),  # a digit, not an ASCII one
+        ("POST", "jobs/1/run/", {"cause": "x\u0000y"}, 400, "cause: required"),
     ]
     for method, path, payload, code, words in cases:
         if method == "GET":
@@ -251,6 +253,20 @@ def test_threads_override_is_the_concurrency_dbt_runs_with(demo_api):
     assert wait_complete(client, run.json()["data"]["id"])["is_success"]
     log = binary(home, "logs", str(run.json()["data"]["id"])).out
     assert "Concurrency: 3 threads" in log, log[-2000:]
+
+
+def test_a_job_with_a_lone_surrogate_is_refused_and_listing_jobs_keeps_working(demo_api):
+    """It was saved and every GET jobs/ answered 500 after (json cannot encode it)."""
+    home, client = demo_api
+    editor = {"Authorization": f"Token {token(home, 'dagster', role='editor')}"}
+    before = client.get("jobs/").json()["data"]
+    # As the attacker sent it: JSON's escape of a lone surrogate, valid JSON text.
+    bad = client.post("jobs/", headers={**editor, "Content-Type": "application/json"},
+                      content=json.dumps({"environment_id": 1, "name": "surrogate",
+                                          "description": "\udfff"}))
+    assert bad.status_code == 400 and "description: is not valid text" in bad.text, bad.text
+    listed = client.get("jobs/")
+    assert listed.status_code == 200 and listed.json()["data"] == before
 
 
 RUNNER_ATTEMPTS = [

@@ -90,7 +90,7 @@ class Api:
 
 def number(text: str, what: str) -> int:
     """An id from the path; anything else is no such thing."""
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:  # not '²'
         raise NotFound(f"no {what} with id {text}")
     return int(text)
 

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dbt_console.api.wire import STATUS_BY_CODE
-from dbt_console.jobrules import MAX_TIMEOUT_MINUTES, check_branch, check_command
+from dbt_console.jobrules import MAX_TIMEOUT_MINUTES, check_branch, check_command, text_problem
 from dbt_console.model import Job, Overrides
 
 IGNORED = {"azure_pull_request_id", "github_pull_request_id", "gitlab_merge_request_id",
@@ -52,7 +52,8 @@ def trigger(job: Job, body: Any) -> Asked:
         problems.append(f"unknown field(s) {', '.join(unknown)} (known: "
                         f"{', '.join(sorted(OVERRIDES))})")
     cause = body.get("cause")
-    if not isinstance(cause, str) or not cause.strip() or len(cause) > 255:
+    if (not isinstance(cause, str) or not cause.strip() or len(cause) > 255
+            or text_problem(cause)):
         problems.append("cause: required: a text of 1 to 255 characters saying why")
     branch, sha = _checkout(job, body, problems)
     overrides = _overrides(body, problems)
