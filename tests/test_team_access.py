@@ -166,6 +166,36 @@ jobs:
     assert rows[2]["target"] == "pause job nightly" and rows[2]["outcome"] == "done"
 
 
+@pytest.mark.parametrize("name", ["PYTHONPATH", "LD_PRELOAD", "PATH", "GIT_SSH_COMMAND"])
+def test_an_editor_may_not_set_what_programs_load(shared, name):
+    """A job's env with PYTHONPATH on a dir holding sitecustomize.py ran that code as the
+    service user, which reads the store: like dbt_path, only an admin may set it."""
+    eda = USERS["editor"]
+    files = shared / "files"
+    files.mkdir(exist_ok=True)
+    loaded = write_jobs(files / "loaded.yml", f"""
+jobs:
+  - name: nightly
+    project_dir: {shared / 'project'}
+    commands: ["dbt build"]
+    env: {{{name}: /tmp/evil}}
+""")
+    refused = as_user(shared, eda, "jobs", "import", str(loaded))
+    assert refused.code == 3 and "only an admin may set env (what programs load)" in (
+        refused.err), refused.err
+    assert name not in binary(shared, "jobs", "show", "nightly").out
+    assert binary(shared, "jobs", "import", str(loaded)).code == 0  # the owner: admin
+    edited = write_jobs(files / "edited.yml", f"""
+jobs:
+  - name: nightly
+    project_dir: {shared / 'project'}
+    commands: ["dbt build --select a"]
+    env: {{{name}: /tmp/evil}}
+""")
+    # What an admin set, an editor may keep while editing the rest.
+    assert as_user(shared, eda, "jobs", "import", str(edited)).code == 0
+
+
 def test_an_admin_grants_and_the_owner_stays_admin(shared):
     ada = USERS["admin"]
     granted = as_user(shared, ada, "access", "grant", USERS["nobody"], "runner",

@@ -7,6 +7,7 @@ are applied here, once, for the jobs file, the form and the API alike.
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -258,21 +259,30 @@ def refuse_if_missing(ctx: Context, name: str) -> None:
         raise UserError(f"no job named {name!r} and no runs of one")
 
 
+# Environment names that change what a program loads or which program runs: a job's env
+# with one of them can run any code as the service user (a sitecustomize.py on
+# PYTHONPATH, a library on LD_PRELOAD, a git on PATH).
+LOADER_ENV = re.compile(r"^(PYTHON\w*|LD_\w+|DYLD_\w+|PATH|GIT_\w+|BASH_ENV|ENV|PERL5\w*|"
+                        r"RUBY\w*|NODE_OPTIONS|NODE_PATH)$")
+
+
 def _admin_values(job: Job) -> dict[str, set]:
     """The values of a job's fields that choose what program runs as the service user."""
     from dbt_console.hooks import KINDS
-
 
     argvs = {tuple(h.options.get("argv") or ()) for h in job.hooks
              if KINDS[h.type].runs_program}
     return {"project_dir": {job.project_dir} - {None},
             "git.url": {job.git.url} if job.git else set(),
-            "dbt_path": {job.dbt_path} - {None}, "hooks (command)": argvs}
+            "dbt_path": {job.dbt_path} - {None}, "hooks (command)": argvs,
+            "env (what programs load)": {(k, v) for k, v in job.env.items()
+                                         if LOADER_ENV.match(k)}}
 
 
 def _check_admin_fields(ctx: Context, job: Job, previous: Job | None) -> None:
     """Only an admin may point a job at a program no job ran before: a new project_dir,
-    git url, dbt_path or command hook. An editor may reuse what an admin already set."""
+    git url, dbt_path, command hook or env value that changes what programs load
+    (LOADER_ENV). An editor may reuse what an admin already set."""
     if allows(ctx.role(job.name), "admin"):
         return
     known: dict[str, set] = {}
