@@ -196,6 +196,21 @@ jobs:
     assert as_user(shared, eda, "jobs", "import", str(edited)).code == 0
 
 
+def test_serve_refuses_to_start_when_teammates_could_not_reach_its_socket(place):
+    """The service user is not in the data directory's group: serve cannot give its
+    socket that group. It used to warn and serve only itself; it refuses, saying how."""
+    rae = USERS["runner"]  # in TEAM only
+    home = Path(tempfile.mkdtemp(prefix="svc-", dir=place))
+    _run("chown", f"{rae}:{GROUP}", str(home))
+    home.chmod(0o750)
+    refused = as_user(home, rae, "serve")
+    assert refused.code == 2, refused
+    assert f"the group of {home} ({GROUP})" in refused.err and f"usermod -aG {GROUP} {rae}" in (
+        refused.err), refused.err
+    assert not (home / "engine.sock").exists()
+    assert "no engine is running" in as_user(home, rae, "engine", "stop").err  # lease given back
+
+
 def test_an_admin_grants_and_the_owner_stays_admin(shared):
     ada = USERS["admin"]
     granted = as_user(shared, ada, "access", "grant", USERS["nobody"], "runner",

@@ -43,7 +43,11 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     from dbt_console.gateway.server import Gateway
 
     # Teammates reach the actions here when the store is not theirs to open.
-    gateway = Gateway(paths)
+    try:
+        gateway = Gateway(paths)
+    except UserError:
+        engine.stop(grace_seconds=0)  # give the lease back: nothing ran yet
+        raise
     gateway.start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -101,9 +101,15 @@ class Gateway:
         if group != os.getgid():
             try:
                 os.chown(path, -1, group)
-            except PermissionError:  # not one of our groups: teammates cannot connect
-                log.warning("cannot give %s the group of %s (gid %s); only this user can "
-                            "reach the engine's socket", path, paths.data_dir, group)
+            except PermissionError:  # not one of our groups: teammates could not connect
+                self.server.server_close()
+                os.unlink(path)
+                raise errors.UserError(
+                    f"cannot give the engine's socket {path} the group of {paths.data_dir} "
+                    f"({_group_name(group)}), so teammates could not reach the engine: add "
+                    f"this user to it (usermod -aG {_group_name(group)} "
+                    f"{unix_name(os.getuid())}), or give the directory one of this user's groups"
+                ) from None
         self.path = path
         self._thread = threading.Thread(target=self.server.serve_forever, name="gateway",
                                         daemon=True)
@@ -118,3 +124,13 @@ class Gateway:
             os.unlink(self.path)
         except OSError:
             pass
+
+
+def _group_name(gid: int) -> str:
+    import grp
+
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
