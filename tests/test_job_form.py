@@ -135,6 +135,10 @@ def test_saving_each_job_unchanged_from_the_form_leaves_the_export_identical(
                 await until(pilot, lambda: isinstance(app.screen, JobFormScreen), "the form")
                 form = app.screen
                 assert form.original.name == name
+                # The remote check a typed URL starts after a pause, run now: saving
+                # must not depend on whether it came first (a CI job has no branch of
+                # its own to find; the check once asked the remote for 'main').
+                form.check_remote()
                 await app.workers.wait_for_complete()
                 await pilot.press("ctrl+s")
                 await until(pilot, lambda f=form: app.screen is not f,

@@ -221,8 +221,9 @@ def export(ctx: Context, include_secrets: bool = False,
     return jobspec.dump_jobs(jobs, include_secrets=include_secrets)
 
 
-def check_remote(url: str, branch: str) -> str | None:
-    """The problem reaching a git remote's branch, or None. Network: call it off the UI."""
+def check_remote(url: str, branch: str | None) -> str | None:
+    """The problem reaching a git remote's branch (None: the repository), or None.
+    Network: call it off the UI."""
     from dbt_console.engine.workspace import check_remote as check
 
     return check(url, branch)

@@ -177,10 +177,14 @@ def remote_heads(url: str) -> dict[str, str]:
     return heads
 
 
-def check_remote(url: str, branch: str) -> str | None:
-    """The problem reaching a git URL's branch, or None when it is there."""
+def check_remote(url: str, branch: str | None) -> str | None:
+    """The problem reaching a git URL's branch (None: the repository itself), or None
+    when it is there."""
     try:
-        remote_head(url, branch)
+        if branch is None:
+            remote_heads(url)
+        else:
+            remote_head(url, branch)
     except WorkspaceError as exc:
         return str(exc)
     return None

@@ -166,7 +166,10 @@ class JobFormScreen(KeysWhenReady, Screen[bool]):
         url, branch = str(values["git.url"]).strip(), str(values["git.branch"]).strip()
         if not url or url.startswith(("http://***@", "https://***@")):
             return  # a masked URL is the job's own, already checked when it was saved
-        problem = actions.jobs.check_remote(url, branch or "main")
+        # A CI job runs the branches pushed to it, not one of its own: the repository
+        # must answer, whichever branches it has.
+        ci = bool(str(values["ci.defer_to"]).strip())
+        problem = actions.jobs.check_remote(url, None if ci else branch or "main")
         self.app.call_from_thread(self._remote_checked, problem)
 
     def _remote_checked(self, problem: str | None) -> None:
