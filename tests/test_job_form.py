@@ -138,8 +138,11 @@ def test_saving_each_job_unchanged_from_the_form_leaves_the_export_identical(
                 # The remote check a typed URL starts after a pause, run now: saving
                 # must not depend on whether it came first (a CI job has no branch of
                 # its own to find; the check once asked the remote for 'main').
+                # (The form's own timer may start one too and cancel this one: wait for
+                # every remote check to end, cancelled or not.)
                 form.check_remote()
-                await app.workers.wait_for_complete()
+                await until(pilot, lambda: all(w.is_finished for w in app.workers
+                                               if w.group == "remote"), "the remote check")
                 await pilot.press("ctrl+s")
                 await until(pilot, lambda f=form: app.screen is not f,
                             f"{name} to be saved (problems: {form.problems})")
