@@ -93,3 +93,30 @@ def test_a_first_run_never_reads_all_done_while_a_command_has_not_started(paths,
     with connect(paths, "dashboard") as ctx:
         snap = RunWatch(ctx, run.id, SimpleNamespace(node={})).changed()
     assert snap.done == 3 and snap.total > 3, (snap.done, snap.total)
+
+
+def test_a_node_keeps_its_row_key_from_running_to_done(paths, store):
+    """The node list's cursor follows a row's key: a node that ends must keep its key, or
+    the cursor falls onto another node and Enter opens that one."""
+    from dbt_console.actions import connect
+    from dbt_console.model import Job, NodeResult
+    from dbt_console.tui.screens.run_watch import RunWatch
+
+    store.save_jobs([Job(name="nightly", commands=("dbt build",), project_dir="/srv/a")])
+    run = store.enqueue_run(store.get_job("nightly"), Trigger.manual(), "ada")
+    store.claim_run(run.id)
+    store.update_run(run.id, status=RunStatus.RUNNING.value)
+    store.start_step(run.id, 4, "dbt build")
+    store.append_log(run.id, 4, [("2026-12-07T06:00:01.000000Z", "info", 4, "LogStartLine",
+                                  "test.p.not_null", None, "1 of 2 START test not_null")],
+                     {"step": 4, "done": 0, "total": 2, "failed": 0,
+                      "running": ["test.p.not_null"]})
+    with connect(paths, "dashboard") as ctx:
+        watcher = RunWatch(ctx, run.id, SimpleNamespace(node={}))
+        running = [key for key, _ in watcher.changed().rows]
+        store.finish_step(run.id, 4, RunStatus.ERROR, 1, [
+            NodeResult("test.p.not_null", "fail", 4, "test", "Got 3 results", 3, 0.1,
+                       "2026-12-07T06:00:00Z", "2026-12-07T06:00:00.1Z", "Thread-1")])
+        store.finish_run(run.id, RunStatus.ERROR)
+        done = [key for key, _ in watcher.changed().rows]
+    assert running == ["test.p.not_null"] == done, (running, done)

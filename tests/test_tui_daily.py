@@ -177,3 +177,38 @@ def test_the_run_log_gets_the_full_width_when_narrow_or_asked(demo_runs, tmp_pat
     wide = asyncio.run(scenario((140, 40)))
     assert wide[0][0] < 100 and wide[0][1]  # side by side
     assert wide[1][0] >= 138 and not wide[1][1]  # `w`: the log alone, full width
+
+
+def test_a_click_on_a_node_row_is_the_node_enter_opens(demo_runs, tmp_path, monkeypatch):
+    """A click only focused the node list, and Enter then opened the row the cursor had
+    been left on (a seed) instead of the failed test clicked."""
+    from dbt_console.tui.screens.node import NodeScreen
+    from dbt_console.tui.screens.run import RunScreen
+
+    demo_copy(demo_runs, tmp_path, monkeypatch)
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
+        async with app.run_test(size=(140, 40)) as pilot:
+            await select_job(pilot, "ride_audit")
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run")
+            nodes = app.screen.query_one("#nodes")
+            await until(pilot, lambda: nodes.row_count >= 4 and nodes.size.height > 5,
+                        "the node rows")
+            row = 3  # not the cursor's (0): the failed test sorts first
+            await pilot.click("#nodes", offset=(4, row + 1))  # the header is line 0
+            await until(pilot, lambda: nodes.cursor == row, "the cursor on the row clicked")
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, NodeScreen), "the node")
+            opened = app.screen.result.unique_id
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run again")
+            await pilot.click("#nodes", offset=(4, 1))
+            await until(pilot, lambda: nodes.cursor == 0, "the first row")
+            await pilot.click("#nodes", offset=(4, 1))  # on the cursor's row: opens it
+            await until(pilot, lambda: isinstance(app.screen, NodeScreen), "the first node")
+            return nodes.key_at(row), opened, nodes.key_at(0), app.screen.result.unique_id
+
+    clicked, opened, first, opened_first = asyncio.run(scenario())
+    assert opened == clicked and first == opened_first and clicked != first

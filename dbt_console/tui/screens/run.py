@@ -220,7 +220,9 @@ class RunScreen(KeysWhenReady, Screen):
         from dbt_console.tui.screens.node import NodeScreen
 
         result = self._results.get(event.key)
-        if result is not None:
+        if result is None:  # dbt has not finished it: there is nothing to show yet
+            self.notify(f"{node_name(event.key)} is still running", timeout=3)
+        else:
             self.app.push_screen(NodeScreen(result))
 
     def _failure_summary(self) -> Text:

@@ -96,7 +96,9 @@ class RunWatch:
         rows = None
         if running != self.running:
             self.running = running
-            rows = [(f"running:{n}", (status_cell("running", self.styles), "", node_name(n)))
+            # Keyed by the node, running or done: the cursor on a node that ends stays on
+            # it, where a key of its own for "running" moved the cursor to another node.
+            rows = [(n, (status_cell("running", self.styles), "", node_name(n)))
                     for n in running if n not in self.results] + self.done_rows
         done, total = self._counts(run, progress)
         count = actions.logs.count(self.ctx, self.run_id)

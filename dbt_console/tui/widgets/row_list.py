@@ -242,6 +242,21 @@ class RowList(CachedStyles, ScrollView, can_focus=True):
     def action_last(self) -> None:
         self._move(len(self._keys) - 1)
 
+    def on_click(self, event) -> None:
+        """A click puts the cursor on the row clicked; a click on the cursor's row opens
+        it. Without this a click only focused the list, and Enter then opened whatever
+        row the cursor had been left on, not the one clicked."""
+        at = event.get_content_offset(self)  # None: on the border or a scrollbar
+        if at is None or at.y < 1:  # the header is line 0
+            return
+        index = self.scroll_offset.y + at.y - 1
+        if self.key_at(index) is None:
+            return
+        if index == self.cursor:
+            self.action_select()
+        else:
+            self._move(index)
+
     def action_select(self) -> None:
         key = self.cursor_key
         if key is not None:
