@@ -212,3 +212,37 @@ def test_a_click_on_a_node_row_is_the_node_enter_opens(demo_runs, tmp_path, monk
 
     clicked, opened, first, opened_first = asyncio.run(scenario())
     assert opened == clicked and first == opened_first and clicked != first
+
+
+def test_a_failed_run_with_deliveries_leaves_room_for_its_log_and_nodes_at_80x24(
+        demo_runs, tmp_path, monkeypatch):
+    """The review (with a git project's changes) and the deliveries above the log had left
+    5 log lines and 1 node row: at a short height each says less, the latest first."""
+    from dbt_console.store import Store
+    from dbt_console.tui.screens.run import RunScreen
+
+    home = demo_copy(demo_runs, tmp_path, monkeypatch)
+    with Store(home / "dbt-console.db") as store:
+        audit = store.list_runs("ride_audit", limit=1)[0]
+        store.add_deliveries([(audit.id, "ride_audit", i, "webhook", f"http://127.0.0.1/{i}",
+                               "errored", "{}") for i in range(5)])
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await select_job(pilot, "ride_audit")
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run")
+            screen = app.screen
+            review = screen.query_one("#review")
+            await until(pilot, lambda: "✗" in str(review.render())
+                        and screen.query_one("#deliveries").display, "the review")
+            await pilot.pause()
+            return (screen.query_one("#log").size.height,
+                    screen.query_one("#nodes").size.height - 1, str(review.render()),
+                    screen.query_one("#deliveries").size.height)
+
+    log_lines, node_rows, review, deliveries = asyncio.run(scenario())
+    assert log_lines >= 8 and node_rows >= 4 and deliveries <= 2, (log_lines, node_rows,
+                                                                   deliveries)
+    assert "assert_rides_end_within_a_day" in review and "skipped" in review, review

@@ -31,6 +31,9 @@ from dbt_console.tui.widgets.row_list import RowList
 
 # Below this width the node list goes under the log: each gets the full width.
 NARROW = 110
+# Below this height the head above the log says less (a failure, a line of changes, the
+# latest deliveries): at 80x24 a failed run with hooks had left 5 log lines and 1 node.
+SHORT = 32
 MODELS_SHOWN = 5  # compare changes in the head; `dbt-console compare RUN` lists them all
 
 
@@ -111,6 +114,13 @@ class RunScreen(KeysWhenReady, Screen):
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.width < NARROW, "narrow")
+        short = event.size.height < SHORT
+        if short != self.has_class("short"):
+            self.set_class(short, "short")
+            if self._reviewed:  # the review again, as long as the height now allows
+                self._failures = self._failure_summary()
+                self.query_one("#review", Static).update(self._failures)
+                self.show_changes(self.run)
 
     def action_wide_log(self) -> None:
         """The log across the whole width, the node list hidden; again: back."""
@@ -230,15 +240,19 @@ class RunScreen(KeysWhenReady, Screen):
         failed = [r for r in self._results.values() if r.status in FAILED_NODE]
         skipped = sum(r.status in SKIPPED_NODE for r in self._results.values())
         styles, text = self.app.status_styles, Text()
-        for r in failed[:4]:
+        shown = 1 if self.has_class("short") else 4
+        for r in failed[:shown]:
             first = (r.message or "").strip().splitlines()[:1]
             text.append(f"✗ {node_name(r.unique_id)}", style=styles.node["fail"])
             text.append(f": {''.join(first)}\n")
-        if len(failed) > 4:
-            text.append(f"  and {len(failed) - 4} more failed\n", style=styles.role["error"])
-        if skipped:
-            text.append(f"{skipped} node(s) skipped because of these\n",
-                        style=styles.role["skipped"])
+        more = (f"and {len(failed) - shown} more failed" if len(failed) > shown else "")
+        if more and not self.has_class("short"):
+            text.append(f"  {more}\n", style=styles.role["error"])
+            more = ""
+        if skipped or more:
+            text.append(", ".join(filter(None, [more, f"{skipped} node(s) skipped because of "
+                                                "these" if skipped else ""])) + "\n",
+                        style=styles.role["error" if more else "skipped"])
         return text
 
     @work(thread=True, exclusive=True, group="review")
@@ -261,7 +275,7 @@ class RunScreen(KeysWhenReady, Screen):
             text = Text(f"changed since the last green run #{green.id} "
                         f"({green.git_sha[:10]}): {len(changes.commits)} commit(s)\n",
                         style="bold")
-            for c in changes.commits[:5]:
+            for c in changes.commits[:0 if self.has_class("short") else 5]:
                 text.append(f"  {c.sha[:10]} {c.author}: {c.subject}\n")
         self.app.call_from_thread(self.query_one("#review", Static).update,
                                   Text.assemble(failures, text))
