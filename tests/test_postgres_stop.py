@@ -91,5 +91,9 @@ def test_a_slow_cancel_is_not_interrupted_by_a_second_sigint(pg_home, postgres, 
     wait_for(lambda: not sleeping(postgres), timeout=2, what="the query to be gone")
     log = binary(pg_home, "logs", str(run.id)).out
     assert "CANCEL query model.pgshop.sleepy" in log
-    # One SIGINT: the repeat due at 2 s waited for dbt's cancel, which then ended dbt.
-    assert log.count("sent SIGINT to dbt") == 1, log
+    # No SIGINT while dbt cancelled: the repeat due at 2 s waited for dbt's cancel. One
+    # after it is harmless, and a loaded machine can keep dbt alive that long (its exit,
+    # after the cancel, took past the 5 s repeat in a suite run at load 3).
+    cancel = log.index("CANCEL query model.pgshop.sleepy")
+    sigints = [i for i in range(len(log)) if log.startswith("sent SIGINT to dbt", i)]
+    assert sigints[0] < cancel and all(i > cancel for i in sigints[1:]), log
