@@ -156,23 +156,58 @@ def stop_engine(home: Path) -> None:
 @pytest.fixture(scope="session")
 def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo home where nightly (success) and ride_audit (fails on purpose) have each run
-    once, through the real binary. Tests read it; tests that change things use their own."""
-    home = tmp_path_factory.mktemp("demo-home")
-    assert binary(home, "demo", "--no-tui").code == 0
-    nightly = binary(home, "run", "nightly", "--wait")
-    assert nightly.code == 0, nightly.out + nightly.err
-    audit = binary(home, "run", "ride_audit", "--wait")
-    assert audit.code == 1, audit.out + audit.err
+    once, through the real binary. Tests read it; tests that change things use their own
+    copy (copy_home). Made once for the whole session: the first xdist worker to ask
+    builds it, under a lock, in the directory all workers share; the others wait."""
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # pytest-of-USER/pytest-N: every worker's basetemp's parent
+    home = shared / "demo-home"
+    with open(shared / "demo-home.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "demo-home.ready").exists():
+            if home.exists():  # a worker died building it
+                import shutil
+
+                shutil.rmtree(home)
+            home.mkdir()
+            assert binary(home, "demo", "--no-tui").code == 0
+            nightly = binary(home, "run", "nightly", "--wait")
+            assert nightly.code == 0, nightly.out + nightly.err
+            audit = binary(home, "run", "ride_audit", "--wait")
+            assert audit.code == 1, audit.out + audit.err
+            (shared / "demo-home.ready").touch()
     return home
 
 
 def copy_home(home: Path, tmp_path: Path) -> Path:
-    """A copy of a dbt-console home (store, runs, demo project) to change freely: the
-    session's demo home is shared, so a test that runs or edits something uses a copy."""
+    """A copy of a dbt-console home (store, runs, demo project) to change freely, as if
+    made in its own place: the paths its store holds (jobs' project_dir, runs' snapshots,
+    compiled SQL, the project's key) name the copy, so that its runs write the copy's
+    DuckDB files, never the shared demo's (another worker's tests read and copy it)."""
     import shutil
+    import sqlite3
 
     copy = tmp_path / "home"
     shutil.copytree(home, copy)
+    old, new = str(home), str(copy)
+    conn = sqlite3.connect(copy / "dbt-console.db")
+    try:
+        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = "
+                                             "'table' AND name NOT LIKE 'sqlite_%'")]
+        for table in tables:
+            if table == "audit":  # append-only by trigger: what was done where, then
+                continue
+            columns = [c[1] for c in conn.execute(f"PRAGMA table_info({table})")
+                       if c[2].upper() == "TEXT"]
+            for column in columns:
+                conn.execute(f"UPDATE {table} SET {column} = replace({column}, ?, ?) "
+                             f"WHERE instr({column}, ?) > 0", (old, new, old))
+        conn.commit()
+    finally:
+        conn.close()
     return copy
 
 
