@@ -255,13 +255,14 @@ def make_project(root: Path, files: dict[str, str]) -> Path:
 class Serving:
     """`dbt-console serve` as a real child process on a store."""
 
-    def __init__(self, home: Path, settings: str = "", args: tuple[str, ...] = ()):
+    def __init__(self, home: Path, settings: str = "", args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None):
         import time
 
         if settings:
             home.mkdir(parents=True, exist_ok=True)
             (home / "settings.toml").write_text(settings)
-        env = {**os.environ, "DBT_CONSOLE_HOME": str(home)}
+        env = {**os.environ, "DBT_CONSOLE_HOME": str(home), **(env or {})}
         self.api_url: str | None = None
         self.metrics_url: str | None = None
         self.proc = subprocess.Popen([sys.executable, "-m", "dbt_console", "serve", *args],
@@ -298,8 +299,9 @@ class Serving:
 def serving():
     started: list[Serving] = []
 
-    def start(home: Path, settings: str = "", args: tuple[str, ...] = ()) -> Serving:
-        started.append(Serving(home, settings, args))
+    def start(home: Path, settings: str = "", args: tuple[str, ...] = (),
+              env: dict[str, str] | None = None) -> Serving:
+        started.append(Serving(home, settings, args, env))
         return started[-1]
 
     yield start

@@ -227,3 +227,23 @@ def test_a_run_cancelled_while_queued_says_why_in_its_status_message(store):
     cancelled = store.request_cancel(run.id, "ada (from the API)")
     assert cancelled.status is RunStatus.CANCELLED
     assert cancelled.error == "cancelled before it started by ada (from the API)"
+
+
+def test_a_queued_run_cancelled_queues_its_hooks_and_chained_runs_with_its_end(paths, store):
+    """The cancel of a queued run is one of the ways a run ends: its `cancelled` delivery
+    and its `on: [cancelled]` chained run are written in the cancel's transaction."""
+    from dataclasses import replace
+
+    from dbt_console.actions import connect, runs
+    from dbt_console.model import Hook
+
+    hook = Hook("webhook", {"url": "http://127.0.0.1:9/hook", "events": ["cancelled"]})
+    store.save_jobs([replace(JOB, hooks=(hook,)),
+                     replace(JOB, name="tidy", after="nightly", after_statuses=("cancelled",))])
+    run = store.enqueue_run(store.get_job("nightly"), Trigger.manual(), "ada")
+    with connect(paths, "cli") as ctx:
+        assert runs.cancel(ctx, run.id).status is RunStatus.CANCELLED
+    assert [(d.run_id, d.event) for d in store.list_deliveries()] == [(run.id, "cancelled")]
+    chained = store.list_runs("tidy", limit=5)
+    assert [(r.status, str(r.trigger)) for r in chained] == [
+        (RunStatus.QUEUED, f"job:nightly#{run.id}")]

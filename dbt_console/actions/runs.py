@@ -152,8 +152,13 @@ def cancel(ctx: Context, run_id: int) -> Run:
     run = ctx.store.get_run(run_id)
     if run.status.finished:
         raise UserError(f"run {run.id} already finished: {run.status.value}")
-    cancelled = ctx.store.request_cancel(run.id, f"{ctx.actor.name} (from the "
-                                                 f"{ctx.actor.via})")
+    from dbt_console.engine import outbox
+
+    with ctx.store.atomic():  # a queued run ends here: its hooks and chained runs with it
+        cancelled = ctx.store.request_cancel(run.id, f"{ctx.actor.name} (from the "
+                                                     f"{ctx.actor.via})")
+        if cancelled.status.finished:
+            outbox.set_off(ctx.store, cancelled)
     ctx.store.record_event("cancel", run.job_name, f"{ctx.actor.name} cancelled run {run.id} "
                            f"(from the {ctx.actor.via})")
     return cancelled

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dbt_console import rundir
 from dbt_console.config import Paths
-from dbt_console.engine import artifacts, ci_run, compare_step, setup
+from dbt_console.engine import artifacts, ci_run, compare_step, killpoints, outbox, setup
 from dbt_console.engine.dbtlog import first_error
 from dbt_console.engine.events import RunEvents
 from dbt_console.engine.launcher import Launcher, Process, SubprocessLauncher
@@ -160,28 +160,31 @@ class Executor:
                 status, reason = self._run(store, job, flight)
             except BaseException as exc:
                 # Whatever went wrong, the run must not stay 'running' with no one on it.
-                store.finish_run(run_id, RunStatus.ERROR, f"dbt-console failed: {exc!r}")
+                outbox.end_run(store, run_id, RunStatus.ERROR, f"dbt-console failed: {exc!r}")
                 raise
             finally:
                 with self._lock:
                     self._flights.pop(run_id, None)
                 if flight.kept is not None:
                     flight.kept.release()
-            store.finish_run(run_id, status, reason)
+            run, chained = outbox.end_run(store, run_id, status, reason)
+            killpoints.reach(killpoints.RUN_ENDED)
+            self.events.emit(run)
             store.compact_log(run_id)
-            run = self._emit(store, run_id)
             if job.ci is not None:
                 ci_run.finished(store, job, run)
-            for downstream in store.enqueue_downstream(run):
+            for downstream in chained:
                 self.events.emit(downstream)
             return run
 
     def _emit(self, store: Store, run_id: int) -> Run:
+        """A run that started: its `started` deliveries (rows only: sending never holds
+        up the run), and its watchers told."""
         from dbt_console.engine.notify.notifier import queue_for
 
         run = store.get_run(run_id)
-        if run.status is RunStatus.RUNNING or run.status.finished:
-            queue_for(store, run)  # rows only: sending never holds up the run
+        if run.status is RunStatus.RUNNING:
+            queue_for(store, run)
         self.events.emit(run)
         return run
 

@@ -83,15 +83,21 @@ class LeaseKeeper:
 
 
 def recover(store: Store, keeper: LeaseKeeper) -> list[int]:
-    """Runs a dead engine left starting/running become errors, with the reason; their
-    dbt processes, which outlive the engine in their own sessions, are stopped."""
+    """Runs a dead engine left starting/running become errors, with the reason, and set
+    off their errored hooks and chained runs; their dbt processes, which outlive the
+    engine in their own sessions, are stopped."""
+    # Here, not at the top: every CLI command imports this module, and the outbox brings
+    # the hook kinds and their HTTP client with it.
+    from dbt_console.engine import outbox
+
     previous = keeper.previous
     if previous is not None and previous.host == socket.gethostname():
         for pid in store.orphan_pids():
             _stop_orphan(pid)
     who = describe(previous) if previous else "a previous engine"
-    return store.fail_orphans(
-        f"the engine running this run ({who}) stopped before the run finished")
+    ids, _ = outbox.end_orphans(
+        store, f"the engine running this run ({who}) stopped before the run finished")
+    return ids
 
 
 def _stop_orphan(pid: int) -> None:

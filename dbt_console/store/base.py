@@ -69,6 +69,10 @@ class StoreBase:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; inside another (atomic()), part of that one."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -76,6 +80,11 @@ class StoreBase:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    def atomic(self):
+        """Every change made in the block commits together, or none does: a run's end
+        with the deliveries and chained runs it sets off (engine/outbox.py)."""
+        return self._tx()
 
     def data_version(self) -> int:
         """Changes when another connection commits: a cheap 'anything new?' check."""

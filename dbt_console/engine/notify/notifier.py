@@ -13,6 +13,7 @@ import threading
 import time
 
 from dbt_console.ci import ReportSpec
+from dbt_console.engine import killpoints
 from dbt_console.engine.notify import gitreport, reports
 from dbt_console.engine.notify.send import attempt, masked_target
 from dbt_console.hooks import DEFAULT_EVENTS, KINDS, Alert
@@ -110,6 +111,8 @@ def send_due(store: Store, run_id: int | None = None) -> int:
             continue
         result = (gitreport.attempt(hook, delivery.request_body)
                   if isinstance(hook, ReportSpec) else attempt(hook, delivery.request_body))
+        if result.delivered:
+            killpoints.reach(killpoints.DELIVERY_ANSWERED)
         retry_at = None
         tries = delivery.attempts + 1
         if not result.delivered and tries <= len(BACKOFF_SECONDS):

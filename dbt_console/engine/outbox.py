@@ -1,0 +1,42 @@
+"""A run's end and what it sets off, committed together: the deliveries to send and the
+chained (`after:`) runs to queue are written in the transaction that gives the run its
+final status. The deliveries table is the outbox the notifier sends from, at least once.
+
+Every way a run ends goes through here: the executor, the recovery of runs a dead engine
+left, and the cancel of a queued run. A kill -9 at any moment leaves either the run
+unfinished (the next engine's recovery ends it, and sets its effects off then) or the run
+finished with all of its effects queued; never a finished run whose hook or chained run
+was lost.
+"""
+
+from __future__ import annotations
+
+from dbt_console.engine.notify.notifier import queue_for
+from dbt_console.model import Run, RunStatus
+from dbt_console.store import Store
+
+
+def end_run(store: Store, run_id: int, status: RunStatus, reason: str | None
+            ) -> tuple[Run, list[Run]]:
+    """Finish the run; returns it and the runs it chained."""
+    with store.atomic():
+        store.finish_run(run_id, status, reason)
+        return set_off(store, store.get_run(run_id))
+
+
+def set_off(store: Store, run: Run) -> tuple[Run, list[Run]]:
+    """Queue what a run that has just ended sets off, in the caller's transaction."""
+    with store.atomic():
+        queue_for(store, run)
+        return run, store.enqueue_downstream(run)
+
+
+def end_orphans(store: Store, reason: str) -> tuple[list[int], list[Run]]:
+    """Runs a dead engine left starting or running become errors, each with its errored
+    hooks and `on: [error]` chained runs queued: the ids, and the runs chained."""
+    chained: list[Run] = []
+    with store.atomic():
+        ids = store.fail_orphans(reason)
+        for run_id in ids:
+            chained += set_off(store, store.get_run(run_id))[1]
+    return ids, chained
