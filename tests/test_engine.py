@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -59,16 +58,16 @@ def test_cancel_stops_a_long_dbt_run_within_seconds(tmp_path, serving):
     serving(home)
     run_id = int(binary(home, "run", "slow").out)
     wait_for(lambda: slow_model_started(home, run_id), what="the slow model to start")
-    asked = time.monotonic()
     result = binary(home, "cancel", str(run_id))
-    took = time.monotonic() - asked
     assert result.code == 0, result.err
     assert f"run {run_id}: cancelled" in result.out
-    assert took < 5, f"cancel took {took:.1f}s"
     assert binary(home, "cancel", str(run_id)).code == 2  # already finished
-    # What was done to dbt is in the log: a SIGINT at once.
-    assert "sent SIGINT to dbt 0.0 s after the stop began" in binary(
-        home, "logs", str(run_id)).out
+    # What was done to dbt is in the log: a SIGINT at once, and dbt stopped on SIGINT
+    # (SIGTERM comes 10 s into a stop). Not a wall-clock bound: a loaded machine (6 test
+    # workers on 2 cores) took 6 s to let the CLI see what the engine had done.
+    log = binary(home, "logs", str(run_id)).out
+    assert "sent SIGINT to dbt 0.0 s after the stop began" in log
+    assert "sent SIGTERM" not in log and "sent SIGKILL" not in log, log
 
 
 def test_cancel_of_a_queued_run_means_it_never_starts(tmp_path):
