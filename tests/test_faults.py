@@ -3,8 +3,7 @@ kills), with what each kill must leave checked by dbt_console/tools/faults.py: n
 stuck, the waiting run runs, the killed run's log gapless and ending with why it failed,
 no dbt process and no temporary directory of the dead engine left. The repeats that catch
 what happens only sometimes are benchmarks/soak.py's (30 kills by default): the suite ran
-each point twice, for 5 minutes of a 15-minute suite, and no second round ever failed
-alone."""
+each point twice, about 5 of its 15 minutes' worth of one worker."""
 
 from __future__ import annotations
 
