@@ -12,6 +12,15 @@ from typing import Any
 from dbt_console import ci
 from dbt_console import sla as sla_rules
 from dbt_console.errors import ValidationError
+from dbt_console.inputlimits import (
+    MAX_COMMANDS,
+    MAX_FIELD_BYTES,
+    one_line,
+    oversized,
+    shown,
+    text_problem,
+    texts_of,
+)
 from dbt_console.jobfields import TOP_LEVEL, group_keys, job_from_spec
 from dbt_console.model import ENV_REF_RE, SECRET_MASK, Job, redact
 
@@ -66,7 +75,7 @@ def check_hook(hook: Any) -> list[str]:
     kind = KINDS[hook["type"]]
     problems = [f"{kind.name} needs '{key}'" for key in sorted(kind.required - set(hook))]
     for key in sorted(set(hook) - kind.fields):
-        problems.append(f"unknown field {key!r} for a {kind.name} hook (known: "
+        problems.append(f"unknown field {shown(key)} for a {kind.name} hook (known: "
                         f"{', '.join(sorted(kind.required | kind.optional))})")
     for key in ("url", "secret", "header", "routing_key", "name"):
         if key in hook and (not isinstance(hook[key], str) or not hook[key]):
@@ -74,19 +83,24 @@ def check_hook(hook: Any) -> list[str]:
         elif hook.get(key) == SECRET_MASK:
             problems.append(f"{key} holds the mask of an export made without "
                             "--include-secrets; write the value, or ${VAR}")
+    for key in ("url", "secret", "header", "routing_key"):
+        if isinstance(hook.get(key), str) and not one_line(hook[key]):
+            problems.append(f"{key} must be one line: CR, LF and NUL cannot be sent in it")
     url = hook.get("url")
     if isinstance(url, str) and url != SECRET_MASK and not (url.startswith(("http://", "https://"))
                                      or ENV_REF_RE.match(url)):
-        problems.append(f"url must be http(s):// or ${{VAR}}, got {redact(url)!r}")
+        problems.append(f"url must be http(s):// or ${{VAR}}, got {shown(redact(url))}")
     argv = hook.get("argv")
     if "argv" in hook and (not isinstance(argv, list) or not argv
                            or not all(isinstance(a, str) for a in argv)):
         problems.append("argv must be a list of text: the program and its arguments "
                         "(no shell)")
+    elif "argv" in hook and not argv[0].strip():
+        problems.append("argv[0] must name the program to run")
     events = hook.get("events", ["errored"])
     known = (*EVENTS, *ALERTS)
     if not isinstance(events, list) or not events or any(e not in known for e in events):
-        problems.append(f"events must be a list from {', '.join(known)}, got {events!r}")
+        problems.append(f"events must be a list from {', '.join(known)}, got {shown(events)}")
     return problems
 
 
@@ -99,25 +113,26 @@ def check_command(command: Any) -> str | None:
     if not isinstance(command, str) or not command.strip():
         return "must be a dbt command as text, e.g. 'dbt build'"
     if SHELL_TRICKS.search(command):
-        return (f"{command!r} contains shell syntax (; & | ` < > $( or a newline); commands "
+        return (f"{shown(command)} contains shell syntax (; & | ` < > $( or a newline); "
+                "commands "
                 "run without a shell, one dbt command each")
     try:
         argv = command_argv(command)
     except ValueError as exc:
-        return f"{command!r} cannot be split into arguments: {exc}"
+        return f"{shown(command)} cannot be split into arguments: {exc}"
     if argv[0] != "dbt":
-        return f"{command!r} is not a dbt command; each command must start with 'dbt'"
+        return f"{shown(command)} is not a dbt command; each command must start with 'dbt'"
     if len(argv) < 2 or argv[1] not in DBT_COMMANDS:
         sub = argv[1] if len(argv) > 1 else ""
-        return (f"{command!r}: '{sub}' is not a dbt sub-command a job can run "
+        return (f"{shown(command)}: '{sub}' is not a dbt sub-command a job can run "
                 f"(one of: {', '.join(sorted(DBT_COMMANDS))})")
     second = DBT_COMMANDS[argv[1]]
     if second is not None and (len(argv) < 3 or argv[2] not in second):
-        return f"{command!r}: a job can run 'dbt {argv[1]} {' / '.join(second)}' only"
+        return f"{shown(command)}: a job can run 'dbt {argv[1]} {' / '.join(second)}' only"
     for arg in argv[2:]:
         flag = arg.split("=", 1)[0]
         if flag in MANAGED_FLAGS:
-            return f"{command!r}: {flag} is set by dbt-console ({MANAGED_FLAGS[flag]})"
+            return f"{shown(command)}: {flag} is set by dbt-console ({MANAGED_FLAGS[flag]})"
     return None
 
 
@@ -129,7 +144,8 @@ BAD_REF = re.compile(r"^-|\.\.|[\x00-\x20~^:?*\[\\\x7f]|@\{|//|^/|/$|\.lock$|\.$
 
 def check_git_url(url: str) -> str | None:
     if UNSAFE_URL.search(url):
-        return (f"{redact(url)!r} is not a repository URL git may fetch (an option, or a "
+        return (f"{shown(redact(url))} is not a repository URL git may fetch (an option, "
+                "or a "
                 "transport that runs a command)")
     return None
 
@@ -137,7 +153,7 @@ def check_git_url(url: str) -> str | None:
 def check_branch(branch: str) -> str | None:
     """The problem with a branch name, or None: git's ref rules, and never an option."""
     if not branch or BAD_REF.search(branch) or len(branch) > 255:
-        return (f"{branch!r} is not a valid branch name (no leading '-', spaces, '..', "
+        return (f"{shown(branch)} is not a valid branch name (no leading '-', spaces, '..', "
                 "'~^:?*[\\' or control characters)")
     return None
 
@@ -154,46 +170,9 @@ def _mapping(value: Any, where: str, allowed: set[str], problems: list[str]) -> 
         problems.append(f"{where}: must be a mapping")
         return {}
     for key in sorted(set(map(str, value)) - allowed):
-        problems.append(f"{where}: unknown field {key!r} (known: {', '.join(sorted(allowed))})")
+        problems.append(f"{where}: unknown field {shown(key)} "
+                        f"(known: {', '.join(sorted(allowed))})")
     return value
-
-
-# Limits no real jobs file comes near; past them input is refused (exit 2), never stored:
-# a 50 MB description once took 36 s and 216 MB to import, and 52 s to export.
-MAX_FIELD_BYTES = 1 << 20   # any one text of a job
-MAX_JOBS = 10_000           # jobs in a file, and in the store
-MAX_FILE_BYTES = 16 << 20   # a jobs file
-
-
-def _texts(value: Any, path: str = "") -> list[tuple[str, str]]:
-    """Every text in a job's data, with its field's dotted path."""
-    if isinstance(value, str):
-        return [(path or "value", value)]
-    if isinstance(value, dict):
-        return [t for k, v in value.items() for t in _texts(v, f"{path}.{k}".lstrip("."))]
-    if isinstance(value, list):
-        return [t for i, v in enumerate(value) for t in _texts(v, f"{path}[{i}]")]
-    return []
-
-
-def _oversized(texts: list[tuple[str, str]]) -> list[str]:
-    """The fields holding a text over MAX_FIELD_BYTES."""
-    return [path for path, text in texts if len(text) > MAX_FIELD_BYTES // 4 and len(
-        text.encode("utf-8", "surrogatepass")) > MAX_FIELD_BYTES]
-
-
-def text_problem(text: str) -> str | None:
-    """Why a text cannot be stored, shown and handed to a process, or None. (A NUL ends
-    a C string: an env value with one made the run die with 'embedded null byte'; a lone
-    surrogate is no UTF-8: a job holding one broke every answer of the API that listed
-    it.)"""
-    if "\0" in text:
-        return "contains a NUL character"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return f"is not valid text (a lone surrogate {text[exc.start]!r} at {exc.start})"
-    return None
 
 
 class _Problems:
@@ -216,13 +195,13 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
     if not isinstance(data, dict):
         raise ValidationError([f"{where}: must be a mapping of job fields"])
     name = data.get("name")
-    texts = _texts(data)
-    too_big = _oversized(texts)
+    texts = texts_of(data)
+    too_big = oversized(texts)
     if too_big:  # before any other check reads them
-        label = f"job {name!r}" if isinstance(name, str) and len(name) < 100 else where
+        label = f"job {shown(name)}" if isinstance(name, str) and len(name) < 100 else where
         raise ValidationError([f"{label}: {f}: over {MAX_FIELD_BYTES >> 20} MiB, more than "
                                "a job's field may hold" for f in too_big])
-    p = _Problems(f"job {name!r}" if isinstance(name, str) and name else where)
+    p = _Problems(f"job {shown(name)}" if isinstance(name, str) and name else where)
     for path, text in texts:
         if problem := text_problem(text):
             p.bad(path, problem)
@@ -233,7 +212,7 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
               "digit, at most 63 characters")
     elif not isinstance(name, str) or not NAME_RE.match(name):
         p.bad("name", "must be a slug: letters, digits, '-' or '_', "
-              f"starting with a letter or digit, at most 63 characters (got {name!r})")
+              f"starting with a letter or digit, at most 63 characters (got {shown(name)})")
     _check_source(data, p)
     commands = _check_commands(data, p)
     _check_schedule(data, p)
@@ -287,6 +266,10 @@ def _check_commands(data: dict[str, Any], p: _Problems) -> list:
     if not isinstance(commands, list) or not commands:
         p.bad("commands", "must be a non-empty list of dbt commands, e.g. ['dbt build']")
         return []
+    if len(commands) > MAX_COMMANDS:
+        p.bad("commands", f"{len(commands)} commands, more than the {MAX_COMMANDS} a job "
+                          "may run")
+        return []
     for i, command in enumerate(commands):
         problem = check_command(command)
         if problem:
@@ -313,7 +296,7 @@ def _check_env(data: dict[str, Any], p: _Problems) -> None:
         return
     for key, value in env.items():
         if not isinstance(key, str) or not ENV_KEY_RE.match(key):
-            p.bad("env", f"{key!r} is not a valid environment variable name")
+            p.bad("env", f"{shown(key)} is not a valid environment variable name")
         elif key in MANAGED_ENV:
             p.bad(f"env.{key}", "is set by dbt-console for every run")
         elif not isinstance(value, str):
@@ -328,10 +311,10 @@ def _check_scalars(data: dict[str, Any], p: _Problems) -> None:
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
                                 or not 1 <= timeout <= MAX_TIMEOUT_MINUTES):
         p.bad("timeout_minutes", f"must be a whole number of minutes from 1 to "
-              f"{MAX_TIMEOUT_MINUTES}, or left out for no timeout (got {timeout!r})")
+              f"{MAX_TIMEOUT_MINUTES}, or left out for no timeout (got {shown(timeout)})")
     for flag in ("enabled", "pull", "warm", "generate_docs", "on_push"):
         if flag in data and not isinstance(data[flag], bool):
-            p.bad(flag, f"must be true or false (got {data[flag]!r})")
+            p.bad(flag, f"must be true or false (got {shown(data[flag])})")
     for text in ("profiles_dir", "target", "dbt_path", "description"):
         if data.get(text) is not None and not isinstance(data[text], str):
             p.bad(text, "must be text")
@@ -350,7 +333,7 @@ def _check_hooks(data: dict[str, Any], p: _Problems) -> None:
 def _check_chain(data: dict[str, Any], p: _Problems) -> None:
     after, on = data.get("after"), data.get("on")
     if after is not None and (not isinstance(after, str) or not NAME_RE.match(after)):
-        p.bad("after", f"must be the name of another job (got {after!r})")
+        p.bad("after", f"must be the name of another job (got {shown(after)})")
     elif after is not None and after == data.get("name"):
         p.bad("after", "a job cannot run after itself")
     if on is None:
@@ -358,7 +341,8 @@ def _check_chain(data: dict[str, Any], p: _Problems) -> None:
     if after is None:
         p.bad("on", "only means something with 'after'")
     elif not isinstance(on, list) or not on or any(s not in CHAIN_STATUSES for s in on):
-        p.bad("on", f"must be a list of statuses from {', '.join(CHAIN_STATUSES)} (got {on!r})")
+        p.bad("on", f"must be a list of statuses from {', '.join(CHAIN_STATUSES)} "
+                    f"(got {shown(on)})")
 
 
 def _check_ci(data: dict[str, Any], label: str, problems: list[str]) -> None:
@@ -366,7 +350,7 @@ def _check_ci(data: dict[str, Any], label: str, problems: list[str]) -> None:
     defer_to, branches = spec.get("defer_to"), spec.get("branches", "*")
     if not isinstance(defer_to, str) or not NAME_RE.match(defer_to):
         problems.append(f"{label}: ci.defer_to: must name the production job whose last "
-                        f"successful run CI compares with (got {defer_to!r})")
+                        f"successful run CI compares with (got {shown(defer_to)})")
     elif defer_to == data.get("name"):
         problems.append(f"{label}: ci.defer_to: a CI job cannot defer to itself")
     if isinstance(branches, str):
@@ -374,7 +358,7 @@ def _check_ci(data: dict[str, Any], label: str, problems: list[str]) -> None:
     if (not isinstance(branches, list) or not branches
             or not all(isinstance(b, str) and b.strip() for b in branches)):
         problems.append(f"{label}: ci.branches: must be a branch pattern such as "
-                        f"'feature/*', or a list of them (got {spec.get('branches')!r})")
+                        f"'feature/*', or a list of them (got {shown(spec.get('branches'))})")
     if spec.get("report") is not None:
         problems.extend(f"{label}: {why}" for why in ci.report_problems(spec["report"]))
         if isinstance(spec["report"], dict) and spec["report"].get("token") == SECRET_MASK:

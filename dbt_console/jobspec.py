@@ -6,13 +6,16 @@ reported together and none is saved.
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import yaml
 
+from dbt_console import plainyaml
 from dbt_console.errors import UserError, ValidationError
+from dbt_console.inputlimits import MAX_FILE_BYTES, MAX_JOBS
 from dbt_console.jobfields import job_to_dict, public_dict
-from dbt_console.jobrules import MAX_FILE_BYTES, MAX_JOBS, job_from_dict
+from dbt_console.jobrules import job_from_dict
 from dbt_console.model import Job
 
 TOP_LEVEL = {"jobs"}
@@ -26,7 +29,7 @@ def parse_jobs(text: str, source: str, base_dir: Path) -> list[Job]:
         raise UserError(f"{source}: over {MAX_FILE_BYTES >> 20} MiB, more than a jobs file "
                         "may hold")
     try:
-        data = yaml.safe_load(text)
+        data = plainyaml.load(text)
     except RecursionError:
         raise UserError(f"{source}: nested too deeply to be a jobs file") from None
     except yaml.YAMLError as exc:
@@ -68,11 +71,17 @@ def parse_jobs(text: str, source: str, base_dir: Path) -> list[Job]:
 
 
 def read_jobs_file(path: Path) -> str:
+    """A jobs file's text. Only a regular file, and at most the limit read: `/dev/zero`
+    grew to gigabytes and a FIFO blocked forever when the size was checked after."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise UserError(f"{path}: not a regular file (a jobs file is a YAML file)")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
             raise UserError(f"{path}: over {MAX_FILE_BYTES >> 20} MiB, more than a jobs "
                             "file may hold")
-        return path.read_text(encoding="utf-8")
+        return data.decode("utf-8")
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:

@@ -116,8 +116,10 @@ def _env(text: str, problems: list[str]) -> dict[str, str] | None:
 def _yaml(f: Field, text: str, problems: list[str]) -> list | dict | None:
     import yaml
 
+    from dbt_console import plainyaml
+
     try:
-        value = yaml.safe_load(text)
+        value = plainyaml.load(text)
     except yaml.YAMLError as exc:
         problems.append(f"{f.path}: not valid YAML: {getattr(exc, 'problem', exc)}")
         return None

@@ -23,6 +23,12 @@ GENERATED = {
     "20000_nested_maps": ("jobs: " + "{a: " * 20_000 + "1" + "}" * 20_000,
                           "nested too deeply"),
     "a_17_MiB_file": ("# " + "x" * (17 << 20) + "\njobs: []\n", "over 16 MiB"),
+    "101_commands": ('jobs:\n  - name: many\n    project_dir: /srv/a\n    commands: ['
+                     + ", ".join(['"dbt build"'] * 101) + "]\n",
+                     "101 commands, more than the 100 a job may run"),
+    # A message quotes at most 200 characters of what it refuses (the check below).
+    "a_5000_character_name": ('jobs:\n  - name: "' + "N " * 2500 + '"\n    project_dir: '
+                              '/srv/a\n    commands: ["dbt build"]\n', "must be a slug"),
 }
 
 
@@ -39,6 +45,7 @@ def kept(cli, tmp_path):
         assert expected in result.err, result.err[:500]
         assert result.err.startswith("dbt-console: ") and "Traceback" not in result.err
         assert len(result.err) < 2000  # a message, not an echo of the input
+        assert "N " * 101 not in result.err  # nor more than 200 characters of one
         assert cli("jobs", "export", "--include-secrets").out == before
     return refused
 
@@ -68,3 +75,15 @@ def test_extremes_are_refused_quickly_and_nothing_is_saved(kept, tmp_path, name)
 def test_the_corpus_covers_every_case_it_names():
     assert len(CORPUS) >= 20
     assert all(p.read_bytes().startswith(b"# expect: ") for p in CORPUS)
+
+
+@pytest.mark.unit
+def test_what_is_not_a_regular_file_is_refused_before_a_byte_is_read(kept, tmp_path):
+    """/dev/zero grew to gigabytes and a FIFO blocked forever, when the size limit was
+    checked after reading."""
+    import os
+
+    fifo = tmp_path / "jobs.fifo"
+    os.mkfifo(fifo)
+    for path in (Path("/dev/zero"), fifo):
+        kept(path, "not a regular file")

@@ -306,3 +306,14 @@ jobs:
 """)
     refused = cli("jobs", "import", str(closing))
     assert refused.code == 2 and "a -> b -> a" in refused.err
+
+
+def test_a_trigger_with_more_steps_than_a_job_may_have_is_refused_naming_the_limit():
+    """steps_override had no count limit: 100,000 commands were accepted."""
+    from dbt_console.api.requests import BadRequest, trigger
+    from dbt_console.model import Job
+
+    job = Job(name="nightly", commands=("dbt build",), project_dir="/srv/a")
+    assert trigger(job, {"cause": "ok", "steps_override": ["dbt build"] * 100})
+    with pytest.raises(BadRequest, match="steps_override: 101 commands, more than the 100"):
+        trigger(job, {"cause": "too many", "steps_override": ["dbt build"] * 101})

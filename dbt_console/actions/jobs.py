@@ -17,8 +17,8 @@ from dbt_console.access import Forbidden, allows
 from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
 from dbt_console.errors import UserError, ValidationError
+from dbt_console.inputlimits import MAX_JOBS
 from dbt_console.jobfields import public_dict
-from dbt_console.jobrules import MAX_JOBS
 from dbt_console.model import Job, Run, RunStatus
 
 

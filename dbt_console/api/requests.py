@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dbt_console.api.wire import STATUS_BY_CODE
-from dbt_console.jobrules import MAX_TIMEOUT_MINUTES, check_branch, check_command, text_problem
+from dbt_console.inputlimits import MAX_COMMANDS, text_problem
+from dbt_console.jobrules import MAX_TIMEOUT_MINUTES, check_branch, check_command
 from dbt_console.model import Job, Overrides
 
 IGNORED = {"azure_pull_request_id", "github_pull_request_id", "gitlab_merge_request_id",
@@ -123,6 +124,9 @@ def _timeout_docs_steps(body: dict, changes: dict[str, Any], problems: list[str]
     if steps is not None:
         if not isinstance(steps, list) or not steps:
             problems.append("steps_override: must be a non-empty list of dbt commands")
+        elif len(steps) > MAX_COMMANDS:
+            problems.append(f"steps_override: {len(steps)} commands, more than the "
+                            f"{MAX_COMMANDS} a run may have")
         else:
             for i, step in enumerate(steps):
                 problem = check_command(step)
