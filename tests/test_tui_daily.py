@@ -246,3 +246,47 @@ def test_a_failed_run_with_deliveries_leaves_room_for_its_log_and_nodes_at_80x24
     assert log_lines >= 8 and node_rows >= 4 and deliveries <= 2, (log_lines, node_rows,
                                                                    deliveries)
     assert "assert_rides_end_within_a_day" in review and "skipped" in review, review
+
+
+def _after(log, needle: str) -> int:
+    """How many lines come after the last line holding `needle`."""
+    last = max(i for i in range(log.line_count) if needle in log.line(i).msg)
+    return log.line_count - 1 - last
+
+
+def test_at_80x24_a_log_line_shows_the_result_and_the_file_it_names(
+        demo_runs, tmp_path, monkeypatch):
+    """dbt's result after its dot leader and a failed test's compiled-SQL path ended past
+    the edge at 80 columns: the leader and the leading directories give way; scrolled
+    right, the line is whole again."""
+    from dbt_console.tui.screens.run import RunScreen
+
+    demo_copy(demo_runs, tmp_path, monkeypatch)
+
+    def shown(log, needle: str) -> str:
+        index = next(i for i in range(log.line_count) if needle in log.line(i).msg)
+        log.follow = False
+        log.scroll_to(x=0, y=index, animate=False, immediate=True)
+        # Near the end the view scrolls only so far: the line is lower down the view.
+        return "".join(seg.text for seg in log.render_line(index - log.scroll_offset.y))
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await select_job(pilot, "ride_audit")
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run")
+            log = app.screen.query_one("#log")
+            await until(pilot, lambda: log.line_count > 10 and log.size.width > 0, "the log")
+            result, compiled = shown(log, "FAIL 3 "), shown(log, "compiled code at")
+            log.scroll_to(x=40, animate=False, immediate=True)
+            return log.size.width, result, compiled, "".join(
+                seg.text for seg in log.render_line(log.line_count - 1 - log.scroll_offset.y
+                                                    - _after(log, "compiled code at")))
+
+    width, result, compiled, scrolled = asyncio.run(scenario())
+    assert result.rstrip().endswith("s]") and "[FAIL 3 in " in result, result
+    assert "…/" in compiled and compiled.rstrip().endswith(
+        "assert_rides_end_within_a_day.sql"), compiled
+    assert len(result) == len(compiled) == width
+    assert "…" not in scrolled and "/runs/" in scrolled, scrolled  # whole again

@@ -16,10 +16,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from dbt_console.model import FAILED_NODE, FOLDED_EVENT, SYSTEM_EVENT, LogLine
+from dbt_console.tui.widgets.line_fit import fit_line
 from dbt_console.tui.widgets.styled import CachedStyles
 
 PAGE_LINES = 256
 CACHED_PAGES = 64
+STAMP_WIDTH = 9
 TAG_WIDTH = 9
 
 ReadPage = Callable[[int, int], list[LogLine]]  # (start, limit) -> lines
@@ -107,14 +109,16 @@ class LogView(CachedStyles, ScrollView, can_focus=True):
         width = self.size.width
         if line is None:
             return Strip.blank(width, self.style_of())
-        segments = self._segments(line)
-        strip = Strip(segments)
+        strip = Strip(self._segments(line))
         if strip.cell_length > self._width:
             self._width = strip.cell_length
             self.virtual_size = Size(self._width, self._count)
+        if strip.cell_length > width and scroll_x == 0:
+            # The view's width is the widest line's, so left/right still show it whole.
+            strip = Strip(self._segments(line, fit=width - STAMP_WIDTH - TAG_WIDTH))
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.style_of())
 
-    def _segments(self, line: LogLine) -> list[Segment]:
+    def _segments(self, line: LogLine, fit: int = 0) -> list[Segment]:
         base = self.style_of()
         if line.event in (SYSTEM_EVENT, FOLDED_EVENT):
             tag, tag_style = "console", "log--console"
@@ -129,12 +133,9 @@ class LogView(CachedStyles, ScrollView, can_focus=True):
         if line.level == "error":
             msg_style = self.style_of("log--error")
         return [
-            Segment(line.ts[11:19] + " ", self.style_of("log--time")),
+            Segment(line.ts[11:19].ljust(STAMP_WIDTH), self.style_of("log--time")),
             Segment(f"{tag:<{TAG_WIDTH}}", self.style_of(tag_style)),
-            # A stored line is one row: dbt's multi-line messages are joined with a mark;
-            # a folded traceback shows only its head (`dbt-console logs` prints it whole).
-            Segment(line.msg.split("\n", 1)[0] + " ⏎ …" if line.event == FOLDED_EVENT
-                    else line.msg.replace("\n", " ⏎ "), msg_style),
+            Segment(fit_line(_one_row(line), fit) if fit else _one_row(line), msg_style),
         ]
 
     # Scrolling away from the end stops following; f or G starts it again.
@@ -163,3 +164,11 @@ class LogView(CachedStyles, ScrollView, can_focus=True):
     def _on_mouse_scroll_up(self, event) -> None:
         self.follow = False
         super()._on_mouse_scroll_up(event)
+
+
+def _one_row(line: LogLine) -> str:
+    """A stored line is one row: dbt's multi-line messages are joined with a mark; a
+    folded traceback shows only its head (`dbt-console logs` prints it whole)."""
+    if line.event == FOLDED_EVENT:
+        return line.msg.split("\n", 1)[0] + " ⏎ …"
+    return line.msg.replace("\n", " ⏎ ")
