@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from dbt_console.errors import UserError
+from dbt_console.inputlimits import shown
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -16,6 +18,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 APP_NAME = "dbt-console"
+ENV_PATTERN = re.compile(r"[A-Za-z_*?][A-Za-z0-9_*?]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,11 @@ class Settings:
     # this many minutes with nothing queued or running, no schedule and no git remote to
     # watch. 0: as soon as it is idle.
     background_idle_minutes: int = 15
+    # Names of the engine's environment variables every dbt step gets besides the few it
+    # needs to run (PATH, HOME, LANG, TZ, proxies, certificates: stepenv.PASSED), as shell
+    # patterns: ["SNOWFLAKE_*", "GOOGLE_APPLICATION_CREDENTIALS"]. Whatever is named can
+    # be read by any job's SQL; a job takes a single variable with env: {X: ${X}}.
+    pass_env: tuple[str, ...] = ()
 
 
 def load_settings(paths: Paths) -> Settings:
@@ -120,7 +128,9 @@ def load_settings(paths: Paths) -> Settings:
     for key, value in raw.items():
         if key not in known:
             raise UserError(f"{path}: unknown setting {key!r} (known: {', '.join(known)})")
-        if isinstance(known[key].default, bool):
+        if isinstance(known[key].default, tuple):
+            value = _names(path, key, value)
+        elif isinstance(known[key].default, bool):
             if not isinstance(value, bool):
                 raise UserError(f"{path}: {key} must be true or false, got {value!r}")
         elif isinstance(value, bool) or not isinstance(value, int) or value < (
@@ -129,6 +139,14 @@ def load_settings(paths: Paths) -> Settings:
             raise UserError(f"{path}: {key} must be a whole number >= {least}, got {value!r}")
         values[key] = value
     return Settings(**values)
+
+
+def _names(path: Path, key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(
+            isinstance(v, str) and ENV_PATTERN.fullmatch(v) for v in value):
+        raise UserError(f"{path}: {key} must be a list of variable names or patterns "
+                        f"such as [\"SNOWFLAKE_*\"], got {shown(repr(value))}")
+    return tuple(value)
 
 
 def _least(key: str) -> int:

@@ -61,8 +61,9 @@ class Engine:
         self.alerts = alerts.AlertWatch(settings.catch_up_grace_minutes)
         self.warm: WarmLauncher | None = None
         if launcher is None and settings.warm_starts:
-            launcher = self.warm = WarmLauncher(paths.helper_log, self._helper_changed)
-        self.executor = Executor(paths, launcher, self.events)
+            launcher = self.warm = WarmLauncher(paths.helper_log, self._helper_changed,
+                                                pass_env=settings.pass_env)
+        self.executor = Executor(paths, launcher, self.events, settings.pass_env)
         self.scheduler = Scheduler(self._fired,
                                    trigger_for or (lambda j: cron_trigger(j.schedule)))
         self._fires: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()

@@ -123,8 +123,9 @@ class _Plan:
 
 class Executor:
     def __init__(self, paths: Paths, launcher: Launcher | None = None,
-                 events: RunEvents | None = None):
+                 events: RunEvents | None = None, pass_env: tuple[str, ...] = ()):
         self.paths = paths
+        self.pass_env = pass_env  # settings.toml's: more of our environment for dbt
         self.launcher = launcher or SubprocessLauncher()
         self.cold = SubprocessLauncher()  # for jobs with warm: false
         self.events = events or RunEvents()
@@ -213,7 +214,7 @@ class Executor:
             self._emit(store, run_id)  # starting -> running
             ws = setup.project(store, self.paths.workspaces, job, run, run_dir, log)
         with setup.step(store, run_id, PROFILE_STEP, setup.PROFILE_STEP_NAME):
-            setting = setup.profile(store, job, run, ws, run_dir, log)
+            setting = setup.profile(store, job, run, ws, run_dir, log, self.pass_env)
         commands = setting.commands + ([DOCS_COMMAND] if setting.docs else [])
         docs_step = FIRST_COMMAND_STEP + len(commands) - 1 if setting.docs else None
         return _Plan(ws.project_dir, run_dir, setting.dbt, setting.env, commands, docs_step,

@@ -40,7 +40,7 @@ def start(paths: Paths, run_id: int) -> OneRun | None:
     settings = load_settings(paths)
     with Store(paths.store) as store:
         job = store.run_job(run_id)
-        warm, why = _warm_for(paths, job, settings.warm_starts)
+        warm, why = _warm_for(paths, job, settings.warm_starts, settings.pass_env)
         if why:
             store.note(run_id, why)
     engine = Engine(paths, replace(settings, warm_starts=False), kind="run --wait",
@@ -54,7 +54,7 @@ def start(paths: Paths, run_id: int) -> OneRun | None:
     return OneRun(engine, run_id, warm)
 
 
-def _warm_for(paths: Paths, job, warm_starts: bool):
+def _warm_for(paths: Paths, job, warm_starts: bool, pass_env: tuple[str, ...]):
     """A helper that only imports dbt starts beside the first step and is ready for the
     second (the first runs cold); with it, why there is none (for the run's log). A job
     of one dbt step gains nothing from it and gets none."""
@@ -71,6 +71,6 @@ def _warm_for(paths: Paths, job, warm_starts: bool):
         dbt = find_dbt(job)
     except SetupError:
         return None, None  # the run says so
-    launcher = WarmLauncher(paths.helper_log, imports_only=True)
+    launcher = WarmLauncher(paths.helper_log, imports_only=True, pass_env=pass_env)
     launcher.prewarm([dbt])
     return launcher, None

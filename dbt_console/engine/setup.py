@@ -81,7 +81,7 @@ class Setting:
 
 
 def profile(store: Store, job: Job, run: Run, ws: Workspace, run_dir: Path,
-            log: RunLog) -> Setting:
+            log: RunLog, pass_env: tuple[str, ...] = ()) -> Setting:
     def say(msg: str, level: str = "info") -> None:
         log.system(PROFILE_STEP, msg, level)
 
@@ -90,7 +90,7 @@ def profile(store: Store, job: Job, run: Run, ws: Workspace, run_dir: Path,
     if wrong:
         raise SetupError(f"not running {dbt}: {wrong}")
     say(f"dbt: {dbt}")
-    env = step_env(job, run.id, run_dir, ws.project_dir)
+    env = step_env(job, run.id, run_dir, ws.project_dir, pass_env)
     env.update(cloud_env(job, run, ws.git_sha, store.run_cause(run.id)))
     commands, docs, compare_with = list(job.commands), job.generate_docs, None
     if job.ci is not None:

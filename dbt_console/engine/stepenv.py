@@ -7,12 +7,37 @@ import hashlib
 import os
 import shutil
 import sys
+from collections.abc import Iterable, Mapping
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from dbt_console import rundir
 from dbt_console.model import ENV_REF_RE, Job, Run
 
 DEPS_MARKER = ".dbt-console-deps"
+
+# What dbt and its adapters need of the engine's environment to start, read and write
+# text, find certificates and reach the network. Nothing else passes: a job's SQL can read
+# its own process's environment (DuckDB's read_text('/proc/self/environ')), so the
+# engine's tokens and passwords, and other jobs' secrets, must never be in it. A job takes
+# more by name (`env: {X: ${X}}`); an admin passes more to every job with pass_env.
+PASSED = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP",
+    "TMP", "VIRTUAL_ENV", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy",
+    "https_proxy", "no_proxy", "all_proxy",
+})
+PASSED_PREFIXES = ("LC_",)
+
+
+def base_env(pass_env: Iterable[str] = (),
+             environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The part of the engine's environment every step starts from: PASSED, and the
+    names settings.toml's pass_env matches (shell patterns such as SNOWFLAKE_*)."""
+    patterns = tuple(pass_env)
+    return {k: v for k, v in environ.items()
+            if k in PASSED or k.startswith(PASSED_PREFIXES)
+            or any(fnmatchcase(k, p) for p in patterns)}
 
 
 class SetupError(Exception):
@@ -37,8 +62,9 @@ def find_dbt(job: Job) -> str:
     return found
 
 
-def step_env(job: Job, run_id: int, run_dir: Path, project_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
+def step_env(job: Job, run_id: int, run_dir: Path, project_dir: Path,
+             pass_env: Iterable[str] = ()) -> dict[str, str]:
+    env = base_env(pass_env)
     for key, value in job.env.items():
         ref = ENV_REF_RE.match(value)
         if ref:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from dbt_console import ci
 from dbt_console.engine.launcher import Process, SubprocessLauncher
+from dbt_console.engine.stepenv import base_env
 from dbt_console.engine.warm.process import WarmProcess
 
 HELPER_SCRIPT = Path(__file__).with_name("helper.py")
@@ -105,8 +106,9 @@ class WarmLauncher:
     """Starts steps from warm helpers; `on_change(helper)` hears of each helper's state."""
 
     def __init__(self, log_file: Path, on_change: Callable[[Helper], None] | None = None,
-                 imports_only: bool = False):
+                 imports_only: bool = False, pass_env: tuple[str, ...] = ()):
         self.log_file = log_file  # the helpers' stderr: a warm-up's traceback lands here
+        self.pass_env = pass_env
         # A helper that only imports is ready sooner and warms less: for a short-lived
         # launcher whose helper must be ready by a run's second step.
         self.imports_only = imports_only
@@ -226,7 +228,7 @@ class WarmLauncher:
                 [python, str(HELPER_SCRIPT), str(socket_path), "--macros", str(ci.MACROS),
                  *(["--imports-only"] if self.imports_only else [])], cwd=self.socket_dir,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
-                start_new_session=True, env=helper_env())
+                start_new_session=True, env=helper_env(self.pass_env))
         helper = Helper(python, socket_path, proc)
         self.on_change(helper)
         threading.Thread(target=self._await_ready, args=(helper,), name=f"warm-{proc.pid}",
@@ -261,11 +263,11 @@ class WarmLauncher:
         self.on_change(helper)
 
 
-def helper_env() -> dict[str, str]:
-    """The helper's own environment: ours, minus what would change how dbt imports.
-    Each step gets its job's full environment in the child."""
-    env = dict(os.environ)
-    env.pop("PYTHONSTARTUP", None)
+def helper_env(pass_env: tuple[str, ...] = ()) -> dict[str, str]:
+    """The helper's own environment: what every step starts from, never ours whole. Each
+    step gets its job's environment in the child, but a process's first environment stays
+    readable in /proc/<pid>/environ, where a step's SQL could find our secrets."""
+    env = base_env(pass_env)
     env["DO_NOT_TRACK"] = "1"
     return env
 
