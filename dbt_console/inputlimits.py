@@ -11,6 +11,7 @@ MAX_FIELD_BYTES = 1 << 20   # any one text of a job
 MAX_JOBS = 10_000           # jobs in a file, and in the store
 MAX_FILE_BYTES = 16 << 20   # a jobs file
 MAX_COMMANDS = 100          # a job's commands, and a run's steps_override
+MAX_JSON_DEPTH = 32         # nesting of an API body or list parameter: dbt Cloud's need 4
 
 
 def texts_of(value: Any, path: str = "") -> list[tuple[str, str]]:
@@ -58,3 +59,14 @@ def one_line(text: str) -> bool:
     """No CR, LF or NUL: what a URL or an HTTP header must be (a CR/LF in one was saved,
     then failed every delivery attempt)."""
     return not any(c in text for c in "\r\n\0")
+
+
+def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether lists and objects nest deeper than `limit` (walked without recursion)."""
+    level = [value]
+    for _ in range(limit + 1):
+        level = [v for item in level if isinstance(item, (list, tuple, dict))
+                 for v in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return False
+    return True

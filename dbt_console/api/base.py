@@ -20,6 +20,7 @@ from dbt_console.api import requests, wire
 from dbt_console.api.tokens import from_header
 from dbt_console.config import Paths
 from dbt_console.errors import NotFound, UserError
+from dbt_console.inputlimits import MAX_JSON_DEPTH, too_deep
 from dbt_console.model import Job, Run, RunStatus
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,9 @@ async def body(request: Request):
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except ValueError:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: nested past Python's own limit
         raise requests.BadRequest("the body is not valid JSON") from None
+    if too_deep(value):
+        raise requests.BadRequest(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    return value

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dbt_console.api.wire import STATUS_BY_CODE
-from dbt_console.inputlimits import MAX_COMMANDS, text_problem
+from dbt_console.inputlimits import MAX_COMMANDS, shown, text_problem
 from dbt_console.jobrules import MAX_TIMEOUT_MINUTES, check_branch, check_command
 from dbt_console.model import Job, Overrides
 
@@ -168,13 +168,14 @@ def list_values(values: list[str], name: str) -> list[str]:
         if value.startswith("["):
             try:
                 parsed = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):
                 try:
                     parsed = ast.literal_eval(value)  # literals only: never evaluates code
-                except (ValueError, SyntaxError):
-                    raise BadRequest(f"{name}: {value!r} is not a list") from None
-            if not isinstance(parsed, (list, tuple)):
-                raise BadRequest(f"{name}: {value!r} is not a list")
+                except (ValueError, SyntaxError, RecursionError, MemoryError, TypeError):
+                    raise BadRequest(f"{name}: {shown(value)} is not a list") from None
+            if not isinstance(parsed, (list, tuple)) or any(
+                    isinstance(v, (list, tuple, dict, set)) for v in parsed):
+                raise BadRequest(f"{name}: {shown(value)} is not a list of values")
             out.extend(str(v).strip() for v in parsed)
         else:
             out.extend(v.strip() for v in value.split(",") if v.strip())
@@ -193,10 +194,10 @@ def related(values: list[str]) -> set[str]:
 def whole(value: str | None, name: str, default: int, low: int, high: int) -> int:
     if value is None:
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadRequest(f"{name}: must be a whole number, got {value!r}") from None
+    # ASCII only: int() also reads other scripts' digits ('٣'), which no client sends.
+    if not re.fullmatch(r"\s*[+-]?[0-9]{1,30}\s*", value):
+        raise BadRequest(f"{name}: must be a whole number, got {shown(value)}")
+    number = int(value)
     if not low <= number <= high:
         raise BadRequest(f"{name}: must be from {low} to {high}, got {number}")
     return number
