@@ -374,3 +374,25 @@ def test_what_airflow_prefect_and_dagster_read_unasked(demo_api):
     assert names == sorted(names, reverse=True)
     bad = client.get("jobs/", params={"order_by": "color"})
     assert bad.status_code == 400 and "order_by: 'color'" in bad.json()["status"]["user_message"]
+
+
+def test_failed_tokens_are_audited_without_their_text_and_answered_later(demo_api):
+    """A scanner's tokens: each refused, the first few a row of the audit log naming the
+    address (never the token), and past five from one address each answer waits."""
+    home, client = demo_api
+    guesses = [f"dbtc_guess{i}secret" for i in range(7)]
+    waited = []
+    with httpx.Client(base_url=client.base_url, timeout=60) as scanner:
+        for guess in guesses:
+            started = time.monotonic()
+            answer = scanner.get("jobs/", headers={"Authorization": f"Token {guess}"})
+            waited.append(time.monotonic() - started)
+            assert answer.status_code == 401, answer.text
+    # The 6th waits 2 s and the 7th 4 s (at least: a loaded machine only adds to it).
+    assert waited[5] >= 2.0 and waited[6] >= 4.0, waited
+    assert client.get("jobs/").status_code == 200  # a valid token from there still works
+    rows = json.loads(binary(home, "audit", "--user", "(no valid token)", "--json").out)
+    assert len(rows) == 5, rows  # failures 1-5, then the 8th, 16th...: not the 6th or 7th
+    assert all(r["target"] == "from 127.0.0.1" and r["outcome"].startswith("refused")
+               for r in rows), rows
+    assert not any("guess" in json.dumps(r) for r in rows), rows

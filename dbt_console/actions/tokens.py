@@ -52,6 +52,17 @@ def list_all(ctx: Context) -> list[TokenRow]:
             for name, created, by, _, revoked, role in ctx.store.list_tokens()]
 
 
+REFUSED = Actor("(no valid token)", "token", "api")
+
+
+def refused(ctx: Context, address: str, failures: int) -> None:
+    """An audit row for a token that matched none: from where, and how many so far. Never
+    the token's text: a mistyped real token would be half a secret in the log."""
+    ctx.store.audit(REFUSED.name, REFUSED.kind, REFUSED.via, "tokens.authenticate", None,
+                    f"from {address}", "",
+                    f"refused: no valid token ({failures} from this address in 15 min)")
+
+
 def authenticate(ctx: Context, token: str | None) -> Actor | None:
     """The actor a presented token acts as, or None for no token or a dead one."""
     if not token:

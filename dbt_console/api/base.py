@@ -4,6 +4,7 @@ envelope's paging."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from dbt_console import actions
 from dbt_console.access import Forbidden
 from dbt_console.actions import Actor, Context
-from dbt_console.api import requests, wire
+from dbt_console.api import requests, throttle, wire
 from dbt_console.api.tokens import from_header
 from dbt_console.config import Paths
 from dbt_console.errors import NotFound, UserError
@@ -43,6 +44,7 @@ class Api:
         self.account_id = account_id
         self.url = url  # where the API is served (.../api/v2/accounts/N/), when known
         self._local = threading.local()
+        self.failed_tokens = throttle.FailedTokens()
 
     @property
     def reader(self) -> Context:
@@ -61,6 +63,19 @@ class Api:
     def caller(self, request: Request) -> Actor | None:
         token = from_header(request.headers.get("authorization"))
         return actions.tokens.authenticate(self.reader, token)
+
+    async def unauthorized(self, request: Request) -> Response:
+        """401; a token that was sent but matched none is counted, audited while few, and
+        answered later the more its address has failed."""
+        if from_header(request.headers.get("authorization")):
+            address = request.client.host if request.client else "unknown"
+            failures = self.failed_tokens.failed(address)
+            if throttle.audited(failures):
+                await self.write(actions.tokens.REFUSED,
+                                 lambda ctx: actions.tokens.refused(ctx, address, failures))
+            await asyncio.sleep(throttle.delay(failures))
+        return fail(401, "a valid API token is required: Authorization: Token <t> "
+                         "(or Bearer <t>); make one with dbt-console tokens create")
 
     def ok(self, data, extra: dict | None = None) -> JSONResponse:
         return JSONResponse(wire.envelope(data, extra=extra))
@@ -106,8 +121,7 @@ def endpoint(handler: Handler):
         try:
             actor = api.caller(request)
             if actor is None:
-                return fail(401, "a valid API token is required: Authorization: Token <t> "
-                                 "(or Bearer <t>); make one with dbt-console tokens create")
+                return await api.unauthorized(request)
             account = request.path_params.get("account_id", api.account_id)
             if account != api.account_id:
                 return fail(404, f"no account {account} here: this dbt-console's account id "
