@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbt_console.api.throttle import (MAX_ADDRESSES, WINDOW_SECONDS, FailedTokens, audited,
-                                      delay)
+from dbt_console.api.throttle import MAX_ADDRESSES, WINDOW_SECONDS, FailedTokens, audited, delay
 
 pytestmark = pytest.mark.unit
 
