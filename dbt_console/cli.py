@@ -12,7 +12,7 @@ import traceback
 
 from dbt_console import __version__
 from dbt_console.access import Forbidden
-from dbt_console.errors import UserError
+from dbt_console.errors import UserError, no_space, no_space_words
 from dbt_console.model import RunStatus
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_NOT_ALLOWED = 0, 1, 2, 3
@@ -230,6 +230,15 @@ def _history_commands(sub) -> None:
                       help="keep printing lines until the run ends")
 
 
+def _data_dir() -> str:
+    try:
+        from dbt_console.config import resolve_paths
+
+        return str(resolve_paths().data_dir)
+    except Exception:  # the message must not fail on a home it cannot resolve
+        return "dbt-console's data directory"
+
+
 def main(argv: list[str] | None = None) -> int:
     # What dbt-console and its dbt children write (run directories, logs, clones) is for
     # the owner and their group (teammates), never everyone, whatever the umask.
@@ -260,7 +269,10 @@ def main(argv: list[str] | None = None) -> int:
                          "denied: the store is shared with its owner's group, which you are "
                          "not in (ask its owner: README, 'A shared server, step by step')\n")
         return EXIT_BAD_INPUT
-    except Exception:
+    except Exception as exc:
+        if no_space(exc):  # where a crash report could not be written either
+            sys.stderr.write(f"dbt-console: {no_space_words(_data_dir())}\n")
+            return EXIT_BAD_INPUT
         report = commands.write_crash_report(traceback.format_exc())
         sys.stderr.write("dbt-console: unexpected error; the details are "
                          + (f"in {report}\n" if report else "above\n"))

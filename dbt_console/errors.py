@@ -21,3 +21,24 @@ class ValidationError(UserError):
 
 class ConflictError(UserError):
     """Someone else changed the thing being saved since it was read."""
+
+
+def no_space(exc: BaseException) -> bool:
+    """Whether `exc` says a disk (or the user's quota) is full: an OSError's ENOSPC or
+    EDQUOT, or SQLite's SQLITE_FULL ('database or disk is full'), which has no errno."""
+    import errno
+    import sqlite3
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(exc, sqlite3.DatabaseError) and "disk is full" in str(exc)
+
+
+def no_space_words(where: object) -> str:
+    return (f"no space left on the device holding {where}: free some space "
+            "(dbt-console prune removes old runs and their logs)")
+
+
+def failed_words(exc: BaseException, where: object) -> str:
+    """A run's reason when dbt-console itself failed under it."""
+    return no_space_words(where) if no_space(exc) else f"dbt-console failed: {exc!r}"

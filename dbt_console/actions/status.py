@@ -55,11 +55,22 @@ def status(ctx: Context, events: int = 5) -> Status:
     rows = [] if holder is None else store.warm_helpers(holder.token)
     local = holder is not None and holder.host == socket.gethostname()
     return Status(
-        holder, describe(holder) if holder
-        else "none running (start: dbt-console serve, or engine start)",
+        holder, describe(holder) if holder else _silent(store) or
+        "none running (start: dbt-console serve, or engine start)",
         tuple(run_id for run_id, _ in store.queued_runs()), tuple(store.runs_in_flight()),
         tuple(fires), tuple(Helper(h, rss_bytes(h.pid) if local else None) for h in rows),
         tuple(store.recent_events(events)), found, dbtversion.untested(found))
+
+
+def _silent(store) -> str | None:
+    from dbt_console.engine.lease import describe, silent_holder
+
+    lease = silent_holder(store)
+    if lease is None:
+        return None
+    return (f"{describe(lease)}: alive, but it has not renewed its lease for "
+            f"{time.time() - lease.heartbeat_at:.0f} s: it cannot write the store (a full "
+            "disk?) or its loop is stuck; its log says which")
 
 
 # The engine loop renews its lease every 2 s: one older than this means the loop is stuck.

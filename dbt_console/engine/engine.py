@@ -28,6 +28,7 @@ from dbt_console.engine.stepenv import SetupError, find_dbt
 from dbt_console.engine.wake import WakeListener
 from dbt_console.engine.warm.launcher import Helper, WarmLauncher, remove_stale_temp_dirs
 from dbt_console.engine.watchdog import Watchdog
+from dbt_console.errors import no_space, no_space_words
 from dbt_console.model import Job, Trigger
 from dbt_console.store import Store
 
@@ -116,6 +117,7 @@ class Engine:
         period, then cancel the rest; give the lease back. Nothing stays running."""
         grace = self.settings.stop_grace_seconds if grace_seconds is None else grace_seconds
         self._stopping.set()
+        self.executor.stopping.set()
         self._wake.set()
         if self.only_run is None:
             self.scheduler.shutdown()
@@ -174,6 +176,7 @@ class Engine:
             jobs_seen = store.jobs_fingerprint()
             helpers_checked = time.monotonic()
             next_prune = time.monotonic() + PRUNE_FIRST_SECONDS
+            told_full = float("-inf")  # when a full disk was last said in the log
             next_alerts = 0.0
             while not self._stopping.is_set():
                 if file_identity(self.paths.store) != identity:
@@ -207,9 +210,15 @@ class Engine:
                         log.error("the store's lease was taken by another engine; stopping")
                         self.lost_lease = True
                         return
-                except Exception:
-                    # A bad moment (a locked store) must not kill the engine; try next tick.
-                    log.exception("engine loop")
+                except Exception as exc:
+                    # A bad moment (a locked store, a full disk) must not kill the engine;
+                    # try next tick. A full disk is said once a minute, not traced per tick.
+                    if not no_space(exc):
+                        log.exception("engine loop")
+                    elif time.monotonic() - told_full > 60:
+                        told_full = time.monotonic()
+                        log.error("the store cannot be written: %s",
+                                  no_space_words(self.paths.store))
                 self._wake.wait(TICK_SECONDS)
                 self._wake.clear()
 

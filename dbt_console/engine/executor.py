@@ -126,6 +126,7 @@ class Executor:
                  events: RunEvents | None = None, pass_env: tuple[str, ...] = ()):
         self.paths = paths
         self.pass_env = pass_env  # settings.toml's: more of our environment for dbt
+        self.stopping = threading.Event()  # the engine stops: no run waits for disk space
         self.launcher = launcher or SubprocessLauncher()
         self.cold = SubprocessLauncher()  # for jobs with warm: false
         self.events = events or RunEvents()
@@ -160,8 +161,9 @@ class Executor:
                 self._emit(store, run_id)
                 status, reason = self._run(store, job, flight)
             except BaseException as exc:
-                # Whatever went wrong, the run must not stay 'running' with no one on it.
-                outbox.end_run(store, run_id, RunStatus.ERROR, f"dbt-console failed: {exc!r}")
+                # Whatever went wrong, the run must not stay 'running' with no one on it
+                # (on a full disk this may fail too: the next engine's recovery ends it).
+                outbox.end_failed(store, run_id, exc, self.paths.data_dir, self.stopping)
                 raise
             finally:
                 with self._lock:

@@ -49,6 +49,17 @@ def live_holder(store: Store) -> Lease | None:
     return None if holder_is_dead(lease) else lease
 
 
+def silent_holder(store: Store) -> Lease | None:
+    """An engine on this host that is alive but has let its lease expire: it cannot
+    write the store (a full disk), or its loop is stuck. Not a holder: another engine
+    may take the store; but status must not say that none runs."""
+    lease = store.read_lease()
+    if (lease is None or lease.host != socket.gethostname()
+            or time.time() - lease.heartbeat_at < LEASE_TTL_SECONDS):
+        return None
+    return None if holder_is_dead(lease) else lease
+
+
 class LeaseKeeper:
     """Holds this process's lease: take it, renew it, give it back."""
 

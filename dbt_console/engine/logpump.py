@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from dbt_console.engine.dbtlog import Progress, cut_line, parse_line, system_row
 from dbt_console.engine.launcher import Process
+from dbt_console.engine.stopping import stop_now
 from dbt_console.engine.tracefold import TracebackFold
 from dbt_console.store import Store
 
@@ -133,6 +134,9 @@ def pump(proc: Process, log: RunLog, step: int, tick: Callable[[], None],
             if log.due():
                 log.flush()
             tick()
+    except BaseException:
+        stop_now(proc)  # the run cannot be followed (a full disk): its dbt must not go on
+        raise
     finally:
         sel.close()
         fold.end()

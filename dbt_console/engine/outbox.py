@@ -11,7 +11,10 @@ was lost.
 
 from __future__ import annotations
 
+import threading
+
 from dbt_console.engine.notify.notifier import queue_for
+from dbt_console.errors import failed_words, no_space
 from dbt_console.model import Run, RunStatus
 from dbt_console.store import Store
 
@@ -22,6 +25,21 @@ def end_run(store: Store, run_id: int, status: RunStatus, reason: str | None
     with store.atomic():
         store.finish_run(run_id, status, reason)
         return set_off(store, store.get_run(run_id))
+
+
+def end_failed(store: Store, run_id: int, exc: BaseException, where: object,
+               stopping: threading.Event, every: float = 5.0) -> None:
+    """End a run dbt-console itself failed under. A full disk is what most often fails
+    it, and the run's end cannot be written either until space is freed: try again
+    every few seconds until then (or until the engine stops: the next one's recovery
+    ends the run), so the run never stays 'running' under a live engine."""
+    while True:
+        try:
+            end_run(store, run_id, RunStatus.ERROR, failed_words(exc, where))
+            return
+        except Exception as again:
+            if not no_space(again) or stopping.wait(every):
+                raise
 
 
 def set_off(store: Store, run: Run) -> tuple[Run, list[Run]]:

@@ -64,3 +64,21 @@ class Escalation:
         """dbt began its cancel (it rewrote run_results.json) and has not reported a
         query cancelled yet."""
         return not self.cancel_reported and _mtime(self.results) != self._results_before
+
+
+def stop_now(proc, results: Path | None = None) -> None:
+    """Stop a step whose run can no longer be followed (the store cannot be written: a
+    full disk), by the same signals as a cancel, waiting between them here: a dbt left
+    running would hold its warehouse's locks (a DuckDB file) until the engine stops."""
+    stop = Escalation(results)
+    while proc.poll() is None:
+        sig = stop.due(time.monotonic())
+        if sig is not None:
+            try:
+                proc.signal_group(sig)
+            except ProcessLookupError:
+                return
+        try:
+            proc.wait(timeout=0.2)
+        except Exception:  # subprocess.TimeoutExpired, or the warm path's own
+            continue
