@@ -48,3 +48,17 @@ def test_a_jobs_sql_reads_its_own_variables_and_none_of_the_engines(tmp_path, se
         assert "NAMED=named-2" in log and "ADMIN_PASSED_X=admin-3" in log, log
         assert "engine-secret" not in log, log
         assert "DBT_CONSOLE_HOME" not in log, log  # nor where the store is
+
+
+@pytest.mark.unit
+def test_pass_env_must_be_a_list_of_names_or_patterns(tmp_path):
+    from dbt_console.config import Paths, load_settings
+    from dbt_console.errors import UserError
+
+    paths = Paths(tmp_path, tmp_path)
+    paths.settings_file.write_text('pass_env = ["SNOWFLAKE_*", "DBT_PASSWORD"]\n')
+    assert load_settings(paths).pass_env == ("SNOWFLAKE_*", "DBT_PASSWORD")
+    for bad in ('"SNOWFLAKE_*"', '["A B"]', "[1]", '["X=1"]'):
+        paths.settings_file.write_text(f"pass_env = {bad}\n")
+        with pytest.raises(UserError, match="pass_env must be a list of variable names"):
+            load_settings(paths)
