@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import HealthCheck, Phase, example, given, reject, settings
 from hypothesis import strategies as st
 
 from conftest import copy_home, token
@@ -33,7 +33,7 @@ def deep(*sizes: int):
         ["[" * n + "]" * n, "[" * n, '{"a":' * n + "1" + "}" * n]))
 
 
-# A URL holds some 64 KiB (httpx's limit): nesting past Python's own limit fits in it.
+# Nesting past Python's own limit (1000) still fits in a URL (httpx's limit: 64 KiB).
 TEXT = st.one_of(NASTY, deep(2, 32, 33, 1001, 1500), st.text(max_size=40))
 QUERY_KEYS = st.sampled_from([
     "status__in", "status", "include_related", "finished_at__range", "limit", "offset",
@@ -96,7 +96,7 @@ def fuzzed_api(demo_runs, tmp_path_factory):
 @settings(max_examples=60, deadline=None, derandomize=True, database=None,
           phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow])
+                                 HealthCheck.too_slow, HealthCheck.filter_too_much])
 # What the campaign that filed issue 33 sent, always tried, on every route:
 @example(ids=["1", "1", "1"], body=b"[" * 1001 + b"]" * 1001,
          query={k: "[" * 1001 + "]" * 1001 for k in ("status__in", "include_related")})
@@ -115,8 +115,12 @@ def test_no_input_gets_a_5xx_and_a_refused_one_changes_nothing(fuzzed_api, route
     params = {k: v.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
               for k, v in query.items()}
     before = _saved(store)
-    answer = client.request(method, path, params=params, content=body,
-                            headers={"Content-Type": "application/json"})
+    try:
+        request = client.build_request(method, path, params=params, content=body,
+                                       headers={"Content-Type": "application/json"})
+    except httpx.InvalidURL:
+        reject()  # past what a URL holds (httpx stops at 64 KiB): no client sends it
+    answer = client.send(request)
     assert answer.status_code < 500, (method, path, params, body, answer.text)
     if 400 <= answer.status_code < 500:
         assert _saved(store) == before, (method, path, params, body, answer.text)
