@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 
 class UserError(Exception):
     """Something the user asked for cannot be done as asked; the message says why."""
@@ -26,9 +29,6 @@ class ConflictError(UserError):
 def no_space(exc: BaseException) -> bool:
     """Whether `exc` says a disk (or the user's quota) is full: an OSError's ENOSPC or
     EDQUOT, or SQLite's SQLITE_FULL ('database or disk is full'), which has no errno."""
-    import errno
-    import sqlite3
-
     if isinstance(exc, OSError):
         return exc.errno in (errno.ENOSPC, errno.EDQUOT)
     return isinstance(exc, sqlite3.DatabaseError) and "disk is full" in str(exc)

@@ -36,6 +36,16 @@ def typed_at_once(app, keys: list[str]) -> None:
             app.post_message(events.Key(key, None))
 
 
+async def open_failed_run(pilot, app):
+    """The run screen of ride_audit's failed demo run, once it is open."""
+    from dbt_console.tui.screens.run import RunScreen
+
+    await select_job(pilot, "ride_audit")
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run")
+    return app.screen
+
+
 def test_keys_typed_before_a_screen_is_ready_reach_the_fields_it_says(
         demo_runs, tmp_path, monkeypatch):
     home = demo_copy(demo_runs, tmp_path, monkeypatch)
@@ -151,17 +161,12 @@ def _node_rows_at_80x24(home, session: str, screen) -> None:
 
 def test_the_run_log_gets_the_full_width_when_narrow_or_asked(demo_runs, tmp_path,
                                                                monkeypatch):
-    from dbt_console.tui.screens.run import RunScreen
-
     demo_copy(demo_runs, tmp_path, monkeypatch)
 
     async def scenario(size):
         app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=size) as pilot:
-            await select_job(pilot, "ride_audit")
-            await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run")
-            screen = app.screen
+            screen = await open_failed_run(pilot, app)
             log, nodes = screen.query_one("#log"), screen.query_one("#nodes")
             await until(pilot, lambda: log.size.width > 0, "a laid out log")
             widths = [(log.size.width, nodes.display, nodes.size.width)]
@@ -190,9 +195,7 @@ def test_a_click_on_a_node_row_is_the_node_enter_opens(demo_runs, tmp_path, monk
     async def scenario():
         app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(140, 40)) as pilot:
-            await select_job(pilot, "ride_audit")
-            await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run")
+            await open_failed_run(pilot, app)
             nodes = app.screen.query_one("#nodes")
             await until(pilot, lambda: nodes.row_count >= 4 and nodes.size.height > 5,
                         "the node rows")
@@ -219,7 +222,6 @@ def test_a_failed_run_with_deliveries_leaves_room_for_its_log_and_nodes_at_80x24
     """The review (with a git project's changes) and the deliveries above the log had left
     5 log lines and 1 node row: at a short height each says less, the latest first."""
     from dbt_console.store import Store
-    from dbt_console.tui.screens.run import RunScreen
 
     home = demo_copy(demo_runs, tmp_path, monkeypatch)
     with Store(home / "dbt-console.db") as store:
@@ -230,10 +232,7 @@ def test_a_failed_run_with_deliveries_leaves_room_for_its_log_and_nodes_at_80x24
     async def scenario():
         app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(80, 24)) as pilot:
-            await select_job(pilot, "ride_audit")
-            await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run")
-            screen = app.screen
+            screen = await open_failed_run(pilot, app)
             review = screen.query_one("#review")
             await until(pilot, lambda: "✗" in str(review.render())
                         and screen.query_one("#deliveries").display, "the review")
@@ -248,10 +247,10 @@ def test_a_failed_run_with_deliveries_leaves_room_for_its_log_and_nodes_at_80x24
     assert "assert_rides_end_within_a_day" in review and "skipped" in review, review
 
 
-def _after(log, needle: str) -> int:
-    """How many lines come after the last line holding `needle`."""
-    last = max(i for i in range(log.line_count) if needle in log.line(i).msg)
-    return log.line_count - 1 - last
+def _rendered(log, index: int) -> str:
+    """Line `index` of the log as the view draws it now (near the end the view scrolls
+    only so far, so the line may sit lower down the view)."""
+    return "".join(seg.text for seg in log.render_line(index - log.scroll_offset.y))
 
 
 def test_at_80x24_a_log_line_shows_the_result_and_the_file_it_names(
@@ -259,30 +258,20 @@ def test_at_80x24_a_log_line_shows_the_result_and_the_file_it_names(
     """dbt's result after its dot leader and a failed test's compiled-SQL path ended past
     the edge at 80 columns: the leader and the leading directories give way; scrolled
     right, the line is whole again."""
-    from dbt_console.tui.screens.run import RunScreen
-
     demo_copy(demo_runs, tmp_path, monkeypatch)
-
-    def shown(log, needle: str) -> str:
-        index = next(i for i in range(log.line_count) if needle in log.line(i).msg)
-        log.follow = False
-        log.scroll_to(x=0, y=index, animate=False, immediate=True)
-        # Near the end the view scrolls only so far: the line is lower down the view.
-        return "".join(seg.text for seg in log.render_line(index - log.scroll_offset.y))
 
     async def scenario():
         app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(80, 24)) as pilot:
-            await select_job(pilot, "ride_audit")
-            await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run")
-            log = app.screen.query_one("#log")
+            log = (await open_failed_run(pilot, app)).query_one("#log")
             await until(pilot, lambda: log.line_count > 10 and log.size.width > 0, "the log")
-            result, compiled = shown(log, "FAIL 3 "), shown(log, "compiled code at")
-            log.scroll_to(x=40, animate=False, immediate=True)
-            return log.size.width, result, compiled, "".join(
-                seg.text for seg in log.render_line(log.line_count - 1 - log.scroll_offset.y
-                                                    - _after(log, "compiled code at")))
+            log.follow = False
+            shown = []
+            for needle, x in (("FAIL 3 ", 0), ("compiled code at", 0), ("compiled code at", 40)):
+                index = next(i for i in range(log.line_count) if needle in log.line(i).msg)
+                log.scroll_to(x=x, y=index, animate=False, immediate=True)
+                shown.append(_rendered(log, index))
+            return log.size.width, *shown
 
     width, result, compiled, scrolled = asyncio.run(scenario())
     assert result.rstrip().endswith("s]") and "[FAIL 3 in " in result, result
