@@ -25,6 +25,16 @@ pytest_plugins = ["tiers"]  # the tiers by cost, and the unit tier's guard
 
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+# Every step cold unless a test is about warm starts (the warm_starts fixture): a helper
+# costs more than the one or two steps of a test save. Helpers were a third of the
+# suite's CPU (132 of them, 5.6 s each, for 48 warm steps: CONTRIBUTING, Tests).
+os.environ["DBT_CONSOLE_WARM_STARTS"] = "false"
+
+
+@pytest.fixture
+def warm_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Warm starts as users get them: settings.toml decides (true unless it says no)."""
+    monkeypatch.delenv("DBT_CONSOLE_WARM_STARTS")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -153,33 +163,123 @@ def stop_engine(home: Path) -> None:
     assert result.code == 0 or "no engine is running" in result.err, result.err
 
 
+def made_once(factory: pytest.TempPathFactory, name: str, make) -> str:
+    """What `make()` returns (a string: a path), made once for the whole session: the
+    first xdist worker to ask makes it, under a lock, in the directory all workers share;
+    the others wait and read what it wrote."""
+    import fcntl
+
+    shared = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # pytest-of-USER/pytest-N: every worker's basetemp's parent
+    done = shared / f"{name}.ready"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            done.write_text(make(shared))
+    return done.read_text()
+
+
 @pytest.fixture(scope="session")
 def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo home where nightly (success) and ride_audit (fails on purpose) have each run
     once, through the real binary. Tests read it; tests that change things use their own
-    copy (copy_home). Made once for the whole session: the first xdist worker to ask
-    builds it, under a lock, in the directory all workers share; the others wait."""
+    copy (copy_home). Made once for the whole session (made_once)."""
+
+    def make(shared: Path) -> str:
+        home = shared / "demo-home"
+        if home.exists():  # a worker died building it
+            import shutil
+
+            shutil.rmtree(home)
+        home.mkdir()
+        assert binary(home, "demo", "--no-tui").code == 0
+        nightly = binary(home, "run", "nightly", "--wait")
+        assert nightly.code == 0, nightly.out + nightly.err
+        audit = binary(home, "run", "ride_audit", "--wait")
+        assert audit.code == 1, audit.out + audit.err
+        return str(home)
+
+    return Path(made_once(tmp_path_factory, "demo-home", make))
+
+
+@pytest.fixture(scope="session")
+def system_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv of /usr/bin/python3 with this dbt-console (installed from the source tree,
+    as a user installs it) and dbt-duckdb, for tests that run the program as other unix
+    users: the suite's Python lives under /root, which they cannot enter. Made once for
+    the session (made_once); it is held while any worker runs, and the next session
+    removes those no one holds."""
+    import tempfile
+
+    if not Path("/usr/bin/python3").exists():
+        pytest.skip("needs /usr/bin/python3 to run the program as other unix users")
+
+    def make(shared: Path) -> str:
+        _remove_unused_venvs()
+        root = Path(tempfile.mkdtemp(prefix="dbtc-venv-"))
+        root.chmod(0o755)
+        _hold(root)
+        return str(_system_venv(root / "venv"))
+
+    venv = Path(made_once(tmp_path_factory, "system-venv", make))
+    _hold(venv.parent)
+    return venv
+
+
+_held: list = []
+
+
+def _hold(root: Path) -> None:
     import fcntl
 
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # pytest-of-USER/pytest-N: every worker's basetemp's parent
-    home = shared / "demo-home"
-    with open(shared / "demo-home.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (shared / "demo-home.ready").exists():
-            if home.exists():  # a worker died building it
-                import shutil
+    handle = open(root / "in-use", "a")
+    fcntl.flock(handle, fcntl.LOCK_SH)  # until this process exits
+    _held.append(handle)
 
-                shutil.rmtree(home)
-            home.mkdir()
-            assert binary(home, "demo", "--no-tui").code == 0
-            nightly = binary(home, "run", "nightly", "--wait")
-            assert nightly.code == 0, nightly.out + nightly.err
-            audit = binary(home, "run", "ride_audit", "--wait")
-            assert audit.code == 1, audit.out + audit.err
-            (shared / "demo-home.ready").touch()
-    return home
+
+def _remove_unused_venvs() -> None:
+    import fcntl
+    import shutil
+    import tempfile
+
+    for root in Path(tempfile.gettempdir()).glob("dbtc-venv-*"):
+        try:
+            with open(root / "in-use", "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a running session holds it (or it is not ours to open)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _system_venv(venv: Path) -> Path:
+    """The dependencies are this suite's own, reached through a .pth when /usr/bin/python3
+    is the same minor version (a full install of dbt takes minutes); else installed."""
+    import sysconfig
+
+    quiet = {"preexec_fn": lambda: os.umask(0o022), "check": True, "capture_output": True}
+    subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], **quiet)
+    python = venv / "bin" / "python"
+    theirs = subprocess.run([str(python), "-c", "import sys, sysconfig; print(sys.version_info"
+                             "[:2], sysconfig.get_path('purelib'))"], capture_output=True,
+                            text=True, check=True).stdout.split(") ")
+    source = str(Path(__file__).parent.parent)
+    if theirs[0] + ")" != str(sys.version_info[:2]):
+        subprocess.run([str(python), "-m", "pip", "install", "-q", f"{source}[duckdb]"],
+                       **quiet)
+        return venv
+    (Path(theirs[1].strip()) / "suite-deps.pth").write_text(
+        sysconfig.get_path("purelib") + "\n")
+    wheels = venv.parent / "wheels"  # built by the suite's Python, which has the setuptools
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", "-w", str(wheels), source], **quiet)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
+                    *map(str, wheels.glob("*.whl"))], **quiet)
+    dbt = venv / "bin" / "dbt"  # the script pip would have made with dbt-core
+    dbt.write_text(f"#!{python}\nimport sys\nfrom dbt.cli.main import cli\n"
+                   "sys.exit(cli())\n")
+    dbt.chmod(0o755)
+    return venv
 
 
 def copy_home(home: Path, tmp_path: Path) -> Path:

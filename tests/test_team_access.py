@@ -27,7 +27,6 @@ PREFIX = "dbtc"
 USERS = {"viewer": f"{PREFIX}_vic", "runner": f"{PREFIX}_rae", "editor": f"{PREFIX}_eda",
          "admin": f"{PREFIX}_ada", "nobody": f"{PREFIX}_nob", "member": f"{PREFIX}_mel"}
 TEAM, GROUP = f"{PREFIX}_team", f"{PREFIX}_analytics"
-REPO = Path(__file__).parent.parent
 
 
 def _run(*argv: str) -> None:
@@ -53,14 +52,12 @@ def users():
 
 
 @pytest.fixture(scope="module")
-def place(users):
-    """A directory every test user can reach: a venv of the system Python with this
-    dbt-console in it, and room for a shared home."""
+def place(users, system_venv):
+    """A directory every test user can reach: the session's venv of the system Python
+    with this dbt-console in it, and room for a shared home."""
     root = Path(tempfile.mkdtemp(prefix="dbtc-team-"))
     root.chmod(0o755)
-    venv = root / "venv"
-    _run("/usr/bin/python3", "-m", "venv", str(venv))
-    _run(str(venv / "bin" / "pip"), "install", "-q", str(REPO))
+    (root / "venv").symlink_to(system_venv)
     yield root
     shutil.rmtree(root, ignore_errors=True)
 
