@@ -19,6 +19,7 @@ else:  # pragma: no cover
 
 APP_NAME = "dbt-console"
 ENV_PATTERN = re.compile(r"[A-Za-z_*?][A-Za-z0-9_*?]{0,127}")
+USER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 
 
 @dataclass(frozen=True)
@@ -113,38 +114,68 @@ class Settings:
     # patterns: ["SNOWFLAKE_*", "GOOGLE_APPLICATION_CREDENTIALS"]. Whatever is named can
     # be read by any job's SQL; a job takes a single variable with env: {X: ${X}}.
     pass_env: tuple[str, ...] = ()
+    # A unix user every dbt step runs as, through sudo, so that dbt and a job's SQL cannot
+    # read the store or the engine's environment (README, A shared server). "" runs them
+    # as the engine's own user. Warm starts do not apply with it.
+    run_as: str = ""
 
 
-def load_settings(paths: Paths) -> Settings:
+def load_settings(paths: Paths, environ: Mapping[str, str] = os.environ) -> Settings:
+    """settings.toml, then DBT_CONSOLE_<NAME> variables, which win over it (as Prefect's
+    PREFECT_* do): a systemd unit or a container can set one without writing the file."""
     path = paths.settings_file
-    if not path.exists():
-        return Settings()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not valid TOML: {exc}") from None
-    known = {f.name: f for f in fields(Settings)}
+    raw: dict[str, object] = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"{path}: not valid TOML: {exc}") from None
+    known = {f.name: f.default for f in fields(Settings)}
     values = {}
     for key, value in raw.items():
         if key not in known:
             raise UserError(f"{path}: unknown setting {key!r} (known: {', '.join(known)})")
-        if isinstance(known[key].default, tuple):
-            value = _names(path, key, value)
-        elif isinstance(known[key].default, bool):
-            if not isinstance(value, bool):
-                raise UserError(f"{path}: {key} must be true or false, got {value!r}")
-        elif isinstance(value, bool) or not isinstance(value, int) or value < (
-                _least(key)):
-            least = _least(key)
-            raise UserError(f"{path}: {key} must be a whole number >= {least}, got {value!r}")
-        values[key] = value
+        values[key] = _checked(str(path), key, known[key], value)
+    for key, default in known.items():
+        name = f"DBT_CONSOLE_{key.upper()}"
+        if name in environ:
+            values[key] = _checked(f"environment variable {name}", key, default,
+                                   _from_text(environ[name], default))
     return Settings(**values)
 
 
-def _names(path: Path, key: str, value: object) -> tuple[str, ...]:
+def _from_text(text: str, default: object) -> object:
+    """A variable's text as the TOML value it stands for."""
+    if isinstance(default, bool):
+        words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        return words.get(text.strip().lower(), text)
+    if isinstance(default, tuple):
+        return [v for v in re.split(r"[,\s]+", text) if v]
+    if isinstance(default, int):
+        return int(text) if text.strip().isascii() and text.strip().isdigit() else text
+    return text
+
+
+def _checked(where: str, key: str, default: object, value: object) -> object:
+    if isinstance(default, tuple):
+        return _names(where, key, value)
+    if isinstance(default, str):
+        if not (isinstance(value, str) and (value == "" or USER_NAME.fullmatch(value))):
+            raise UserError(f"{where}: {key} must be a unix user name, got "
+                            f"{shown(repr(value))}")
+    elif isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise UserError(f"{where}: {key} must be true or false, got {repr(value)[:200]}")
+    elif isinstance(value, bool) or not isinstance(value, int) or value < _least(key):
+        raise UserError(f"{where}: {key} must be a whole number >= {_least(key)}, got "
+                        f"{repr(value)[:200]}")
+    return value
+
+
+def _names(where: str, key: str, value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(
             isinstance(v, str) and ENV_PATTERN.fullmatch(v) for v in value):
-        raise UserError(f"{path}: {key} must be a list of variable names or patterns "
+        raise UserError(f"{where}: {key} must be a list of variable names or patterns "
                         f"such as [\"SNOWFLAKE_*\"], got {shown(repr(value))}")
     return tuple(value)
 

@@ -49,7 +49,7 @@ def test_everything_under_the_data_directory_is_owner_and_group_only(tmp_path):
 
 
 def test_a_killed_engines_warm_steps_stop_and_its_temp_dirs_go(tmp_path, serving,
-                                                              monkeypatch):
+                                                              monkeypatch, warm_starts):
     """kill -9 of serve mid-step: its warm helper stops the step's dbt (nobody reads its
     output any more), and the next engine removes the temporary directory it left."""
     # A temp dir of this test's own: any engine on the machine removes a dead engine's

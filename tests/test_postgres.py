@@ -95,7 +95,8 @@ def sleeping(postgres) -> bool:
 
 
 @pytest.mark.parametrize("job", ["sleepy", "sleepy-cold"])
-def test_cancel_stops_the_warehouse_query_within_2s(pg_home, postgres, serving, job):
+def test_cancel_stops_the_warehouse_query_within_2s(pg_home, postgres, serving, job,
+                                                    warm_starts):
     serving(pg_home)
     if job == "sleepy":  # warm: wait for the helper, or the step would start cold
         wait_for(lambda: '"state": "ready"' in binary(pg_home, "status", "--json").out,

@@ -24,7 +24,8 @@ def test_the_base_environment_is_what_dbt_needs_and_what_an_admin_named():
 
 
 @pytest.mark.e2e
-def test_a_jobs_sql_reads_its_own_variables_and_none_of_the_engines(tmp_path, serving):
+def test_a_jobs_sql_reads_its_own_variables_and_none_of_the_engines(tmp_path, serving,
+                                                                    warm_starts):
     project = make_project(tmp_path / "peek", SLOW_PROJECT)
     home = tmp_path / "home"
     jobs = "jobs:\n" + "".join(f"""

@@ -29,6 +29,11 @@ pytestmark = pytest.mark.real
 DBT = find_dbt(Job(name="any", commands=("dbt parse",)))
 
 
+@pytest.fixture(autouse=True)
+def _warm(warm_starts):
+    """This file is about warm starts: settings decide, as for users."""
+
+
 def ready_launcher(log_file: Path, dbt: str = DBT) -> WarmLauncher:
     launcher = WarmLauncher(log_file)
     launcher.prewarm([dbt])

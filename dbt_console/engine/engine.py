@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from dbt_console.config import Paths, Settings
-from dbt_console.engine import alerts, retention
+from dbt_console.engine import alerts, retention, runas
 from dbt_console.engine.adapters import exclusive_resource
 from dbt_console.engine.events import RunEvents
 from dbt_console.engine.executor import Executor
@@ -61,10 +61,14 @@ class Engine:
         self.watchdog = Watchdog()  # systemd's WatchdogSec=, when serve runs under it
         self.alerts = alerts.AlertWatch(settings.catch_up_grace_minutes)
         self.warm: WarmLauncher | None = None
-        if launcher is None and settings.warm_starts:
+        # settings.toml's run_as: every step through sudo as that user, never warm (the
+        # engine could not signal a helper's steps).
+        run_as = runas.configured(settings.run_as, paths)
+        if launcher is None and settings.warm_starts and run_as is None:
             launcher = self.warm = WarmLauncher(paths.helper_log, self._helper_changed,
                                                 pass_env=settings.pass_env)
-        self.executor = Executor(paths, launcher, self.events, settings.pass_env)
+        self.executor = Executor(paths, launcher, self.events, settings.pass_env,
+                                 cold=runas.RunAsLauncher(run_as) if run_as else None)
         self.scheduler = Scheduler(self._fired,
                                    trigger_for or (lambda j: cron_trigger(j.schedule)))
         self._fires: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()

@@ -123,12 +123,13 @@ class _Plan:
 
 class Executor:
     def __init__(self, paths: Paths, launcher: Launcher | None = None,
-                 events: RunEvents | None = None, pass_env: tuple[str, ...] = ()):
+                 events: RunEvents | None = None, pass_env: tuple[str, ...] = (),
+                 cold: Launcher | None = None):
         self.paths = paths
         self.pass_env = pass_env  # settings.toml's: more of our environment for dbt
         self.stopping = threading.Event()  # the engine stops: no run waits for disk space
-        self.launcher = launcher or SubprocessLauncher()
-        self.cold = SubprocessLauncher()  # for jobs with warm: false
+        self.cold = cold or SubprocessLauncher()  # for jobs with warm: false
+        self.launcher = launcher or self.cold
         self.events = events or RunEvents()
         self._flights: dict[int, _Flight] = {}
         self._lock = threading.Lock()

@@ -40,7 +40,9 @@ def start(paths: Paths, run_id: int) -> OneRun | None:
     settings = load_settings(paths)
     with Store(paths.store) as store:
         job = store.run_job(run_id)
-        warm, why = _warm_for(paths, job, settings.warm_starts, settings.pass_env)
+        # run_as: every step through sudo, none warm (runas.py says why).
+        warm, why = _warm_for(paths, job, settings.warm_starts and not settings.run_as,
+                              settings.pass_env)
         if why:
             store.note(run_id, why)
     engine = Engine(paths, replace(settings, warm_starts=False), kind="run --wait",
