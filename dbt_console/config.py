@@ -58,16 +58,6 @@ class Paths:
         return self.runs / str(run_id)
 
 
-def current_user() -> str:
-    """Who asked, for the audit trail: the unix user."""
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in a bare container
-        return "unknown"
-
-
 def resolve_paths(environ: Mapping[str, str] = os.environ) -> Paths:
     """DBT_CONSOLE_HOME puts everything under one directory; otherwise the user's
     platform data and config directories."""

@@ -32,24 +32,20 @@ class Field:
     # env (NAME=value a line), yaml (a YAML list), mapping (a YAML mapping)
     kind: str = "text"
     placeholder: str = ""
-    # Chooses what program runs as the service user: only an admin may set or change it.
-    admin: bool = False
 
 
 FIELDS: tuple[Field, ...] = (
     Field("name", "name", placeholder="nightly"),
     Field("description", "description", placeholder="what this job is for"),
-    Field("project_dir", "project dir", placeholder="/srv/analytics (or a git url below)",
-          admin=True),
-    Field("git.url", "git url", placeholder="git@github.com:acme/analytics.git", admin=True),
+    Field("project_dir", "project dir", placeholder="/srv/analytics (or a git url below)"),
+    Field("git.url", "git url", placeholder="git@github.com:acme/analytics.git"),
     Field("git.branch", "git branch", placeholder="main"),
     Field("git.subdirectory", "git subdirectory", placeholder="the dbt project's folder"),
     Field("pull", "git pull first", "bool"),
     Field("on_push", "run on push", "bool"),
     Field("profiles_dir", "profiles dir", placeholder="default: the project's, else ~/.dbt"),
     Field("target", "target", placeholder="prod"),
-    Field("dbt_path", "dbt path", placeholder="default: the dbt beside dbt-console",
-          admin=True),
+    Field("dbt_path", "dbt path", placeholder="default: the dbt beside dbt-console"),
     Field("warm", "warm starts", "bool"),
     Field("commands", "commands, one dbt command a line", "lines"),
     Field("generate_docs", "generate docs", "bool"),
@@ -83,10 +79,6 @@ TOP_LEVEL = frozenset(f.path.split(".")[0] for f in FIELDS)
 
 def group_keys(group: str) -> frozenset[str]:
     return frozenset(f.path.split(".", 1)[1] for f in FIELDS if f.path.startswith(group + "."))
-
-
-def admin_paths() -> frozenset[str]:
-    return frozenset(f.path for f in FIELDS if f.admin)
 
 
 def job_from_spec(data: dict[str, Any]) -> Job:

@@ -1,4 +1,5 @@
-"""Serving the API beside the engine: uvicorn on a thread of `dbt-console serve`."""
+"""Serving the API beside the engine: uvicorn in a child process of `dbt-console serve`,
+on a socket serve binds first (a taken port fails before the engine starts)."""
 
 from __future__ import annotations
 

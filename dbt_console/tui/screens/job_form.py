@@ -33,10 +33,6 @@ def widget_id(f: Field) -> str:
     return "f-" + f.path.replace(".", "-")
 
 
-def _path_of(widget_id_: str | None) -> str | None:
-    return next((f.path for f in FIELDS if widget_id(f) == widget_id_), None)
-
-
 class DefaultArea(TextArea):
     """A new job's default (`dbt build`), selected when first reached: what is typed then
     replaces it instead of landing in front of it. On the box's own focus event, which
