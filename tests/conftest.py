@@ -581,8 +581,9 @@ def receiver():
 # --- a real PostgreSQL server -----------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def postgres():
-    """PostgreSQL 15 for the session (tests/pgserver.py); skipped where it cannot run."""
+def pg_cluster():
+    """PostgreSQL 15 for the session, one cluster per worker (tests/pgserver.py); skipped
+    where it cannot run."""
     import pgserver
 
     why = pgserver.available()
@@ -591,6 +592,15 @@ def postgres():
     server = pgserver.make()
     yield server
     server.remove()
+
+
+@pytest.fixture
+def postgres(pg_cluster):
+    """The cluster, with a database of this test's own made from the template (empty,
+    owned by the tests' role): nothing one test builds is seen by the next."""
+    own = pg_cluster.new_database()
+    yield own
+    own.drop()
 
 
 async def workers_done(app) -> None:

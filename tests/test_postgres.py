@@ -29,8 +29,9 @@ PROJECT = {
     "profiles.yml": "pgshop:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n"
                     "      host: 127.0.0.1\n      port: \"{{ env_var('PG_PORT') | int }}\"\n"
                     "      user: dbt\n      password: \"{{ env_var('PG_PASSWORD') }}\"\n"
-                    "      dbname: analytics\n      schema: \"{{ env_var('DBT_CONSOLE_CI_SCHEMA'"
-                    ", 'public') }}\"\n      threads: 2\n",
+                    "      dbname: \"{{ env_var('PG_DATABASE') }}\"\n"
+                    "      schema: \"{{ env_var('DBT_CONSOLE_CI_SCHEMA', 'public') }}\"\n"
+                    "      threads: 2\n",
     "models/orders.sql": "{{ config(materialized='table') }}\nselect 1 as id union all "
                          "select 2\n",
     "models/order_count.sql": "select count(*) as n from {{ ref('orders') }}\n",
@@ -51,7 +52,8 @@ def pg_home(postgres, tmp_path, monkeypatch):
     bare = tmp_path / "pgshop.git"
     git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
     home = tmp_path / "home"
-    env = f'{{PG_PORT: "{postgres.port}", PG_PASSWORD: "${{PG_PASSWORD}}"}}'
+    env = (f'{{PG_PORT: "{postgres.port}", PG_DATABASE: {postgres.database}, '
+           'PG_PASSWORD: "${PG_PASSWORD}"}')
     import_jobs(home, tmp_path, f"""
 jobs:
   - name: shop
@@ -60,8 +62,8 @@ jobs:
     commands: ["dbt build --exclude tag:slow"]
   - name: shop-too
     git: {{url: {bare}, branch: main}}
-    env: {{PG_PORT: "{postgres.port}", PG_PASSWORD: "${{PG_PASSWORD}}",
-          DBT_CONSOLE_CI_SCHEMA: other}}
+    env: {{PG_PORT: "{postgres.port}", PG_DATABASE: {postgres.database},
+          PG_PASSWORD: "${{PG_PASSWORD}}", DBT_CONSOLE_CI_SCHEMA: other}}
     commands: ["dbt build --exclude tag:slow"]
   - name: ci
     git: {{url: {bare}, branch: main}}
@@ -91,7 +93,8 @@ def test_a_git_job_runs_on_postgres_with_node_results(pg_home, postgres):
 
 def sleeping(postgres) -> bool:
     return postgres.sql("select count(*) from pg_stat_activity where query like "
-                        "'%pg_sleep(300)%' and pid <> pg_backend_pid()") != "0"
+                        "'%pg_sleep(300)%' and pid <> pg_backend_pid() and datname = "
+                        "current_database()") != "0"
 
 
 @pytest.mark.parametrize("job", ["sleepy", "sleepy-cold"])
