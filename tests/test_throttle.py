@@ -33,3 +33,20 @@ def test_delays_grow_past_five_and_stop_at_ten_seconds():
 def test_a_scan_leaves_a_handful_of_audit_rows():
     assert [n for n in range(1, 1001) if audited(n)] == [1, 2, 3, 4, 5, 8, 16, 32, 64, 128,
                                                          256, 512]
+
+
+def test_the_api_reads_as_no_one_until_a_token_names_who(tmp_path):
+    """Before its token is read, a request has no role: only finding the token by its
+    hash is done on its behalf (issue 34: the API starts from no identity)."""
+    from dbt_console.access import Forbidden
+    from dbt_console.actions import jobs
+    from dbt_console.api.base import Api
+    from dbt_console.config import Paths
+    from dbt_console.store import Store
+
+    paths = Paths(tmp_path, tmp_path)
+    Store(paths.store).close()
+    reader = Api(paths, 1).reader
+    assert reader.role() is None
+    with pytest.raises(Forbidden):
+        jobs.list_all(reader)

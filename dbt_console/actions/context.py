@@ -22,7 +22,7 @@ class Actor:
     """Who acts: a unix user, an API token, or the engine itself (schedule, push, chain)."""
 
     name: str
-    kind: str = "user"  # user | token | engine
+    kind: str = "user"  # user | token | engine | anonymous
     via: str = "cli"
     uid: int | None = field(default=None, compare=False)  # a user's, from the kernel
 
@@ -109,6 +109,8 @@ class Context:
         actor = self.actor
         if actor.kind == "engine":
             return "admin"
+        if actor.kind == "anonymous":  # the API before a request's token is known
+            return None
         if actor.kind == "token":
             return self.store.token_role(actor.name)
         store = self.store

@@ -28,8 +28,11 @@ log = logging.getLogger(__name__)
 
 MAX_PAGE = 100
 MAX_BODY_BYTES = 4 << 20  # a job is at most a few fields of 1 MiB (jobrules)
-# Who reads on behalf of a request before its token is known.
-READER = Actor("api", "engine", "api")
+# Who reads on behalf of a request before its token is known: no one, with no role. Only
+# what needs no role (finding a token by its hash) may be done as it.
+READER = Actor("(no token yet)", "anonymous", "api")
+# /healthz answers probes, which carry no token: the engine's own view of its health.
+PROBE = Actor("health probe", "engine", "api")
 
 Handler = Callable[["Api", Request, Context], Awaitable[Response]]
 

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from dbt_console import actions
 from dbt_console.actions import Context
-from dbt_console.api.base import Api
+from dbt_console.api.base import PROBE, Api
 from dbt_console.metrics import DURATION_BUCKETS, LATENESS_BUCKETS, Histogram
 
 PREFIX = "dbt_console_"
@@ -126,5 +126,5 @@ async def healthz(request: Request) -> Response:
     """200 while the serve that started this process holds the lease and its loop has
     renewed it lately; 503 saying why otherwise. No token: probes carry none."""
     api: Api = request.app.state.api
-    ok, why = actions.status.health(api.reader, os.getppid())
+    ok, why = actions.status.health(api.reader.acting_as(PROBE), os.getppid())
     return JSONResponse({"ok": ok, "why": why}, status_code=200 if ok else 503)
