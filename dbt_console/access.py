@@ -72,3 +72,12 @@ def role_of(user: str, groups: set[str], grants: list[Grant], is_owner: bool,
 
 def allows(role: str | None, needed: str) -> bool:
     return rank(role) >= rank(needed)
+
+
+def unix_name(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid with no passwd entry (a bare container)
+        return f"uid{uid}"

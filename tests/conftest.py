@@ -227,15 +227,15 @@ def system_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
-_held: list = []
+_held: dict[Path, object] = {}  # root -> its open lock file, held until this process exits
 
 
 def _hold(root: Path) -> None:
     import fcntl
 
-    handle = open(root / "in-use", "a")
-    fcntl.flock(handle, fcntl.LOCK_SH)  # until this process exits
-    _held.append(handle)
+    if root not in _held:
+        _held[root] = handle = open(root / "in-use", "a")
+        fcntl.flock(handle, fcntl.LOCK_SH)
 
 
 def _remove_unused_venvs() -> None:
@@ -260,15 +260,16 @@ def _system_venv(venv: Path) -> Path:
     quiet = {"preexec_fn": lambda: os.umask(0o022), "check": True, "capture_output": True}
     subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], **quiet)
     python = venv / "bin" / "python"
-    theirs = subprocess.run([str(python), "-c", "import sys, sysconfig; print(sys.version_info"
-                             "[:2], sysconfig.get_path('purelib'))"], capture_output=True,
-                            text=True, check=True).stdout.split(") ")
+    version, purelib = subprocess.run(
+        [str(python), "-c", "import sys, sysconfig; print(sys.version_info[:2]); "
+         "print(sysconfig.get_path('purelib'))"],
+        capture_output=True, text=True, check=True).stdout.splitlines()
     source = str(Path(__file__).parent.parent)
-    if theirs[0] + ")" != str(sys.version_info[:2]):
+    if version != str(sys.version_info[:2]):
         subprocess.run([str(python), "-m", "pip", "install", "-q", f"{source}[duckdb]"],
                        **quiet)
         return venv
-    (Path(theirs[1].strip()) / "suite-deps.pth").write_text(
+    (Path(purelib) / "suite-deps.pth").write_text(
         sysconfig.get_path("purelib") + "\n")
     wheels = venv.parent / "wheels"  # built by the suite's Python, which has the setuptools
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",

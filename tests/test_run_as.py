@@ -137,14 +137,7 @@ def test_dbt_runs_as_the_run_user_and_reads_neither_the_store_nor_the_engine(hom
     write_as_service(home / "settings.toml", f'run_as = "{RUNNER}"\n')
     project = home.parent / "project"
     store = home / "dbt-console.db"
-    import_jobs(home, f"""
-jobs:
-  - name: build
-    project_dir: {project}
-    commands: ["dbt run --select ok"]
-    env: {{KEPT: {STORE_CANARY}}}
-""")
-    engine = Engine(home)
+    engine = Engine(home)  # first: a job below reads its /proc/PID/environ
     try:
         assert engine.proc.poll() is None, "".join(engine.lines)
         environ = f"/proc/{engine.pid}/environ"

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from dbt_console import access
+from dbt_console.access import unix_name
 from dbt_console.config import Paths
 from dbt_console.store import Store
 
@@ -29,15 +30,6 @@ class Actor:
     @property
     def is_token(self) -> bool:
         return self.kind == "token"
-
-
-def unix_name(uid: int) -> str:
-    import pwd
-
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:  # a uid with no passwd entry (a bare container)
-        return f"uid{uid}"
 
 
 def unix_groups(name: str) -> set[str]:

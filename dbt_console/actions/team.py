@@ -7,8 +7,8 @@ import os
 import pwd
 from dataclasses import dataclass
 
-from dbt_console.access import ROLES, Grant, check_role
-from dbt_console.actions.context import Context, unix_name
+from dbt_console.access import ROLES, Grant, check_role, unix_name
+from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
 from dbt_console.errors import UserError
 from dbt_console.store import AuditRow

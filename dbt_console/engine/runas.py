@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dbt_console.access import unix_name
 from dbt_console.config import Paths
 from dbt_console.engine.launcher import Process, SubprocessLauncher, _Popen
 from dbt_console.errors import UserError
@@ -65,7 +66,7 @@ class RunAs:
 
     def problem(self) -> str | None:
         """Why steps cannot run as this user from here, with what to do; None if they can."""
-        me = pwd.getpwuid(os.geteuid()).pw_name
+        me = unix_name(os.geteuid())
         if self.uid == 0:
             return "run_as may not be root: it is there to give dbt less than the engine has"
         if self.uid == os.geteuid():

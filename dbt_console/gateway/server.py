@@ -15,8 +15,8 @@ from pathlib import Path
 import orjson
 
 from dbt_console import access, actions, errors, plain
+from dbt_console.access import unix_name
 from dbt_console.actions import Actor, Context
-from dbt_console.actions.context import unix_name
 from dbt_console.actions.guard import REGISTRY
 from dbt_console.actions.remote import register_types, socket_path
 from dbt_console.config import Paths
