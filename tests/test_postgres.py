@@ -17,6 +17,7 @@ from conftest import binary, import_jobs, make_project, runs_json, wait_for
 from dbt_console.config import resolve_paths
 from dbt_console.engine.executor import Executor
 from dbt_console.engine.stepenv import find_dbt
+from dbt_console.engine.steprunner import Launchers
 from dbt_console.engine.warm.launcher import WarmLauncher
 from dbt_console.model import Job, RunStatus, Trigger
 from dbt_console.store import Store
@@ -135,12 +136,12 @@ def test_timeout_minutes_stops_the_warehouse_query(pg_home, postgres, tmp_path, 
             job = replace(store.get_job("sleepy"), timeout_minutes=1)
             store.save_jobs([job])
             run = store.enqueue_run(job, Trigger.manual(), "test")
-        executor = Executor(paths, launcher)
+        executor = Executor(paths, Launchers(launcher))
         ended: list = []
         thread = threading.Thread(target=lambda: ended.append(executor.execute(run.id)))
         thread.start()
         wait_for(lambda: sleeping(postgres), timeout=120, what="the query to run")
-        executor._flights[run.id].deadline = time.monotonic()  # the minute is up
+        executor.stopper(run.id).set_deadline(time.monotonic())  # the minute is up
         thread.join(60)
     finally:
         if launcher is not None:

@@ -7,11 +7,10 @@ run (trigger, actor, environment, merging with one already waiting) whoever asks
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import replace
 from pathlib import Path
 
-from dbt_console import narrowing, rundir
+from dbt_console import narrowing, rundir, runplan
 from dbt_console.access import Forbidden, allows
 from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
@@ -117,18 +116,16 @@ def _retry(ctx: Context, run_id: int) -> tuple[Run, str]:
 
 def _retry_commands(steps: list[Step], failed: Run, commands: tuple[str, ...]
                     ) -> tuple[tuple[str, ...], str]:
-    """`dbt retry` against the failed step's results, then the steps that never ran.
-    A run that failed before dbt wrote results (git, deps, a missing dbt) runs again
-    from the start."""
-    steps = [s for s in steps if s.idx >= FIRST_COMMAND_STEP]
+    """The retry's commands (runplan.retry_commands), and a line saying what it does."""
+    ran = [s.command for s in steps if s.idx >= FIRST_COMMAND_STEP]
     state = rundir.target(Path(failed.run_dir or ""))
-    if not steps or not (state / "run_results.json").is_file():
+    retrying = runplan.retry_commands(
+        ran, state if (state / "run_results.json").is_file() else None, commands)
+    if retrying is None:
         return commands, f"run {failed.id} has no dbt results to retry from: running it again"
-    failed_at = len(steps) - 1  # a run stops at its first failed step
-    rest = commands[failed_at + 1:]
-    return ((f"dbt retry --state {shlex.quote(str(state))}", *rest),
-            f"retrying what failed in '{steps[-1].command}' of run {failed.id}"
-            + (f", then {len(rest)} step(s) that did not run" if rest else ""))
+    rest = len(retrying) - 1
+    return retrying, (f"retrying what failed in '{ran[-1]}' of run {failed.id}"
+                      + (f", then {rest} step(s) that did not run" if rest else ""))
 
 
 @action("runner", changes=True, job=lambda ctx, job_name: job_name)

@@ -11,7 +11,10 @@ from pathlib import Path
 
 from dbt_console import rundir
 from dbt_console.ci import compare
+from dbt_console.engine.logpump import RunLog
+from dbt_console.engine.steprunner import StepRunner
 from dbt_console.model import NodeResult
+from dbt_console.runplan import Outcome, Step
 from dbt_console.store import Store
 
 NOT_MEASURED = "not measured: the compare step failed (its error is in the run's log)"
@@ -64,3 +67,34 @@ def found(store: Store, run_id: int, step: int, todo: Todo,
                 measured[data["id"]] = data
     return [compare.diff_of(t, measured[t["id"]]) if t["id"] in measured else
             compare.ModelDiff(t["id"], t["name"], note=NOT_MEASURED) for t in todo.targets]
+
+
+def run(store: Store, runner: StepRunner, step: Step, compare_with: int,
+        log: RunLog) -> Outcome:
+    """CI's compare changes, as `step`: whatever goes wrong is a line in the log, never
+    the run's outcome (a cancel or a timeout still ends the run: runplan)."""
+    run_id, idx = runner.run_id, step.idx
+    wanted = todo(runner.where.run_dir, store.node_results(run_id),
+                  store.node_results(compare_with))
+    if wanted is None:
+        log.system(idx - 1, "compare changes: no model the branch modified was built")
+        store.save_compare(run_id, compare_with, [])
+        return Outcome(idx, 0)
+    since = store.log_line_count(run_id)
+    outcome = runner.run(step, wanted.command)
+    if outcome.stop is not None:
+        return outcome  # asked to stop: the run ends here, as at any step
+    if outcome.broke is not None:
+        log.system(idx, f"compare changes could not run: {outcome.broke}", "warn")
+    diffs = found(store, run_id, idx, wanted, since)
+    measured = sum(d.note != NOT_MEASURED for d in diffs)
+    if outcome.code != 0 or measured < len(diffs):
+        log.system(idx, f"compare changes measured {measured} of {len(diffs)} modified "
+                        "models (the step's error is above); the run's outcome does not "
+                        "depend on it", "warn")
+    else:
+        log.system(idx, f"compare changes: {sum(d.differs for d in diffs)} of "
+                        f"{len(diffs)} modified models differ from production "
+                        f"(dbt-console compare {run_id})")
+    store.save_compare(run_id, compare_with, diffs)
+    return outcome
