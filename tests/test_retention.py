@@ -77,10 +77,11 @@ def test_the_engine_prunes_by_itself_and_says_so(home, paths, monkeypatch):
     from conftest import wait_for
     from dbt_console.config import load_settings
     from dbt_console.engine import engine as engine_module
+    from dbt_console.engine import parts as parts_module
 
     home.mkdir(parents=True, exist_ok=True)
     (home / "settings.toml").write_text("keep_runs_days = 30\nwarm_starts = false\n")
-    monkeypatch.setattr(engine_module, "PRUNE_FIRST_SECONDS", 0.0)
+    monkeypatch.setattr(parts_module, "PRUNE_FIRST_SECONDS", 0.0)
     job = Job(name="nightly", commands=("dbt build",), git=GIT)
     with Store(paths.store) as store:
         store.save_jobs([job])

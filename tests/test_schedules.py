@@ -6,6 +6,7 @@ here); cron parsing and next fire times are checked on their own below."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -14,12 +15,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 from conftest import SLOW_PROJECT, make_project, wait_for
 from dbt_console.config import Settings
 from dbt_console.engine import executor as executor_module
+from dbt_console.engine import parts
 from dbt_console.engine.engine import Engine
 from dbt_console.engine.executor import Executor
 from dbt_console.engine.scheduler import next_fire
 from dbt_console.model import Job, RunStatus, Schedule, Trigger
 
 pytestmark = pytest.mark.real
+
+# Every step cold, as conftest's environment says: warm starts are test_warm's subject.
+COLD = Settings(warm_starts=False)
 
 
 def every_second(job: Job) -> IntervalTrigger:
@@ -54,7 +59,7 @@ def test_next_fire_follows_cron_and_timezone():
 def test_scheduled_job_fires_and_an_overscheduled_job_keeps_one_waiting_run(
         paths, store, project):
     store.save_jobs([parse_job(project)])
-    engine = Engine(paths, Settings(), trigger_for=every_second)
+    engine = Engine(paths, COLD, parts.for_serve(paths, COLD, trigger_for=every_second))
     engine.start()
     try:
         # Timeouts here are upper bounds, met at once on an idle machine: under load 3-22
@@ -79,7 +84,7 @@ def test_scheduled_job_fires_and_an_overscheduled_job_keeps_one_waiting_run(
 def test_a_job_paused_or_added_while_the_engine_runs_is_seen(
         paths, store, project):
     store.save_jobs([parse_job(project)])
-    engine = Engine(paths, Settings(), trigger_for=every_second)
+    engine = Engine(paths, COLD, parts.for_serve(paths, COLD, trigger_for=every_second))
     engine.start()
     try:
         wait_for(lambda: schedule_runs(store, "quick"), timeout=120, what="a first fire")
@@ -103,7 +108,7 @@ def test_missed_schedules_are_caught_up_once_and_old_misses_recorded(paths, stor
               schedule=Schedule("*/10 * * * *"))
     store.save_jobs([job])
     store.mark_schedules({"every10": time.time() - 3 * 3600})  # engine down for 3 hours
-    engine = Engine(paths, Settings(catch_up_grace_minutes=60))
+    engine = Engine(paths, replace(COLD, catch_up_grace_minutes=60))
     engine.start()
     engine.stop(grace_seconds=0)
     catch_ups = [r for r in store.list_runs("every10") if str(r.trigger) == "catch-up"]

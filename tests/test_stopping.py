@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from dbt_console.engine.launcher import SubprocessLauncher
+from dbt_console.engine.launcher import SubprocessLauncher, restore_default_sigint
 from dbt_console.engine.stopping import Escalation
 
 pytestmark = pytest.mark.real
@@ -54,11 +54,14 @@ def test_sigterm_comes_even_when_the_cancel_never_ends(tmp_path):
 def test_dbt_started_from_a_process_that_ignores_sigint_still_gets_it(tmp_path):
     """A script's `cmd &` (a CI runner, a cron wrapper) starts us with SIGINT ignored, and
     a child inherits that: a cold dbt then shrugged off every cancel until SIGTERM, and the
-    warehouse's query outlived it (issue 21's cold timeout, in CI). A launcher made in
-    such a process gives its children SIGINT back."""
+    warehouse's query outlived it (issue 21's cold timeout, in CI). The commands that
+    start an engine give SIGINT back first; making a launcher changes nothing."""
     before = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        proc = SubprocessLauncher().start(
+        launcher = SubprocessLauncher()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # no side effect
+        restore_default_sigint()  # what serve and run --wait do first
+        proc = launcher.start(
             [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT))"],
             tmp_path, {"PATH": os.environ.get("PATH", "")})
         said = b""

@@ -22,19 +22,19 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     import signal
 
     from dbt_console.config import load_settings
+    from dbt_console.engine import parts
     from dbt_console.engine.engine import Engine
-    from dbt_console.engine.launcher import restore_default_sigint
 
-    _quiet_logging()
-    restore_default_sigint()
+    _prepare_process()
     paths = ctx.paths
     settings = load_settings(paths)
     servers = _http_servers(args, paths, settings)
     background = getattr(args, "background", False)
+    kind = "background" if background else "serve"
     if background:  # its session has no terminal; a hangup sent its way is not for it
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         sys.stdout.reconfigure(line_buffering=True)  # engine.log, read while it runs
-    engine = Engine(paths, settings, kind="background" if background else "serve")
+    engine = Engine(paths, settings, parts.for_serve(paths, settings, kind))
 
     engine.events.subscribe(_report)
     orphans = _start_engine(engine, ctx, background)
@@ -86,9 +86,14 @@ def _report(run: Run) -> None:
     sys.stdout.flush()
 
 
-def _quiet_logging() -> None:
+def _prepare_process() -> None:
+    """Logging for a service, and SIGINT back for the dbt we start, should a script's
+    `cmd &` have started us without it."""
     import logging
 
+    from dbt_console.engine.launcher import restore_default_sigint
+
+    restore_default_sigint()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it narrates every fire
     # httpx logs every request's full URL at INFO: a hook's URL is a credential.

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -87,13 +86,9 @@ class _Popen:
 
 
 class SubprocessLauncher:
-    """A plain child process per step: no shell, its own session."""
-
-    def __init__(self) -> None:
-        # Whoever makes one (serve, run --wait, a test's executor) gets children that
-        # SIGINT can stop, even when started from a script's `cmd &` (CI's runner, say).
-        if threading.current_thread() is threading.main_thread():
-            restore_default_sigint()
+    """A plain child process per step: no shell, its own session. Making one changes
+    nothing in the process: the commands that start an engine (serve, run --wait) call
+    restore_default_sigint() themselves."""
 
     def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str],
               keep: bool = False) -> Process:
@@ -104,8 +99,9 @@ class SubprocessLauncher:
 
 
 def restore_default_sigint() -> None:
-    """A process started with SIGINT ignored (`cmd &` in a script) passes that on to its
-    children, and a dbt that ignores SIGINT cannot be cancelled. Undo it for ourselves so
-    the dbt processes we start get the default handling."""
+    """A process started with SIGINT ignored (`cmd &` in a script: CI's runner, say)
+    passes that on to its children, and a dbt that ignores SIGINT cannot be cancelled.
+    Undo it for ourselves so the dbt processes we start get the default handling (called
+    on the main thread, by the commands that start an engine)."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)

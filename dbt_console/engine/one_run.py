@@ -3,9 +3,10 @@ with the same lease, recovery and executor as `serve`, then gives the store back
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from dbt_console.config import Paths, load_settings
+from dbt_console.engine import parts
 from dbt_console.engine.engine import Engine
 from dbt_console.engine.lease import EngineBusy
 from dbt_console.store import Store
@@ -45,8 +46,7 @@ def start(paths: Paths, run_id: int) -> OneRun | None:
                               settings.pass_env)
         if why:
             store.note(run_id, why)
-    engine = Engine(paths, replace(settings, warm_starts=False), kind="run --wait",
-                    launcher=warm, only_run=run_id)
+    engine = Engine(paths, settings, parts.for_one_run(paths, settings, run_id, warm))
     try:
         engine.start()
     except EngineBusy:
