@@ -289,12 +289,19 @@ def copy_home(home: Path, tmp_path: Path) -> Path:
     compiled SQL, the project's key) name the copy, so that its runs write the copy's
     DuckDB files, never the shared demo's (another worker's tests read and copy it)."""
     import shutil
-    import sqlite3
 
     copy = tmp_path / "home"
     shutil.copytree(home, copy)
-    old, new = str(home), str(copy)
-    conn = sqlite3.connect(copy / "dbt-console.db")
+    repoint_store(copy / "dbt-console.db", home, copy)
+    return copy
+
+
+def repoint_store(store: Path, old: Path, new: Path) -> None:
+    """Every path under `old` that the store holds now names the same place under `new`
+    (a copied home, or a copied directory holding a home and its git remote)."""
+    import sqlite3
+
+    conn = sqlite3.connect(store)
     try:
         tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = "
                                              "'table' AND name NOT LIKE 'sqlite_%'")]
@@ -305,11 +312,10 @@ def copy_home(home: Path, tmp_path: Path) -> Path:
                        if c[2].upper() == "TEXT"]
             for column in columns:
                 conn.execute(f"UPDATE {table} SET {column} = replace({column}, ?, ?) "
-                             f"WHERE instr({column}, ?) > 0", (old, new, old))
+                             f"WHERE instr({column}, ?) > 0", (str(old), str(new), str(old)))
         conn.commit()
     finally:
         conn.close()
-    return copy
 
 
 def write_jobs(path: Path, text: str) -> Path:

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from test_git_jobs import git, make_remote
 
-from conftest import binary, import_jobs, runs_json, wait_for
+from conftest import binary, import_jobs, made_once, repoint_store, runs_json, wait_for
 
 pytestmark = pytest.mark.real
 
@@ -29,8 +29,13 @@ def ci_home(tmp_path: Path, defer_to: str = "nightly",
     bare, work = make_remote(tmp_path)
     warehouse = tmp_path / "warehouse.duckdb"
     home = tmp_path / "home"
+    import_jobs(home, tmp_path, ci_jobs(bare, warehouse, defer_to, report))
+    return home, bare, work, warehouse
+
+
+def ci_jobs(bare: Path, warehouse: Path, defer_to: str, report: str) -> str:
     source = f"{{url: {bare}, branch: main, subdirectory: analytics/pedalshare}}"
-    import_jobs(home, tmp_path, f"""
+    return f"""
 jobs:
   - name: nightly
     git: {source}
@@ -41,7 +46,35 @@ jobs:
     env: {{PEDALSHARE_DUCKDB: {warehouse}}}
     ci: {{defer_to: {defer_to}, branches: "feature/*"{f", report: {report}" if report else ""}}}
     commands: ["dbt build --select state:modified+ --exclude tag:audit"]
-""")
+"""
+
+
+def ci_home_after_production(factory: pytest.TempPathFactory, tmp_path: Path,
+                             report: str = "") -> tuple[Path, Path, Path, Path]:
+    """ci_home where production (nightly) has run once: built once for the session
+    (a production build is most of a CI test's cost) and copied here, its store, git
+    remote and warehouse repointed at the copy; `report` as ci_home's."""
+    import shutil
+
+    def make(shared: Path) -> str:
+        root = shared / "ci-production"
+        if root.exists():  # a worker died building it
+            shutil.rmtree(root)
+        root.mkdir()
+        home = ci_home(root)[0]
+        prod = binary(home, "run", "nightly", "--wait")
+        assert prod.code == 0, prod.out + prod.err
+        return str(root)
+
+    root = Path(made_once(factory, "ci-production", make))
+    copy = tmp_path / "ci"
+    shutil.copytree(root, copy)
+    repoint_store(copy / "home" / "dbt-console.db", root, copy)
+    home, bare, work, warehouse = (copy / "home", copy / "analytics.git", copy / "work",
+                                   copy / "warehouse.duckdb")
+    git(work, "remote", "set-url", "origin", str(bare))
+    if report:
+        import_jobs(home, copy, ci_jobs(bare, warehouse, "nightly", report))
     return home, bare, work, warehouse
 
 
@@ -81,10 +114,9 @@ def descendants(manifest: dict, uid: str) -> set[str]:
     return out
 
 
-def test_a_branch_builds_what_it_changed_into_its_schema_and_defers_the_rest(tmp_path):
-    home, _, work, warehouse = ci_home(tmp_path)
-    prod = binary(home, "run", "nightly", "--wait")
-    assert prod.code == 0, prod.out + prod.err
+def test_a_branch_builds_what_it_changed_into_its_schema_and_defers_the_rest(
+        tmp_path_factory, tmp_path):
+    home, _, work, warehouse = ci_home_after_production(tmp_path_factory, tmp_path)
     name_in_prod = query(warehouse, FIRST_NAME.format("main"))[0][0]
     assert name_in_prod != name_in_prod.upper()
 
@@ -195,11 +227,10 @@ def test_ci_commands_refuse_bad_input_with_exit_2(tmp_path):
     assert runs_json(home) == []
 
 
-def test_a_branchs_second_run_parses_partially(tmp_path):
+def test_a_branchs_second_run_parses_partially(tmp_path_factory, tmp_path):
     """The branch's schema is in its rendered profile, so dbt re-parses from scratch after
     a run whose profile differed: a branch reuses its own last parse, not the job's."""
-    home, _, work, _ = ci_home(tmp_path)
-    assert binary(home, "run", "nightly", "--wait").code == 0
+    home, _, work, _ = ci_home_after_production(tmp_path_factory, tmp_path)
     push_branch(work, "feature/x")
     push_branch(work, "feature/y")
     for branch in ("feature/x", "feature/y", "feature/x"):

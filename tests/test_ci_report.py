@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from githost import GitHost
-from test_ci import STG_STATIONS, ci_home, git, query
+from test_ci import STG_STATIONS, ci_home_after_production, git, query
 from test_job_form import until
 from test_tui import select_job
 
@@ -46,14 +46,14 @@ def hosts():
         host.close()
 
 
-def report_home(tmp_path: Path, host: GitHost, monkeypatch, token_env: str = TOKEN):
-    """test_ci's two jobs, the CI one reporting to `host`; production run once."""
+def report_home(factory, tmp_path: Path, host: GitHost, monkeypatch,
+                token_env: str = TOKEN):
+    """test_ci's two jobs after production's run (shared: ci_home_after_production), the
+    CI one reporting to `host`."""
     monkeypatch.setenv("CI_REPORT_TOKEN", token_env)  # the binary inherits it
-    home, _, work, warehouse = ci_home(
-        tmp_path, report=f"{{type: {host.kind}, repo: {host.repo}, "
-                         f"token: '${{CI_REPORT_TOKEN}}', api_url: '{host.api_url}'}}")
-    prod = binary(home, "run", "nightly", "--wait")
-    assert prod.code == 0, prod.out + prod.err
+    home, _, work, warehouse = ci_home_after_production(
+        factory, tmp_path, report=f"{{type: {host.kind}, repo: {host.repo}, "
+                                  f"token: '${{CI_REPORT_TOKEN}}', api_url: '{host.api_url}'}}")
     return home, work, warehouse
 
 
@@ -123,10 +123,10 @@ def as_measured(model: dict) -> dict:
 
 
 def test_github_gets_pending_then_outcome_and_one_comment_edited_on_the_next_push(
-        tmp_path, hosts, monkeypatch):
+        tmp_path_factory, tmp_path, hosts, monkeypatch):
     host = hosts("github")
     host.open_pull("feature/x", 7, other_comments=130)  # ours lands on the second page
-    home, work, warehouse = report_home(tmp_path, host, monkeypatch)
+    home, work, warehouse = report_home(tmp_path_factory, tmp_path, host, monkeypatch)
 
     sha1 = push(work, "feature/x", STG_STATIONS, CAPITALS, NEW_COLUMN)
     code, run = ci_run(home, "feature/x")
@@ -165,9 +165,9 @@ def test_github_gets_pending_then_outcome_and_one_comment_edited_on_the_next_pus
 
 
 def test_gitlab_with_no_merge_request_gets_statuses_only_and_a_model_without_a_key(
-        tmp_path, hosts, monkeypatch):
+        tmp_path_factory, tmp_path, hosts, monkeypatch):
     host = hosts("gitlab", repo="acme/data/analytics")
-    home, work, warehouse = report_home(tmp_path, host, monkeypatch)
+    home, work, warehouse = report_home(tmp_path_factory, tmp_path, host, monkeypatch)
     sha = push(work, "feature/x", USAGE, ("count(*) as rides,",
                                           "count(*) as rides,\n    1 as one,"))
     code, run = ci_run(home, "feature/x")
@@ -210,10 +210,10 @@ async def dashboard_shows_the_branch(home: Path, run_id: int, monkeypatch) -> No
 
 
 def test_a_wrong_token_fails_the_delivery_not_the_run_and_a_500_is_retried(
-        tmp_path, hosts, monkeypatch):
+        tmp_path_factory, tmp_path, hosts, monkeypatch):
     host = hosts("github")
     host.open_pull("feature/x", 3)
-    home, work, _ = report_home(tmp_path, host, monkeypatch, token_env="wrong")
+    home, work, _ = report_home(tmp_path_factory, tmp_path, host, monkeypatch, token_env="wrong")
     push(work, "feature/x", STG_STATIONS, CAPITALS)
     code, run = ci_run(home, "feature/x")
     assert code == 0 and run["status"] == "success"
@@ -244,9 +244,9 @@ def test_a_wrong_token_fails_the_delivery_not_the_run_and_a_500_is_retried(
 
 
 def test_a_compare_that_fails_is_a_note_in_the_log_never_the_runs_outcome(
-        tmp_path, hosts, monkeypatch):
+        tmp_path_factory, tmp_path, hosts, monkeypatch):
     host = hosts("github")
-    home, work, warehouse = report_home(tmp_path, host, monkeypatch)
+    home, work, warehouse = report_home(tmp_path_factory, tmp_path, host, monkeypatch)
     # The branch's stg_members reads no seed; production's is a view over one dropped
     # now, so counting production's rows fails in the warehouse.
     push(work, "feature/x", "analytics/pedalshare/models/staging/stg_members.sql",
@@ -266,11 +266,11 @@ def test_a_compare_that_fails_is_a_note_in_the_log_never_the_runs_outcome(
     assert [s["state"] for s in host.statuses][-1] == "success"
 
 
-def test_a_push_seen_by_serve_shows_pending_then_the_outcome(tmp_path, hosts, monkeypatch,
-                                                             serving):
+def test_a_push_seen_by_serve_shows_pending_then_the_outcome(tmp_path_factory, tmp_path, hosts,
+                                                             monkeypatch, serving):
     host = hosts("github")
     host.open_pull("feature/z", 9)
-    home, work, _ = report_home(tmp_path, host, monkeypatch)
+    home, work, _ = report_home(tmp_path_factory, tmp_path, host, monkeypatch)
     serve = serving(home, settings="push_poll_seconds = 1\n")
     with sqlite3.connect(home / "dbt-console.db") as db:
         wait_for(lambda: db.execute("SELECT 1 FROM ci_watch").fetchone(), timeout=30,
@@ -287,14 +287,14 @@ def test_a_push_seen_by_serve_shows_pending_then_the_outcome(tmp_path, hosts, mo
 
 
 def test_no_check_is_left_pending_by_a_newer_push_or_a_cancel_while_queued(
-        tmp_path, hosts, monkeypatch):
+        tmp_path_factory, tmp_path, hosts, monkeypatch):
     """No engine takes the run: the engine's notifier loop, called here, sends its
     pending status; a newer push the waiting run takes marks the first as not run; a
     cancel before it starts is its outcome."""
     from dbt_console.engine.notify import reports
 
     host = hosts("github")
-    home, work, _ = report_home(tmp_path, host, monkeypatch)
+    home, work, _ = report_home(tmp_path_factory, tmp_path, host, monkeypatch)
     monkeypatch.setattr(reports, "SETTLE_SECONDS", 0.0)
     first = push(work, "feature/q", STG_STATIONS, CAPITALS)
     assert binary(home, "run", "ci", "--branch", "feature/q").code == 0

@@ -17,9 +17,11 @@ from conftest import binary, import_jobs
 pytestmark = pytest.mark.real
 
 
-@pytest.fixture
-def docs_home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
+@pytest.fixture(scope="module")
+def docs_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo with its docs job run once, for the tests that only read it (a run with
+    docs is three dbt steps: made once per module, not per test)."""
+    home = tmp_path_factory.mktemp("docs") / "home"
     assert binary(home, "demo", "--no-tui").code == 0
     run = binary(home, "run", "docs", "--wait")
     assert run.code == 0, run.out + run.err

@@ -21,6 +21,9 @@ from dbt_console.model import Trigger
 pytestmark = pytest.mark.real
 
 SECRET = "whsec-7c1f0e9b-never-print-me"
+# Settings as conftest's environment says (every step cold): a warm helper would cost
+# more than these one-step runs, and warm starts are test_warm's subject.
+COLD = Settings(warm_starts=False)
 
 
 def free_port() -> int:
@@ -97,7 +100,7 @@ def test_receiver_failing_twice_gets_three_attempts_and_never_slows_the_run(
     server = receiver(statuses=[500, 500, 200])
     run_quick_job(paths, store, tmp_path, f"""
       - {{type: webhook, url: "{server.url}/hook", events: [succeeded]}}""")
-    engine = Engine(paths, Settings())
+    engine = Engine(paths, COLD)
     engine.start()
     try:
         run = store.enqueue_run(store.get_job("quick"), Trigger.manual(), "test")
@@ -116,7 +119,7 @@ def test_delivery_survives_a_receiver_down_and_an_engine_restart(
     port = free_port()  # nothing listens here yet
     run_quick_job(paths, store, tmp_path, f"""
       - {{type: webhook, url: "http://127.0.0.1:{port}/hook", events: [succeeded]}}""")
-    first = Engine(paths, Settings())
+    first = Engine(paths, COLD)
     first.start()
     run = store.enqueue_run(store.get_job("quick"), Trigger.manual(), "test")
     wait_for(lambda: any(d.attempts >= 1 for d in store.list_deliveries(run.id)),
@@ -126,7 +129,7 @@ def test_delivery_survives_a_receiver_down_and_an_engine_restart(
     assert pending.status == "pending"
     assert pending.last_error == "POST http://127.0.0.1/… failed: ConnectError"
     server = receiver(port=port)
-    second = Engine(paths, Settings())
+    second = Engine(paths, COLD)
     second.start()
     try:
         wait_for(lambda: store.list_deliveries(run.id)[0].status == "delivered", timeout=30,
