@@ -63,7 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     _run_commands(sub)
     _history_commands(sub)
     _access_commands(sub)
+    _store_commands(sub)
     return parser
+
+
+def _store_commands(sub) -> None:
+    store = sub.add_parser("store", help="the store's schema; migrating an older store")
+    store_sub = store.add_subparsers(dest="store_command", metavar="ACTION", required=True,
+                                     parser_class=_Parser)
+    store_sub.add_parser("schema", help="print the schema this dbt-console makes (SQL)")
+    store_sub.add_parser("migrate", help="bring an older store up to this dbt-console's "
+                                         "schema (no engine may be running)")
 
 
 def _jobs_commands(sub) -> None:

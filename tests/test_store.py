@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from dbt_console.errors import ConflictError
+from dbt_console.errors import ConflictError, UserError
 from dbt_console.model import Job, NodeResult, RunStatus, Trigger
 from dbt_console.store import Store
 from dbt_console.store.schema import MIGRATIONS
@@ -32,7 +32,7 @@ def test_store_from_a_newer_dbt_console_is_refused(paths):
     conn = sqlite3.connect(paths.store)
     conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     conn.close()
-    with pytest.raises(RuntimeError, match="newer than this dbt-console knows"):
+    with pytest.raises(UserError, match="newer than this dbt-console knows"):
         Store(paths.store)
 
 
@@ -216,7 +216,8 @@ def test_projects_and_environments_keep_their_ids(paths, tmp_path):
                        "DROP TABLE run_compares; "
                        "PRAGMA user_version = 9")
     conn.close()
-    with Store(paths.store) as store:
+    with Store(paths.store, upgrade=True) as store:  # as an engine opens it, then migrates
+        store.upgrade()
         assert sorted(p.name for p in store.list_projects()) == ["jaffle", "other"]
         assert set(store.job_places()) == {j.id for j in store.list_jobs()}
 

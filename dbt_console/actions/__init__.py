@@ -17,6 +17,7 @@ input into a call and render the answer.
     projects  projects and environments, as dbt Cloud's API groups jobs
     retention what a prune removes, pruning, the space runs take
     team      grants of roles to unix users and groups, who you are, the audit log
+    schema    the store's schema as this code makes it; migrating an older store
 
 Each is an @action (guard.py): it names the least role that may call it, and each that
 changes something writes one audit row, refused attempts included.
@@ -29,7 +30,7 @@ from importlib import import_module
 from dbt_console.actions.context import Actor, Context, connect, local_actor, token_actor
 
 SUBJECTS = ("ci", "docs", "engine", "jobs", "logs", "metrics", "notify", "projects", "retention",
-            "review", "runs", "status", "team", "tokens")
+            "review", "runs", "schema", "status", "team", "tokens")
 
 
 def __getattr__(name: str):
@@ -40,5 +41,6 @@ def __getattr__(name: str):
 
 
 __all__ = ["Actor", "Context", "ci", "connect", "docs", "engine", "jobs", "local_actor", "logs",
-           "metrics", "notify", "projects", "retention", "review", "runs", "status", "team",
+           "metrics", "notify", "projects", "retention", "review", "runs", "schema", "status",
+           "team",
            "token_actor", "tokens"]

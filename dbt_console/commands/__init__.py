@@ -37,6 +37,7 @@ HANDLERS = {
     "runs": ("history", "cmd_runs"),
     "serve": ("serve", "cmd_serve"),
     "status": ("serve", "cmd_status"),
+    "store": ("store", "cmd_store"),
     "tokens": ("tokens", "cmd_tokens"),
 }
 

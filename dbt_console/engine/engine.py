@@ -67,8 +67,9 @@ class Engine:
         """Take the lease (or raise EngineBusy), recover what a dead engine left, catch up
         missed schedules, then start firing and running. Returns the recovered run ids."""
         parts = self.parts
-        with Store(self.paths.store) as store:
+        with Store(self.paths.store, upgrade=True) as store:
             self.keeper.acquire(store)
+            store.upgrade()  # an older store: migrated only now, no other engine on it
             orphans = recover(store, self.keeper)
             gone = remove_stale_temp_dirs()
             if gone:

@@ -13,8 +13,7 @@ from urllib.parse import quote
 
 from dbt_console.errors import UserError
 from dbt_console.model import Run, RunStatus, Trigger
-from dbt_console.store import logcodec
-from dbt_console.store.schema import migrate
+from dbt_console.store import logcodec, schema
 
 IN_FLIGHT = (RunStatus.STARTING.value, RunStatus.RUNNING.value)
 
@@ -31,9 +30,11 @@ def like_prefix(text: str) -> str:
 
 
 class StoreBase:
-    def __init__(self, path: Path | str, must_exist: bool = False):
+    def __init__(self, path: Path | str, must_exist: bool = False, upgrade: bool = False):
         """`must_exist`: an engine's own threads open a store that is already there and
-        never make one (a removed data directory stays removed)."""
+        never make one (a removed data directory stays removed). `upgrade`: an older
+        store is opened as it is, for its opener to migrate (upgrade()) once it holds the
+        lease; anyone else is refused one (schema.check)."""
         self.path = Path(path)
         if must_exist:
             new = False
@@ -54,12 +55,19 @@ class StoreBase:
             # the last commits. One fsync per commit would cap log batches needlessly.
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
-            migrate(self.conn)
+            schema.check(self.conn, self.path, upgrade)
         except sqlite3.DatabaseError as exc:
             raise UserError(f"{self.path}: cannot open the store: {exc}") from None
 
     def close(self) -> None:
         self.conn.close()
+
+    def upgrade(self) -> int:
+        """Migrate to this code's schema (the lease held: schema.check); the version it
+        was at."""
+        before = schema.version(self.conn)
+        schema.migrate(self.conn)
+        return before
 
     def __enter__(self):
         return self

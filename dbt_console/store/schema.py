@@ -1,8 +1,16 @@
-"""The store's schema, as forward migrations. `PRAGMA user_version` is the applied count."""
+"""The store's schema, as forward migrations. `PRAGMA user_version` is the applied count.
+
+What they add up to is checked in as store/schema.sql (`dbt-console store schema`
+prints it; tests/test_schema.py compares), so a migration shows as a diff there. Only an
+engine, as it starts and holds the lease, or `dbt-console store migrate` migrates: any
+other process refuses an older store in one line and writes nothing.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+
+from dbt_console.errors import UserError
 
 
 def _place_existing_jobs(conn: sqlite3.Connection) -> None:
@@ -309,12 +317,8 @@ MIGRATIONS: list = [
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply the migrations this store has not seen yet, each in its own transaction."""
-    current = conn.execute("PRAGMA user_version").fetchone()[0]
-    if current > len(MIGRATIONS):
-        raise RuntimeError(
-            f"this store has schema version {current}, newer than this dbt-console knows "
-            f"({len(MIGRATIONS)}); upgrade dbt-console")
-    for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+    current = version(conn)
+    for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
             if callable(script):  # a data migration, in Python
@@ -322,11 +326,51 @@ def migrate(conn: sqlite3.Connection) -> None:
             else:  # executescript would commit on its own: statements one by one
                 for statement in _statements(script):
                     conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute(f"PRAGMA user_version = {number}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def check(conn: sqlite3.Connection, path, upgrade: bool) -> None:
+    """Open a store as this code may: a new one is made at the current schema and a
+    newer one refused. An older one is refused too, unless `upgrade`: its opener (an
+    engine, `store migrate`) migrates once it holds the lease, so no engine that runs is
+    migrated under."""
+    found, wanted = version(conn), len(MIGRATIONS)
+    if found > wanted:
+        raise UserError(f"the store {path} has schema {found}, newer than this dbt-console "
+                        f"knows ({wanted}): upgrade dbt-console")
+    if found == wanted:
+        return
+    if found == 0 and conn.execute("SELECT 1 FROM sqlite_master").fetchone() is None:
+        migrate(conn)  # a new store
+        return
+    if not upgrade:
+        raise UserError(f"the store {path} has schema {found}, older than this "
+                        f"dbt-console's ({wanted}): run dbt-console store migrate with no "
+                        "engine running, or start the engine with this dbt-console (it "
+                        "migrates as it starts)")
+
+
+def current() -> str:
+    """The schema this code makes, as SQL: each table, then index, then trigger."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(conn)
+        rows = conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY "
+                            "CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, "
+                            "name").fetchall()
+    finally:
+        conn.close()
+    return (f"-- dbt-console's store at schema version {len(MIGRATIONS)}: what its "
+            "migrations add up to\n-- (dbt-console store schema prints it; a migration "
+            "changes it)\n\n" + "\n\n".join(f"{sql.strip()};" for (sql,) in rows) + "\n")
 
 
 def _statements(script: str):
