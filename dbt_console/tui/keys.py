@@ -17,6 +17,8 @@ from __future__ import annotations
 from textual import events
 from textual.message import Message
 
+from dbt_console.compat.textual import check_bindings
+
 # Keys whose binding runs at once even in a text field: they move the focus.
 FOCUS_KEYS = ("tab", "shift+tab")
 
@@ -77,7 +79,7 @@ class OrderedKeys:
         """Run the key's binding here and now, unless a text field should see it first."""
         if event.key == "escape" and self.screen.maximized is not None:
             return False  # Textual's own: escape gives a maximized widget its place back
-        if await self._check_bindings(event.key, priority=True):
+        if await check_bindings(self, event.key, priority=True):
             return True
         # Imported here, on a key press: start-up, before the first frame, does without.
         from textual.widgets import Input, TextArea
@@ -85,4 +87,4 @@ class OrderedKeys:
         in_text = isinstance(self.focused, (Input, TextArea))
         if in_text and event.key not in FOCUS_KEYS:
             return False
-        return await self._check_bindings(event.key)
+        return await check_bindings(self, event.key)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import selectors
 import sys
 import types
 from collections.abc import Mapping
@@ -86,20 +85,9 @@ def driver_for(base: type, meter: OutputMeter) -> type:
     return Metered
 
 
-class _PromptSelector(selectors.SelectSelector):
-    """Wakes Textual's input loop at least every ESCAPE_WAIT, so an Escape that has
-    waited its time is a key then, not at the loop's next 100 ms wake."""
-
-    def select(self, timeout: float | None = None):
-        return super().select(ESCAPE_WAIT if timeout is None else min(timeout, ESCAPE_WAIT))
-
-
 def _answer_escape_sooner(driver_module: types.ModuleType) -> None:
     if "ESCDELAY" in os.environ:
         return
-    from textual import constants
+    from dbt_console.compat.textual import answer_escape_sooner
 
-    constants.ESCAPE_DELAY = ESCAPE_WAIT
-    prompt = types.ModuleType("selectors")
-    prompt.__dict__.update(vars(selectors), SelectSelector=_PromptSelector)
-    driver_module.selectors = prompt  # the input loop's own selector, and only it
+    answer_escape_sooner(driver_module, ESCAPE_WAIT)

@@ -161,9 +161,10 @@ class LogView(CachedStyles, ScrollView, can_focus=True):
         self.follow = False
         super().action_page_up()
 
-    def _on_mouse_scroll_up(self, event) -> None:
+    def on_mouse_scroll_up(self, event) -> None:
+        # Textual calls a widget's public handler besides its own _on_mouse_scroll_up,
+        # which scrolls: no internal of Textual's is overridden here.
         self.follow = False
-        super()._on_mouse_scroll_up(event)
 
 
 def _one_row(line: LogLine) -> str:
