@@ -611,8 +611,9 @@ def postgres(pg_cluster):
 
 
 async def workers_done(app) -> None:
-    """Wait for the app's workers, but for run screens' watchers: they watch until their
-    screen goes. (Textual's wait_for_complete waits for all of them when given none.)"""
-    others = [w for w in app.workers if w.group != "watch"]
+    """Wait for the app's workers, but for run screens' watchers and their log views'
+    page readers: they live until their screen goes. (Textual's wait_for_complete waits
+    for all of them when given none.)"""
+    others = [w for w in app.workers if w.group not in ("watch", "log-pages")]
     if others:
         await app.workers.wait_for_complete(others)

@@ -134,3 +134,53 @@ def test_modules_and_functions_stay_small_enough_to_read_in_one_sitting():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = node.end_lineno - node.lineno + 1
                 assert length <= 60, f"{source.name}: {node.name} is {length} lines"
+
+
+def _reached_from(cls, start: str) -> list:
+    """The methods of class node `cls` that `start` calls, directly or through others."""
+    import ast
+
+    methods = {f.name: f for f in cls.body if isinstance(f, ast.FunctionDef)}
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in methods:
+            continue
+        seen.add(name)
+        for node in ast.walk(methods[name]):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id == "self"):
+                todo.append(node.attr)
+    return [methods[n] for n in seen]
+
+
+def test_drawing_a_line_never_reaches_the_store_or_the_socket():
+    """render_line runs on the UI thread for every row of every frame: what it draws must
+    be in memory already (a page a reader thread fetched), never a read, which for a
+    teammate is a round trip over the engine's socket."""
+    import ast
+
+    reaching = {"ctx", "store", "actions", "remote", "_reader", "read_page", "_read_page"}
+    drawn = 0
+    for source in sources("tui"):
+        for cls in ast.walk(ast.parse(source.read_text())):
+            if not isinstance(cls, ast.ClassDef):
+                continue
+            for method in _reached_from(cls, "render_line"):
+                drawn += method.name == "render_line"
+                for node in ast.walk(method):
+                    name = (node.attr if isinstance(node, ast.Attribute)
+                            else node.id if isinstance(node, ast.Name) else None)
+                    assert name not in reaching, (source.name, cls.name, method.name, name)
+    assert drawn >= 2  # the log view and the row list, at least
+
+
+def test_the_executor_never_sees_a_process():
+    """It plans and records; the step runner starts, pumps and signals processes."""
+    for module in imports_of(PACKAGE / "engine" / "executor.py"):
+        assert not module.startswith(("dbt_console.engine.launcher",
+                                      "dbt_console.engine.warm",
+                                      "dbt_console.engine.runas")), module
+    text = (PACKAGE / "engine" / "executor.py").read_text()
+    for word in ("subprocess", "signal_group", "Popen", ".pid"):
+        assert word not in text, word

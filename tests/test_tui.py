@@ -105,12 +105,20 @@ def test_failed_run_opens_with_the_failing_test_first(demo_runs, tmp_path, monke
                     "!= 0") in review
             assert "9 node(s) skipped because of these" in review
             log = app.screen.query_one(LogView)
-            lines = [log.line(i).msg for i in range(log.line_count)]
+            lines = await all_lines(pilot, log)
             assert "  Got 3 results, configured to fail if != 0" in lines
             await pilot.press("escape")
             assert not isinstance(app.screen, RunScreen)
 
     asyncio.run(scenario())
+
+
+async def all_lines(pilot, log: LogView) -> list[str]:
+    """Every line of the log, once the view's reader thread has read their pages (the
+    view never reads while drawing)."""
+    await until(pilot, lambda: all(log.line(i) for i in range(log.line_count)),
+                "the log's pages")
+    return [log.line(i).msg for i in range(log.line_count)]
 
 
 def test_run_now_streams_the_log_until_success(tmp_path, monkeypatch):
@@ -147,7 +155,7 @@ def test_run_now_streams_the_log_until_success(tmp_path, monkeypatch):
             assert screen.run.status is RunStatus.SUCCESS
             assert seen_while_running > 0, "lines appeared while the run was going"
             assert log.line_count > seen_while_running
-            last = [log.line(i).msg for i in range(log.line_count)]
+            last = await all_lines(pilot, log)
             assert any(m.startswith("Done. PASS=23") for m in last)
             assert log.follow
             assert log.scroll_offset.y == log.max_scroll_y  # followed to the end

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from test_job_form import new_job_form, until
-from test_tui import demo_copy, select_job
+from test_tui import all_lines, demo_copy, select_job
 from textual import events
 
 from conftest import binary, runs_json, stop_engine, tmux_dashboard
@@ -267,8 +267,9 @@ def test_at_80x24_a_log_line_shows_the_result_and_the_file_it_names(
             await until(pilot, lambda: log.line_count > 10 and log.size.width > 0, "the log")
             log.follow = False
             shown = []
+            lines = await all_lines(pilot, log)
             for needle, x in (("FAIL 3 ", 0), ("compiled code at", 0), ("compiled code at", 40)):
-                index = next(i for i in range(log.line_count) if needle in log.line(i).msg)
+                index = next(i for i, msg in enumerate(lines) if needle in msg)
                 log.scroll_to(x=x, y=index, animate=False, immediate=True)
                 shown.append(_rendered(log, index))
             return log.size.width, *shown

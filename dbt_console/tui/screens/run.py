@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 from rich.text import Text
 from textual import work
@@ -80,11 +81,19 @@ class RunScreen(KeysWhenReady, Screen):
             yield Static(id="deliveries")
             yield Static(id="docs-line")
         with Container(id="run-body"):
-            yield LogView(lambda start, n: actions.logs.page(self.ctx, self.run_id, start, n),
-                          id="log")
+            yield LogView(self._page_reader, id="log")
             # Status and time first: a long test name is cut, never them.
             yield RowList(["status", "time", "node"], id="nodes")
         yield footer()
+
+    @contextmanager
+    def _page_reader(self):
+        """For the log view's reader thread: pages read on a context of its own."""
+        ctx = self.ctx.fork()
+        try:
+            yield lambda start, n: actions.logs.page(ctx, self.run_id, start, n)
+        finally:
+            ctx.close()
 
     def on_mount(self) -> None:
         self.query_one(LogView).focus()

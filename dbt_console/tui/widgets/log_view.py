@@ -1,16 +1,24 @@
 """A run's log, any length: only the lines on screen are rendered, fetched from the
 store a page at a time and kept in a small LRU cache. A million-line log scrolls as fast
-as a short one and holds only a few pages in memory."""
+as a short one and holds only a few pages in memory.
+
+Drawing never reads: a page not cached yet is asked of a reader thread (its own
+connection: for a teammate, a round trip over the engine's socket) and its rows are
+blank until it comes, as toolong's log view does."""
 
 from __future__ import annotations
 
+import queue
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import work
 from textual.binding import Binding
 from textual.geometry import Size
+from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -25,6 +33,19 @@ STAMP_WIDTH = 9
 TAG_WIDTH = 9
 
 ReadPage = Callable[[int, int], list[LogLine]]  # (start, limit) -> lines
+# Entered on the reader thread: a ReadPage of that thread's own (ctx.fork()), closed
+# when the view goes.
+PageReader = Callable[[], AbstractContextManager[ReadPage]]
+# How often the reader thread looks whether the view is gone.
+READER_WAKE_SECONDS = 0.2
+
+
+class PageRead(Message):
+    """A page the reader thread read: lines from page_no * PAGE_LINES on."""
+
+    def __init__(self, page_no: int, lines: list[LogLine]) -> None:
+        super().__init__()
+        self.page_no, self.lines = page_no, lines
 
 
 class LogView(CachedStyles, ScrollView, can_focus=True):
@@ -47,9 +68,11 @@ class LogView(CachedStyles, ScrollView, can_focus=True):
 
     follow: reactive[bool] = reactive(True)
 
-    def __init__(self, read_page: ReadPage, *, id: str | None = None):
+    def __init__(self, reader: PageReader, *, id: str | None = None):
         super().__init__(id=id)
-        self._read_page = read_page
+        self._reader = reader
+        self._wanted: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._asked: set[int] = set()  # pages the reader has been asked for (UI thread)
         self._count = 0
         self._final = False
         self._pages: OrderedDict[int, list[LogLine]] = OrderedDict()
@@ -88,20 +111,49 @@ class LogView(CachedStyles, ScrollView, can_focus=True):
             self._pages.popitem(last=False)
 
     def line(self, index: int) -> LogLine | None:
+        """Line `index` if its page is here; else None, and the page is asked for (the
+        view redraws when it comes)."""
         if not 0 <= index < self._count:
             return None
         page_no = index // PAGE_LINES
         page = self._pages.get(page_no)
-        if page is None or index - page_no * PAGE_LINES >= len(page):
-            page = self._read_page(page_no * PAGE_LINES, PAGE_LINES)
-            # Kept even half full: extend() adds the lines that come after it.
-            self._pages[page_no] = page
-            if len(self._pages) > CACHED_PAGES:
-                self._pages.popitem(last=False)
-        else:
-            self._pages.move_to_end(page_no)
         offset = index - page_no * PAGE_LINES
-        return page[offset] if offset < len(page) else None
+        if page is None or offset >= len(page):
+            if page_no not in self._asked:
+                self._asked.add(page_no)
+                self._wanted.put(page_no)
+            return None
+        self._pages.move_to_end(page_no)
+        return page[offset]
+
+    def on_mount(self) -> None:
+        self._read_pages()
+
+    @work(thread=True, exclusive=True, group="log-pages")
+    def _read_pages(self) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        with self._reader() as read:
+            while not worker.is_cancelled and self.app.is_running:
+                try:
+                    page_no = self._wanted.get(timeout=READER_WAKE_SECONDS)
+                except queue.Empty:
+                    continue
+                # A message, not call_from_thread: that waits for the UI, which, while
+                # the app shuts down, waits for this worker.
+                self.post_message(PageRead(page_no, read(page_no * PAGE_LINES, PAGE_LINES)))
+
+    def on_page_read(self, message: PageRead) -> None:
+        page_no, lines = message.page_no, message.lines
+        self._asked.discard(page_no)
+        had = self._pages.get(page_no)
+        if had is None or len(had) < len(lines):  # extend() may have brought more
+            # Kept even half full: extend() adds the lines that come after it.
+            self._pages[page_no] = lines
+        while len(self._pages) > CACHED_PAGES:
+            self._pages.popitem(last=False)
+        self.refresh()
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
