@@ -93,10 +93,11 @@ def one_round(root: Path, lines: int, round_no: int) -> tuple[float, float, floa
     fake.write_text(FAKE_DBT.format(python=sys.executable))
     fake.chmod(0o755)
     bytes_file = home / "raw-bytes"
-    os.environ.update(FAKE_DBT_LINES=str(lines), FAKE_DBT_BYTES_FILE=str(bytes_file))
+    # The job's own env: dbt gets only its job's environment, never the engine's.
+    env = {"FAKE_DBT_LINES": str(lines), "FAKE_DBT_BYTES_FILE": str(bytes_file)}
     with Store(paths.store) as store:
         store.save_jobs([Job(name="chatty", commands=("dbt build",), project_dir=str(project),
-                             dbt_path=str(fake))])
+                             dbt_path=str(fake), env=env)])
         run = store.enqueue_run(store.get_job("chatty"), Trigger.manual(), "bench")
         Executor(paths).execute(run.id)
         step = store.list_steps(run.id)[-1]
