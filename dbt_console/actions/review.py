@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dbt_console import failures
 from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
-from dbt_console.model import FAILED_NODE, SKIPPED_NODE, NodeResult, Run, RunStatus
+from dbt_console.model import NodeResult, Run, RunStatus
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,8 @@ class Review:
 def failed_nodes(ctx: Context, run_id: int) -> tuple[list[NodeResult], int]:
     """The nodes that failed (last step's status of each), and how many were skipped.
     No file is read: a runs list asks this for every failed run on its page."""
-    last: dict[str, NodeResult] = {}
-    for result in ctx.store.node_results(run_id):
-        last[result.unique_id] = result
-    failed = [r for r in last.values() if r.status in FAILED_NODE]
-    return failed, sum(1 for r in last.values() if r.status in SKIPPED_NODE)
+    summary = failures.summarize(ctx.store.node_results(run_id))
+    return list(summary.failed), summary.skipped
 
 
 def read_sql(result: NodeResult, limit: int = 200_000) -> str | None:

@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from dbt_console import failures
 from dbt_console.jobfields import public_dict
 from dbt_console.model import Environment, Job, Project, Run, RunStatus, Step
 
@@ -111,10 +112,10 @@ def failure_words(failed: list) -> str:
     """A failed run's status message: which nodes failed, and the first one's why."""
     if not failed:
         return "the run failed (see its log)"
-    first = (failed[0].message or "").strip().splitlines()[:1]
+    first = failures.first_line(failed[0])
     names = ", ".join(r.unique_id for r in failed[:5]) + (
         f" and {len(failed) - 5} more" if len(failed) > 5 else "")
-    return f"{len(failed)} node(s) failed: {names}" + (f": {first[0]}" if first else "")
+    return f"{len(failed)} node(s) failed: {names}" + (f": {first}" if first else "")
 
 
 def step_name(command: str) -> str:

@@ -7,7 +7,7 @@ import sys
 import time
 from argparse import Namespace
 
-from dbt_console import actions, humanize
+from dbt_console import actions, failures, humanize
 from dbt_console.actions import Context
 from dbt_console.commands import out
 from dbt_console.model import Run, RunStatus
@@ -121,8 +121,7 @@ def _summary(ctx: Context, run: Run) -> int:
     out(line)
     failed, _ = actions.review.failed_nodes(ctx, run.id)
     for result in failed[:10]:
-        first_line = (result.message or "").strip().splitlines()[:1]
-        out(f"  {result.status}: {result.unique_id}: {''.join(first_line)}")
+        out(f"  {result.status}: {result.unique_id}: {failures.first_line(result)}")
     return 0 if run.status is RunStatus.SUCCESS else 1
 
 

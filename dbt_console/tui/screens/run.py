@@ -18,10 +18,10 @@ from textual.screen import Screen
 from textual.widgets import Header, Label, Static
 from textual.worker import get_current_worker
 
-from dbt_console import actions, humanize
+from dbt_console import actions, failures, humanize
 from dbt_console.errors import UserError
 from dbt_console.humanize import node_name
-from dbt_console.model import FAILED_NODE, SKIPPED_NODE, Run
+from dbt_console.model import FAILED_NODE, Run
 from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.screens import run_watch
 from dbt_console.tui.screens.run_watch import RunWatch, Snapshot
@@ -246,14 +246,13 @@ class RunScreen(KeysWhenReady, Screen):
 
     def _failure_summary(self) -> Text:
         """Each failed node with the first line of dbt's message: the review at a glance."""
-        failed = [r for r in self._results.values() if r.status in FAILED_NODE]
-        skipped = sum(r.status in SKIPPED_NODE for r in self._results.values())
+        summary = failures.summarize(self._results.values())
+        failed, skipped = summary.failed, summary.skipped
         styles, text = self.app.status_styles, Text()
         shown = 1 if self.has_class("short") else 4
         for r in failed[:shown]:
-            first = (r.message or "").strip().splitlines()[:1]
             text.append(f"✗ {node_name(r.unique_id)}", style=styles.node["fail"])
-            text.append(f": {''.join(first)}\n")
+            text.append(f": {failures.first_line(r)}\n")
         more = (f"and {len(failed) - shown} more failed" if len(failed) > shown else "")
         if more and not self.has_class("short"):
             text.append(f"  {more}\n", style=styles.role["error"])
