@@ -31,6 +31,18 @@ os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
 os.environ["DBT_CONSOLE_WARM_STARTS"] = "false"
 
 
+def _sigint_as_serve_has_it() -> None:
+    """Tests run executors and engines in this process; serve and run --wait give SIGINT
+    back to the dbt they start (an xdist worker may have it ignored, and its dbt
+    children then shrug off a cancel's SIGINT): this process does the same."""
+    from dbt_console.engine.launcher import restore_default_sigint
+
+    restore_default_sigint()
+
+
+_sigint_as_serve_has_it()
+
+
 @pytest.fixture
 def warm_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Warm starts as users get them: settings.toml decides (true unless it says no)."""
