@@ -84,13 +84,9 @@ def for_serve(paths: Paths, settings: Settings, kind: str = "serve",
               trigger_for: TriggerFor | None = None) -> Parts:
     """Every part: what `serve` (and its background form) runs."""
     keeper, doorbell, events = LeaseKeeper(kind), Doorbell(), RunEvents()
-    # settings.toml's run_as: every step through sudo as that user, never warm (the
-    # engine could not signal a helper's steps).
-    run_as = runas.configured(settings.run_as, paths)
     warm = (WarmLauncher(paths.helper_log, _recorder(paths, keeper), pass_env=settings.pass_env)
-            if settings.warm_starts and run_as is None else None)
-    launchers = (Launchers(cold=runas.RunAsLauncher(run_as)) if run_as is not None
-                 else Launchers(warm))
+            if settings.warm_starts and not settings.run_as else None)
+    launchers = _launchers(paths, settings, warm)
     watch = alerts.AlertWatch(settings.catch_up_grace_minutes)
     schedules = Schedules(doorbell.fired, trigger_for or (lambda j: cron_trigger(j.schedule)),
                           settings, watch, warm)
@@ -110,12 +106,18 @@ def for_one_run(paths: Paths, settings: Settings, run_id: int,
     """Only what runs `run_id` and sends its deliveries (`warm`: a helper started beside
     its first step, for the later ones; one_run.py)."""
     keeper, doorbell, events = LeaseKeeper("run --wait"), Doorbell(), RunEvents()
-    run_as = runas.configured(settings.run_as, paths)
-    launchers = (Launchers(cold=runas.RunAsLauncher(run_as)) if run_as is not None
-                 else Launchers(warm))
     return Parts(keeper, doorbell, events,
-                 Executor(paths, launchers, events, settings.pass_env),
+                 Executor(paths, _launchers(paths, settings, warm), events, settings.pass_env),
                  Notifier(paths.store, run_id=run_id), takes=lambda queued: queued == run_id)
+
+
+def _launchers(paths: Paths, settings: Settings, warm: WarmLauncher | None) -> Launchers:
+    """settings.toml's run_as: every step through sudo as that user, never warm (the
+    engine could not signal a helper's steps); it is checked here, before anything runs."""
+    run_as = runas.configured(settings.run_as, paths)
+    if run_as is not None:
+        return Launchers(cold=runas.RunAsLauncher(run_as))
+    return Launchers(warm)
 
 
 def _recorder(paths: Paths, keeper: LeaseKeeper) -> Callable[[Helper], None]:
