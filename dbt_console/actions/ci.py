@@ -57,21 +57,18 @@ class Cleanup:
 def cleanup(ctx: Context, job_name: str | None = None, branch: str | None = None
             ) -> list[Cleanup]:
     """Queue a run per deleted branch whose schema is still there (or for `branch`)."""
-    from dbt_console.engine.workspace import WorkspaceError, remote_heads
-
     store = ctx.store
     jobs = [store.get_job(job_name)] if job_name else store.list_jobs()
     jobs = [j for j in jobs if j.ci is not None]
     if not jobs:
         raise UserError(f"job {job_name!r} is not a CI job (it has no ci: field)"
                         if job_name else "there are no CI jobs")
+    # Every remote asked before the first change: the unit of work's lock is never held
+    # over the network.
+    heads_of = {job.name: _heads(job) for job in jobs}
     out = []
     for job in jobs:
-        try:
-            heads = remote_heads(job.git.url)
-        except WorkspaceError as exc:
-            raise UserError(f"job {job.name!r}: cannot list the remote's branches: "
-                            f"{exc}") from None
+        heads = heads_of[job.name]
         known = {b.branch: b for b in store.ci_branches(job.name)}
         gone = [b for b in known if b not in heads]
         store.mark_ci_gone(job.name, gone)
@@ -87,3 +84,13 @@ def cleanup(ctx: Context, job_name: str | None = None, branch: str | None = None
         out.append(Cleanup(job, tuple(store.enqueue_run(job, Trigger.ci_cleanup(b),
                                                         ctx.actor.name) for b in todo)))
     return out
+
+
+def _heads(job: Job) -> set[str]:
+    from dbt_console.engine.workspace import WorkspaceError, remote_heads
+
+    try:
+        return set(remote_heads(job.git.url))
+    except WorkspaceError as exc:
+        raise UserError(f"job {job.name!r}: cannot list the remote's branches: "
+                        f"{exc}") from None

@@ -69,8 +69,6 @@ class Context:
         self._store: Store | None = None
         self._groups: set[str] | None = None
         self._roles: dict[str | None, tuple[float, str | None]] = {}
-        # What an action adds to its audit row (a job edit's before -> after).
-        self.audit_detail = ""
 
     @property
     def store(self) -> Store:
@@ -111,10 +109,11 @@ class Context:
             self._groups = unix_groups(actor.name)
         return access.role_of(actor.name, self._groups, store.grants(), owner, job)
 
-    def audit(self, action: str, job: str | None, target: str, outcome: str) -> None:
-        detail, self.audit_detail = self.audit_detail, ""
-        self.store.audit(self.actor.name, self.actor.kind, self.actor.via, action, job,
-                         target, detail, outcome)
+    def audit(self, row, outcome: str) -> None:
+        """Write an action's audit row (guard.Audit): in its unit of work, when one is
+        open."""
+        self.store.audit(self.actor.name, self.actor.kind, self.actor.via, row.action,
+                         row.job, row.target, row.detail or "", outcome)
 
     def close(self) -> None:
         if self._store is not None:

@@ -10,7 +10,6 @@ from dbt_console.access import Forbidden, allows
 from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
 from dbt_console.actions.status import engine as live_engine
-from dbt_console.engine.wake import nudge
 from dbt_console.errors import UserError
 from dbt_console.store import Lease
 
@@ -60,8 +59,9 @@ def stop(ctx: Context) -> Lease:
     if holder.kind != "background" and not allows(role, "admin"):
         raise Forbidden(f"stopping {holder.kind} (pid {holder.pid}) takes the admin role; "
                         f"{ctx.actor.name} is {role}")
+    # Nudged by the action's guard once this commits: woken sooner, it would read the
+    # store before the request is in it.
     ctx.store.ask_engine_to_stop(ctx.actor.name)
-    nudge(ctx.paths.data_dir)
     return holder
 
 

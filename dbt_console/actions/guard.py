@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from dbt_console.access import Forbidden, allows
@@ -18,13 +19,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 REGISTRY: dict[str, Callable[..., Any]] = {}
 
 
+@dataclass(frozen=True)
+class Noted:
+    """An action's result with what its audit row adds, known only once it has acted
+    (the jobs a file changed, what a prune removed). The caller gets `result`."""
+
+    result: Any
+    detail: str
+
+
 def action(needs: str | None, changes: bool = False, job: Callable[..., str | None] | None = None,
-           target: Callable[..., str] | None = None) -> Callable[[F], F]:
+           target: Callable[..., str] | None = None,
+           detail: Callable[..., str] | None = None) -> Callable[[F], F]:
     """Make a function an action: `needs` is the least role that may call it (None:
-    anyone); `job`
-    (same arguments) names the job it acts on, for grants limited to some jobs; an action
-    that `changes` something writes an audit row, `target` (same arguments) saying what
-    it acted on."""
+    anyone); `job` (same arguments) names the job it acts on, for grants limited to some
+    jobs. An action that `changes` something runs as one unit of work whose audit row
+    commits with its change, or alone with its refusal; `target` and `detail` (same
+    arguments) say what it acted on and what was asked (a runner's overrides), and an
+    action may add to the detail by returning Noted."""
     def wrap(fn: F) -> F:
         name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}"
 
@@ -40,23 +52,46 @@ def action(needs: str | None, changes: bool = False, job: Callable[..., str | No
                 if not allows(role, needs):
                     raise _refusal(ctx, name, needs, job_name, role)
                 return fn(ctx, *args, **kwargs)
-            what = _quietly(target, ctx, *args, **kwargs) or _words(args, kwargs)
+            row = Audit(name, job_name, _quietly(target, ctx, *args, **kwargs)
+                           or _words(args, kwargs), _quietly(detail, ctx, *args, **kwargs))
             if not allows(role, needs):
                 refusal = _refusal(ctx, name, needs, job_name, role)
-                ctx.audit(name, job_name, what, f"refused: {refusal}")
+                ctx.audit(row, f"refused: {refusal}")
                 raise refusal
-            try:
-                result = fn(ctx, *args, **kwargs)
-            except UserError as exc:
-                ctx.audit(name, job_name, what, f"refused: {exc}")
-                raise
-            ctx.audit(name, job_name, what, "done")
+            result = _in_unit(ctx, row, fn, args, kwargs)
             nudge(ctx.paths.data_dir)  # a queued run starts now, not on the engine's tick
             return result
         guarded.needs = needs  # type: ignore[attr-defined]
         REGISTRY[name] = guarded
         return guarded  # type: ignore[return-value]
     return wrap
+
+
+@dataclass(frozen=True)
+class Audit:
+    action: str
+    job: str | None
+    target: str
+    detail: str | None
+
+    def adding(self, more: str) -> Audit:
+        return replace(self, detail="; ".join(filter(None, (self.detail, more))))
+
+
+def _in_unit(ctx: Context, row: Audit, fn: Callable[..., Any], args: tuple,
+             kwargs: dict) -> Any:
+    """The action and its audit row as one unit of work (Store.unit). A refusal rolls
+    back whatever it changed before refusing, and its row is written alone."""
+    try:
+        with ctx.store.unit():
+            result = fn(ctx, *args, **kwargs)
+            if isinstance(result, Noted):
+                row, result = row.adding(result.detail), result.result
+            ctx.audit(row, "done")
+    except UserError as exc:
+        ctx.audit(row, f"refused: {exc}")
+        raise
+    return result
 
 
 def refusal(ctx: Context, name: str, job: str | None = None) -> str | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from dbt_console import queueing
 from dbt_console.access import Forbidden, allows
 from dbt_console.actions.context import Context
-from dbt_console.actions.guard import action
+from dbt_console.actions.guard import Noted, action
 from dbt_console.errors import UserError, ValidationError
 from dbt_console.inputlimits import MAX_JOBS
 from dbt_console.jobfields import public_dict
@@ -137,23 +137,22 @@ def check_in_store(ctx: Context, jobs: list[Job], where: str = "") -> None:
 
 
 @action("editor", changes=True, job=lambda ctx, job: job.name,
-        target=lambda ctx, job: f"job {job.name}")
+        target=lambda ctx, job: f"job {job.name}", detail=lambda ctx, job: _diff(None, job))
 def create(ctx: Context, job: Job) -> Job:
     _check_room(ctx, [job])
     # Who may set a program comes before checking it: the check runs its --version.
     _check_admin_fields(ctx, job, None)
     check_in_store(ctx, [job])
-    ctx.audit_detail = _diff(None, job)
     return ctx.store.create_job(job)
 
 
 @action("editor", changes=True, job=lambda ctx, job, previous: previous.name,
-        target=lambda ctx, job, previous: f"job {previous.name}")
+        target=lambda ctx, job, previous: f"job {previous.name}",
+        detail=lambda ctx, job, previous: _diff(previous, job))
 def update(ctx: Context, job: Job, previous: Job) -> Job:
     """Save an edited job, refusing when someone else saved it since `previous` was read."""
     _check_admin_fields(ctx, job, previous)
     check_in_store(ctx, [job])
-    ctx.audit_detail = _diff(previous, job)
     return ctx.store.update_job(job, previous.name, previous.version)
 
 
@@ -189,7 +188,7 @@ def import_file(ctx: Context, path: Path) -> Imported:
 
 
 @action("editor", changes=True, target=lambda ctx, text, source, base: f"jobs file {source}")
-def import_text(ctx: Context, text: str, source: str, base: str) -> Imported:
+def import_text(ctx: Context, text: str, source: str, base: str) -> Noted:
     """A jobs file's text (`source` names it; relative project_dirs are under `base`)."""
 
     from dbt_console import jobspec
@@ -200,13 +199,13 @@ def import_text(ctx: Context, text: str, source: str, base: str) -> Imported:
     for job in jobs:  # before check_in_store, which runs a dbt_path's --version
         _check_admin_fields(ctx, job, before.get(job.name))
     check_in_store(ctx, jobs, source)
-    ctx.audit_detail = "; ".join(f"{j.name}: {d}" for j in jobs
-                                 if (d := _diff(before.get(j.name), j)))
     changed = [j for j in jobs if before.get(j.name) != j]
     ctx.store.save_jobs(changed)
-    return Imported(tuple(j.name for j in changed if j.name not in before),
-                    tuple(j.name for j in changed if j.name in before),
-                    tuple(j.name for j in jobs if j not in changed))
+    return Noted(Imported(tuple(j.name for j in changed if j.name not in before),
+                          tuple(j.name for j in changed if j.name in before),
+                          tuple(j.name for j in jobs if j not in changed)),
+                 "; ".join(f"{j.name}: {d}" for j in jobs
+                           if (d := _diff(before.get(j.name), j))))
 
 
 @action("viewer")

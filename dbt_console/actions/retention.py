@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dbt_console.actions.context import Context
-from dbt_console.actions.guard import action
+from dbt_console.actions.guard import Noted, action
 
 
 @dataclass(frozen=True)
@@ -26,16 +26,16 @@ def plan(ctx: Context) -> Pruned:
 
 
 @action("admin", changes=True, target=lambda ctx: "runs past retention")
-def prune(ctx: Context) -> Pruned:
+def prune(ctx: Context) -> Noted:
     from dbt_console.config import load_settings
     from dbt_console.engine import retention
 
     found = retention.plan(ctx.store, ctx.paths, load_settings(ctx.paths))
     retention.apply(ctx.store, found)
-    ctx.audit_detail = f"{len(found.run_ids)} run(s), {found.bytes} bytes"
     if found.run_ids:
         ctx.store.record_event("prune", None, retention.words(found, f"by {ctx.actor.name}"))
-    return Pruned(tuple(found.run_ids), found.bytes, True)
+    return Noted(Pruned(tuple(found.run_ids), found.bytes, True),
+                 f"{len(found.run_ids)} run(s), {found.bytes} bytes")
 
 
 @action("viewer")

@@ -36,7 +36,9 @@ def _job_of_run(ctx: Context, run_id: int, *args, **kwargs) -> str:
 
 @action("runner", changes=True, job=lambda ctx, job_name, *a, **k: job_name,
         target=lambda ctx, job_name, branch=None, *a, **k:
-        job_name + (f" on {branch}" if branch else ""))
+        job_name + (f" on {branch}" if branch else ""),
+        detail=lambda ctx, job_name, branch=None, sha=None, overrides=None, *a, **k:
+        f"overrides: {json.dumps(overrides.echo())}" if overrides is not None else "")
 def run_now(ctx: Context, job_name: str, branch: str | None = None, sha: str | None = None,
             overrides: Overrides | None = None, cause: str | None = None) -> Run:
     """Queue a run of a job now. A CI job needs a branch; its sha is the branch's head on
@@ -70,8 +72,7 @@ def _queue(ctx: Context, job_name: str, branch: str | None, sha: str | None,
 
 def _check_narrowing(ctx: Context, job: Job, overrides: Overrides) -> None:
     """A runner's overrides may narrow the job and nothing else (narrowing.py); the
-    audit row records what was asked, allowed or not."""
-    ctx.audit_detail = f"overrides: {json.dumps(overrides.echo())}"
+    audit row records what was asked, allowed or not (run_now's detail)."""
     role = ctx.role(job.name)
     if allows(role, "editor"):
         return

@@ -59,9 +59,14 @@ def _newest_docs(store: Store) -> set[int]:
 
 
 def apply(store: Store, what: Plan) -> None:
-    """Rows first: a run whose directory is half gone must not be listed meanwhile."""
+    """Rows first: a run whose directory is half gone must not be listed meanwhile. The
+    files go once the rows' removal commits (an action's unit of work commits at its end)."""
     store.delete_runs(what.run_ids)
-    for path in what.run_dirs:
+    store.on_commit(lambda: _remove(what.run_dirs))
+
+
+def _remove(paths) -> None:
+    for path in paths:
         shutil.rmtree(path, ignore_errors=True)
 
 

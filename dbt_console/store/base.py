@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,8 @@ class StoreBase:
         store is opened as it is, for its opener to migrate (upgrade()) once it holds the
         lease; anyone else is refused one (schema.check)."""
         self.path = Path(path)
+        self._in_unit = False
+        self._after_commit: list[Callable[[], None]] = []
         if must_exist:
             new = False
         else:
@@ -77,17 +79,65 @@ class StoreBase:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One transaction; inside another (atomic()), part of that one."""
-        if self.conn.in_transaction:
-            yield self.conn
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One transaction. Inside one already open (atomic(), or a unit of work's, which
+        its first change begins), a part of it: a failure undoes that part only, and the
+        outer block commits or rolls back the rest."""
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
+            if not self._in_unit:
+                try:
+                    yield self.conn
+                except BaseException:
+                    self._end("ROLLBACK")
+                    raise
+                self._end("COMMIT")
+                return
+        self.conn.execute("SAVEPOINT part")
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self.conn.execute("ROLLBACK TO part")
+            self.conn.execute("RELEASE part")
             raise
-        self.conn.execute("COMMIT")
+        self.conn.execute("RELEASE part")
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        """An action's unit of work: every change made in the block, and the audit row
+        written at its end, commit together when it ends, or none does. Its transaction
+        begins with its first change, not with the block: the reads and slow checks before
+        it (a dbt_path's --version, a git ls-remote) hold no lock the engine waits on.
+        Inside another unit, part of that one."""
+        if self._in_unit:
+            yield
+            return
+        self._in_unit = True
+        try:
+            yield
+        except BaseException:
+            self._in_unit = False
+            if self.conn.in_transaction:
+                self._end("ROLLBACK")
+            raise
+        self._in_unit = False
+        if self.conn.in_transaction:
+            self._end("COMMIT")
+
+    def on_commit(self, fn: Callable[[], None]) -> None:
+        """Call fn once the open transaction commits (never, if it rolls back); at once
+        when none is open. For what the database cannot take back, such as removing a
+        pruned run's files: never before the rows that point at them are gone."""
+        if self.conn.in_transaction:
+            self._after_commit.append(fn)
+        else:
+            fn()
+
+    def _end(self, how: str) -> None:
+        after, self._after_commit = self._after_commit, []
+        self.conn.execute(how)
+        if how == "COMMIT":
+            for fn in after:
+                fn()
 
     def atomic(self):
         """Every change made in the block commits together, or none does: a run's end
