@@ -184,3 +184,48 @@ def test_the_executor_never_sees_a_process():
     text = (PACKAGE / "engine" / "executor.py").read_text()
     for word in ("subprocess", "signal_group", "Popen", ".pid"):
         assert word not in text, word
+
+
+def _store_calls(tree) -> set[str]:
+    """The store methods a module calls: `store.x(...)`, `own.x(...)`, `self.store.x(...)`."""
+    import ast
+
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            if ((isinstance(owner, ast.Name) and owner.id in ("store", "own"))
+                    or (isinstance(owner, ast.Attribute) and owner.attr == "store")):
+                found.add(node.func.attr)
+    return found
+
+
+def test_no_engine_part_takes_the_store_whole():
+    """Each part is given the store's concerns it uses (store/repos.py), never the whole
+    Store: no parameter is a Store, only the engine's start (which migrates) opens one
+    whole, and each module calls only methods of the concerns its USES declares."""
+    import ast
+    import importlib
+
+    from dbt_console.store.repos import ALWAYS, methods
+
+    whole = []
+    for source in sources("engine"):
+        tree = ast.parse(source.read_text())
+        name = source.relative_to(PACKAGE.parent).with_suffix("").as_posix().replace("/", ".")
+        for node in ast.walk(tree):
+            annotation = ast.unparse(node.annotation) if isinstance(node, ast.arg) and \
+                node.annotation else ""
+            if annotation == "Store":
+                whole.append(f"{name}: parameter {node.arg}")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "Store" and name != "dbt_console.engine.engine"):
+                whole.append(f"{name}: opens a whole Store")
+        calls = _store_calls(tree)
+        if not calls:
+            continue
+        uses = getattr(importlib.import_module(name), "USES", None)
+        assert uses is not None, f"{name} calls the store ({sorted(calls)}) but declares no USES"
+        allowed = ALWAYS.union(*map(methods, uses))
+        assert calls <= allowed, f"{name} calls {sorted(calls - allowed)} beyond its USES"
+    assert whole == []

@@ -11,7 +11,12 @@ from dbt_console import sla
 from dbt_console.engine.notify.notifier import alert_deliveries
 from dbt_console.hooks import Alert
 from dbt_console.model import Job, RunStatus
-from dbt_console.store import Store
+from dbt_console.store import AlertsStore, JobsStore, RunsStore
+from dbt_console.store.repos import Repos
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+USES = (JobsStore, AlertsStore, RunsStore)
+
 
 CHECK_SECONDS = 15.0
 
@@ -21,7 +26,7 @@ class AlertWatch:
         self.grace = grace_minutes * 60
         self.clock = clock  # tests move it
 
-    def check(self, store: Store) -> int:
+    def check(self, store: Repos) -> int:
         """Raise what is due now; returns how many alerts were new."""
         now = self.clock()
         jobs = {j.name: j for j in store.list_jobs() if j.sla is not None}
@@ -42,7 +47,7 @@ class AlertWatch:
                 raised += self._late(store, job, now) + self._waiting(store, job, now)
         return raised
 
-    def _late(self, store: Store, job: Job, now: float) -> int:
+    def _late(self, store: Repos, job: Job, now: float) -> int:
         if not job.sla.finish_by:
             return 0
         day = sla.today(now, job.schedule)
@@ -56,7 +61,7 @@ class AlertWatch:
                            f"no successful run by {job.sla.finish_by} "
                            f"({job.schedule.timezone}) on {day.isoformat()}", None, now)
 
-    def _waiting(self, store: Store, job: Job, now: float) -> int:
+    def _waiting(self, store: Repos, job: Job, now: float) -> int:
         if not job.sla.missed:
             return 0
         return sum(self._raise(store, job, "missed", f"fire:{int(queued)}",
@@ -65,7 +70,7 @@ class AlertWatch:
                    for run_id, queued in store.scheduled_runs_waiting(job.name,
                                                                       now - self.grace))
 
-    def missed_while_down(self, store: Store, job: Job, fired: float) -> int:
+    def missed_while_down(self, store: Repos, job: Job, fired: float) -> int:
         """A fire older than the grace window when the engine started: it is not run."""
         if job.sla is None or not job.sla.missed:
             return 0
@@ -74,7 +79,7 @@ class AlertWatch:
                            "engine ran", None, self.clock())
 
     @staticmethod
-    def _raise(store: Store, job: Job, kind: str, key: str, detail: str,
+    def _raise(store: Repos, job: Job, kind: str, key: str, detail: str,
                run_id: int | None, now: float) -> int:
         alert = Alert(job.name, kind, detail, run_id, now)
         return int(store.record_alert(job.name, kind, key, detail, now,

@@ -12,7 +12,11 @@ import time
 
 from dbt_console.config import Paths
 from dbt_console.errors import UserError
-from dbt_console.store import Store
+from dbt_console.store import JobsStore, RunsStore
+from dbt_console.store.repos import opened
+
+# What Engine.busy reads.
+BUSY_USES = (RunsStore, JobsStore)
 
 # How often an idle engine asks the store whether it still has nothing to do.
 IDLE_CHECK_SECONDS = 5.0
@@ -53,7 +57,7 @@ class IdleTimer:
         if self.engine.store_lost:
             return True
         try:
-            with Store(self.store_path, must_exist=True) as store:
+            with opened(self.store_path, BUSY_USES) as store:
                 busy = self.engine.busy(store)
         except UserError:  # the store is gone: the engine's loop says so and stops
             return True

@@ -13,7 +13,12 @@ from dbt_console import ci, rundir
 from dbt_console.ci import compare
 from dbt_console.jobrules import command_argv
 from dbt_console.model import Job, Run
-from dbt_console.store import Store
+from dbt_console.store import CiStore, RunsStore
+from dbt_console.store.repos import Repos
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+USES = (RunsStore, CiStore)
+
 
 
 class CiSetupError(Exception):
@@ -32,7 +37,7 @@ def cleanup_branch(run: Run) -> str | None:
     return run.trigger.branch if run.trigger.kind == "ci-cleanup" else None
 
 
-def plan(store: Store, job: Job, run: Run, project_dir: Path, run_dir: Path, say) -> CiPlan:
+def plan(store: Repos, job: Job, run: Run, project_dir: Path, run_dir: Path, say) -> CiPlan:
     """The steps and environment of a run of a CI job. `say(msg, level)` logs."""
     gone = cleanup_branch(run)
     if gone is not None:
@@ -71,7 +76,7 @@ def plan(store: Store, job: Job, run: Run, project_dir: Path, run_dir: Path, say
     return CiPlan([shlex.join(a) for a in argvs], {ci.SCHEMA_ENV: schema}, True, compare_with)
 
 
-def finished(store: Store, job: Job, run: Run) -> None:
+def finished(store: Repos, job: Job, run: Run) -> None:
     """Bookkeeping once a CI job's run has its status."""
     gone = cleanup_branch(run)
     if gone is not None and run.status.value == "success":

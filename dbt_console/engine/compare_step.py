@@ -15,7 +15,12 @@ from dbt_console.engine.logpump import RunLog
 from dbt_console.engine.steprunner import StepRunner
 from dbt_console.model import NodeResult
 from dbt_console.runplan import Outcome, Step
-from dbt_console.store import Store
+from dbt_console.store import CiStore, LogsStore, StepsStore
+from dbt_console.store.repos import Repos
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+USES = (LogsStore, CiStore, StepsStore)
+
 
 NOT_MEASURED = "not measured: the compare step failed (its error is in the run's log)"
 
@@ -55,7 +60,7 @@ def _json(path: Path) -> dict | None:
         return None
 
 
-def found(store: Store, run_id: int, step: int, todo: Todo,
+def found(store: Repos, run_id: int, step: int, todo: Todo,
           since: int) -> list[compare.ModelDiff]:
     """Each target's differences, from the lines the macro logged in this step (its
     lines come after line `since`)."""
@@ -69,7 +74,7 @@ def found(store: Store, run_id: int, step: int, todo: Todo,
             compare.ModelDiff(t["id"], t["name"], note=NOT_MEASURED) for t in todo.targets]
 
 
-def run(store: Store, runner: StepRunner, step: Step, compare_with: int,
+def run(store: Repos, runner: StepRunner, step: Step, compare_with: int,
         log: RunLog) -> Outcome:
     """CI's compare changes, as `step`: whatever goes wrong is a line in the log, never
     the run's outcome (a cancel or a timeout still ends the run: runplan)."""

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from dbt_console.config import Paths, Settings
+from dbt_console.engine import lease, outbox, schedules
 from dbt_console.engine import parts as made
 from dbt_console.engine.adapters import exclusive_resource
 from dbt_console.engine.lease import recover
@@ -25,9 +26,15 @@ from dbt_console.engine.warm.launcher import remove_stale_temp_dirs
 from dbt_console.engine.watchdog import Watchdog
 from dbt_console.errors import no_space, no_space_words
 from dbt_console.model import Trigger
-from dbt_console.store import Store
+from dbt_console.store import EventsStore, JobsStore, LogsStore, QueueStore, RunsStore, Store
+from dbt_console.store.repos import Repos, joined, opened
 
 log = logging.getLogger(__name__)
+
+# The store's concerns the loop and the parts it hands its store to use (repos.py); the
+# chores it does on the loop add theirs (Chore.uses).
+USES = joined((EventsStore, RunsStore, JobsStore, QueueStore, LogsStore), lease.USES,
+              outbox.USES, schedules.USES)
 
 # The loop wakes at least this often; a fire, a finished run or a stop wakes it at once.
 # Other processes' changes (a `run`, a job edit) are seen within one tick.
@@ -67,9 +74,10 @@ class Engine:
         """Take the lease (or raise EngineBusy), recover what a dead engine left, catch up
         missed schedules, then start firing and running. Returns the recovered run ids."""
         parts = self.parts
-        with Store(self.paths.store, upgrade=True) as store:
-            self.keeper.acquire(store)
-            store.upgrade()  # an older store: migrated only now, no other engine on it
+        with Store(self.paths.store, upgrade=True) as whole:
+            self.keeper.acquire(whole.only(*lease.USES))
+            whole.upgrade()  # an older store: migrated only now, no other engine on it
+            store = whole.only(*USES)
             orphans = recover(store, self.keeper)
             gone = remove_stale_temp_dirs()
             if gone:
@@ -114,7 +122,7 @@ class Engine:
             parts.warm.close()
         if self.store_lost:
             return  # nothing to give back, and no store to make again
-        with Store(self.paths.store, must_exist=True) as store:
+        with opened(self.paths.store, USES) as store:
             # A run whose thread could not even be cancelled must not look alive.
             store.fail_orphans("dbt-console stopped and could not cancel this run in time")
             self.keeper.release(store)
@@ -129,7 +137,7 @@ class Engine:
     def stop_asked_by(self) -> str | None:
         return self.keeper.stop_asked_by
 
-    def busy(self, store: Store) -> bool:
+    def busy(self, store: Repos) -> bool:
         """Has it anything to do, now or later: a run in flight or queued, a schedule, a
         git remote to watch? A background engine with none of them may go."""
         return bool(self._in_flight() or store.queued_runs() or self.next_fires()
@@ -151,7 +159,8 @@ class Engine:
         self._wake.set()
 
     def _run_loop(self) -> None:
-        with Store(self.paths.store, must_exist=True) as store:
+        uses = joined(USES, *(c.uses for c in self.parts.chores if not c.own_thread))
+        with opened(self.paths.store, uses) as store:
             identity = file_identity(self.paths.store)
             self._jobs_seen = store.jobs_fingerprint()
             now = time.monotonic()
@@ -182,7 +191,7 @@ class Engine:
                 self._wake.wait(TICK_SECONDS)
                 self._wake.clear()
 
-    def _tick(self, store: Store) -> bool:
+    def _tick(self, store: Repos) -> bool:
         """One turn of the loop; False when the lease was lost."""
         parts = self.parts
         self._drain_fires(store)
@@ -204,21 +213,21 @@ class Engine:
         parts.doorbell.nudged.clear()
         return self.keeper.beat_if_due(store, now=nudged)
 
-    def _do(self, chore, store: Store) -> None:
+    def _do(self, chore: made.Chore, store: Repos) -> None:
         if not chore.own_thread:
             chore.do(store)
             return
 
         def alone() -> None:
             try:
-                with Store(self.paths.store, must_exist=True) as own:
+                with opened(self.paths.store, chore.uses) as own:
                     chore.do(own)
             except Exception:
                 log.exception(chore.name)
 
         threading.Thread(target=alone, name=chore.name, daemon=True).start()
 
-    def _drain_fires(self, store: Store) -> None:
+    def _drain_fires(self, store: Repos) -> None:
         fires = []
         while True:
             try:
@@ -228,7 +237,7 @@ class Engine:
         if fires:
             store.enqueue_fires(fires, Trigger.schedule(), "scheduler")
 
-    def _dispatch(self, store: Store) -> None:
+    def _dispatch(self, store: Repos) -> None:
         with self._flights_lock:
             for run_id, (_, _, thread) in list(self._flights.items()):
                 if not thread.is_alive():
@@ -262,7 +271,7 @@ class Engine:
             self._flights[run_id] = (job_name, resource, thread)
         thread.start()
 
-    def _resource(self, store: Store, run_id: int) -> str | None:
+    def _resource(self, store: Repos, run_id: int) -> str | None:
         """What a queued run would hold alone (engine/adapters), read once per run."""
         if run_id not in self._resources:
             try:
@@ -273,7 +282,7 @@ class Engine:
                 self._resources[run_id] = None
         return self._resources[run_id]
 
-    def _tell_waiting(self, store: Store, run_id: int, resource: str, holder: int) -> None:
+    def _tell_waiting(self, store: Repos, run_id: int, resource: str, holder: int) -> None:
         if run_id not in self._told_waiting:
             self._told_waiting.add(run_id)
             store.note(run_id, f"waiting: run {holder} is writing {resource}, which takes one "

@@ -12,7 +12,7 @@ import time
 
 from dbt_console import rundir
 from dbt_console.config import Paths
-from dbt_console.engine import ci_run, compare_step, killpoints, outbox, setup
+from dbt_console.engine import ci_run, compare_step, killpoints, outbox, setup, steprunner
 from dbt_console.engine.events import RunEvents
 from dbt_console.engine.logpump import RunLog
 from dbt_console.engine.stepenv import deps_fingerprint, deps_needed
@@ -20,7 +20,13 @@ from dbt_console.engine.steprunner import Launchers, StepRunner, Where
 from dbt_console.engine.stopping import Stopper
 from dbt_console.model import CLONE_STEP, DEPS_STEP, PROFILE_STEP, Job, Run, RunStatus
 from dbt_console.runplan import End, Kind, Outcome, Plan, Step, next_step
-from dbt_console.store import Store
+from dbt_console.store import LogsStore, RunsStore
+from dbt_console.store.repos import Repos, joined, opened
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+USES = joined((RunsStore, LogsStore), outbox.USES, setup.USES, steprunner.USES,
+              compare_step.USES, ci_run.USES)
+
 
 # A job's timeout_minutes are minutes of this many seconds (tests shorten it).
 SECONDS_PER_MINUTE = 60.0
@@ -54,7 +60,7 @@ class Executor:
     def execute(self, run_id: int) -> Run:
         """Run a queued run to its end and return it. A run someone else already claimed
         is left alone and returned as it is."""
-        with Store(self.paths.store, must_exist=True) as store:
+        with opened(self.paths.store, USES) as store:
             if not store.claim_run(run_id):
                 return store.get_run(run_id)
             job = store.run_job(run_id)
@@ -82,7 +88,7 @@ class Executor:
                 self.events.emit(downstream)
             return run
 
-    def _stopper(self, store: Store, job: Job, run_id: int) -> Stopper:
+    def _stopper(self, store: Repos, job: Job, run_id: int) -> Stopper:
         deadline = (time.monotonic() + job.timeout_minutes * SECONDS_PER_MINUTE
                     if job.timeout_minutes else None)
 
@@ -94,7 +100,7 @@ class Executor:
         return Stopper(deadline, job.timeout_minutes,
                        rundir.run_results(self.paths.run_dir(run_id)), asked_elsewhere)
 
-    def _emit(self, store: Store, run_id: int) -> Run:
+    def _emit(self, store: Repos, run_id: int) -> Run:
         """A run that started: its `started` deliveries (rows only: sending never holds
         up the run), and its watchers told."""
         from dbt_console.engine.notify.notifier import queue_for
@@ -105,7 +111,7 @@ class Executor:
         self.events.emit(run)
         return run
 
-    def _run(self, store: Store, job: Job, run_id: int, stopper: Stopper) -> End:
+    def _run(self, store: Repos, job: Job, run_id: int, stopper: Stopper) -> End:
         run_dir = self.paths.run_dir(run_id)
         rundir.target(run_dir).mkdir(parents=True, exist_ok=True)
         rundir.logs(run_dir).mkdir(parents=True, exist_ok=True)
@@ -125,7 +131,7 @@ class Executor:
             log.system(0, end.reason, "error" if end.status is RunStatus.ERROR else "warn")
         return end
 
-    def _set_up(self, store: Store, job: Job, run_id: int, run_dir, log: RunLog
+    def _set_up(self, store: Repos, job: Job, run_id: int, run_dir, log: RunLog
                 ) -> tuple[Plan, Where, int | None]:
         """Set-up steps 1 and 2: the workspace, then the dbt, environment and commands;
         and whether step 3's `dbt deps` is needed."""
@@ -145,7 +151,7 @@ class Executor:
         return (plan, Where(setting.dbt, ws.project_dir, run_dir, setting.env),
                 setting.compare_with)
 
-    def _steps(self, store: Store, job: Job, plan: Plan, runner: StepRunner,
+    def _steps(self, store: Repos, job: Job, plan: Plan, runner: StepRunner,
                compare_with: int | None) -> End:
         """Each step the plan says, until it says how the run ends."""
         done: list[Outcome] = []

@@ -11,7 +11,14 @@ import uuid
 
 from dbt_console.errors import UserError
 from dbt_console.humanize import local_time
-from dbt_console.store import Lease, Store
+from dbt_console.store import Lease, LeaseStore, StepsStore
+from dbt_console.store.repos import Repos
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+# recover() hands the store on to outbox.end_orphans: its caller's store reaches that far
+# too (engine.USES), and the CLI, which imports this module, does not import the outbox.
+USES = (LeaseStore, StepsStore)
+
 
 HEARTBEAT_SECONDS = 2.0
 # A holder silent for this long is presumed dead (machine lost, process frozen).
@@ -42,14 +49,14 @@ def holder_is_dead(lease: Lease) -> bool:
     return False
 
 
-def live_holder(store: Store) -> Lease | None:
+def live_holder(store: Repos) -> Lease | None:
     lease = store.read_lease()
     if lease is None or time.time() - lease.heartbeat_at >= LEASE_TTL_SECONDS:
         return None
     return None if holder_is_dead(lease) else lease
 
 
-def silent_holder(store: Store) -> Lease | None:
+def silent_holder(store: Repos) -> Lease | None:
     """An engine on this host that is alive but has let its lease expire: it cannot
     write the store (a full disk), or its loop is stuck. Not a holder: another engine
     may take the store; but status must not say that none runs."""
@@ -71,7 +78,7 @@ class LeaseKeeper:
         self.previous: Lease | None = None
         self.stop_asked_by: str | None = None  # `dbt-console engine stop`, by whom
 
-    def acquire(self, store: Store) -> None:
+    def acquire(self, store: Repos) -> None:
         """Take the lease or raise EngineBusy naming the holder. `previous` is whoever
         held it before (dead or expired), for the recovery message."""
         self.previous = store.read_lease()
@@ -80,7 +87,7 @@ class LeaseKeeper:
             raise EngineBusy(holder)
         self._last_beat = time.monotonic()
 
-    def beat_if_due(self, store: Store, now: bool = False) -> bool:
+    def beat_if_due(self, store: Repos, now: bool = False) -> bool:
         """Renew when due (or `now`: another process nudged the engine, perhaps to ask
         it to stop); False when the lease was lost to another engine."""
         if not now and time.monotonic() - self._last_beat < HEARTBEAT_SECONDS:
@@ -89,11 +96,11 @@ class LeaseKeeper:
         ours, self.stop_asked_by = store.heartbeat(self.lease.token)
         return ours
 
-    def release(self, store: Store) -> None:
+    def release(self, store: Repos) -> None:
         store.release_lease(self.lease.token)
 
 
-def recover(store: Store, keeper: LeaseKeeper) -> list[int]:
+def recover(store: Repos, keeper: LeaseKeeper) -> list[int]:
     """Runs a dead engine left starting/running become errors, with the reason, and set
     off their errored hooks and chained runs; their dbt processes, which outlive the
     engine in their own sessions, are stopped."""

@@ -16,7 +16,12 @@ from dbt_console.engine.dbtlog import Progress, cut_line, parse_line, system_row
 from dbt_console.engine.launcher import Process
 from dbt_console.engine.stopping import stop_now
 from dbt_console.engine.tracefold import TracebackFold
-from dbt_console.store import Store
+from dbt_console.store import LogsStore
+from dbt_console.store.repos import Repos
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+USES = (LogsStore,)
+
 
 FLUSH_SECONDS = 0.1
 MAX_BATCH = 50_000
@@ -29,7 +34,7 @@ IDLE_TICK = 0.1
 class RunLog:
     """The lines of one run, written to the store in batches."""
 
-    def __init__(self, store: Store, run_id: int):
+    def __init__(self, store: Repos, run_id: int):
         self.store = store
         self.run_id = run_id
         self.next_seq = store.log_line_count(run_id)

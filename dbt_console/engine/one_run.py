@@ -9,7 +9,11 @@ from dbt_console.config import Paths, load_settings
 from dbt_console.engine import parts
 from dbt_console.engine.engine import Engine
 from dbt_console.engine.lease import EngineBusy
-from dbt_console.store import Store
+from dbt_console.store import LogsStore, RunsStore
+from dbt_console.store.repos import opened
+
+# The store's concerns start() uses (repos.py); finish() sends as the notifier does.
+USES = (RunsStore, LogsStore)
 
 
 @dataclass
@@ -26,12 +30,13 @@ class OneRun:
         """The run has ended: give the store back. No engine will come by to send this
         run's notifications now, so they are tried here once; whatever fails stays queued,
         with its retries, for the next engine."""
+        from dbt_console.engine.notify import notifier
         from dbt_console.engine.notify.notifier import send_due
 
         self.engine.stop(grace_seconds=0)
         if self.warm is not None:
             self.warm.close()
-        with Store(self.engine.paths.store, must_exist=True) as store:
+        with opened(self.engine.paths.store, notifier.USES) as store:
             send_due(store, self.run_id)
 
 
@@ -39,7 +44,7 @@ def start(paths: Paths, run_id: int) -> OneRun | None:
     """An engine running only this run, started; None when another engine took the store
     meanwhile (it will run it)."""
     settings = load_settings(paths)
-    with Store(paths.store) as store:
+    with opened(paths.store, USES, must_exist=False) as store:
         job = store.run_job(run_id)
         # run_as: every step through sudo, none warm (runas.py says why).
         warm, why = _warm_for(paths, job, settings.warm_starts and not settings.run_as,

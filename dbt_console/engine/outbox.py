@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import threading
 
+from dbt_console import queueing
+from dbt_console.engine.notify import notifier
 from dbt_console.engine.notify.notifier import queue_for
 from dbt_console.errors import failed_words, no_space
-from dbt_console.model import Run, RunStatus
-from dbt_console.store import Store
+from dbt_console.model import Run, RunStatus, Trigger
+from dbt_console.store import QueueStore, RunsStore
+from dbt_console.store.repos import Repos, joined
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+USES = joined((RunsStore, QueueStore), notifier.USES)
 
 
-def end_run(store: Store, run_id: int, status: RunStatus, reason: str | None
+
+def end_run(store: Repos, run_id: int, status: RunStatus, reason: str | None
             ) -> tuple[Run, list[Run]]:
     """Finish the run; returns it and the runs it chained."""
     with store.atomic():
@@ -27,7 +34,7 @@ def end_run(store: Store, run_id: int, status: RunStatus, reason: str | None
         return set_off(store, store.get_run(run_id))
 
 
-def end_failed(store: Store, run_id: int, exc: BaseException, where: object,
+def end_failed(store: Repos, run_id: int, exc: BaseException, where: object,
                stopping: threading.Event, every: float = 5.0) -> None:
     """End a run dbt-console itself failed under. A full disk is what most often fails
     it, and the run's end cannot be written either until space is freed: try again
@@ -42,14 +49,17 @@ def end_failed(store: Store, run_id: int, exc: BaseException, where: object,
                 raise
 
 
-def set_off(store: Store, run: Run) -> tuple[Run, list[Run]]:
+def set_off(store: Repos, run: Run) -> tuple[Run, list[Run]]:
     """Queue what a run that has just ended sets off, in the caller's transaction."""
     with store.atomic():
         queue_for(store, run)
-        return run, store.enqueue_downstream(run)
+        chained = queueing.downstream(run, store.chained_after(run.job_name))
+        # The trigger names the upstream run: job:NAME#ID.
+        return run, [store.enqueue_run(job, Trigger.after(run.job_name, run.id), "engine")
+                     for job in chained]
 
 
-def end_orphans(store: Store, reason: str) -> tuple[list[int], list[Run]]:
+def end_orphans(store: Repos, reason: str) -> tuple[list[int], list[Run]]:
     """Runs a dead engine left starting or running become errors, each with its errored
     hooks and `on: [error]` chained runs queued: the ids, and the runs chained."""
     chained: list[Run] = []

@@ -25,7 +25,8 @@ from dbt_console.engine.schedules import Schedules
 from dbt_console.engine.steprunner import Launchers
 from dbt_console.engine.wake import WakeListener
 from dbt_console.engine.warm.launcher import Helper, WarmLauncher
-from dbt_console.store import Store
+from dbt_console.store import EventsStore, LeaseStore
+from dbt_console.store.repos import Repos, joined, opened
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ class Chore:
     name: str
     first: float
     every: float
-    do: Callable[[Store], None]
+    do: Callable[[Repos], None]
+    uses: tuple[type, ...]  # the store's concerns `do` is given (repos.py)
     own_thread: bool = False  # long work (removing run directories) must not hold the loop
 
 
@@ -95,9 +97,10 @@ def for_serve(paths: Paths, settings: Settings, kind: str = "serve",
         Notifier(paths.store), schedules,
         watchers=(PushWatcher(paths.store, settings.push_poll_seconds, doorbell.ring),
                   WakeListener(paths.data_dir, doorbell.nudge)),
-        chores=(Chore("alerts", 0.0, alerts.CHECK_SECONDS, watch.check),
+        chores=(Chore("alerts", 0.0, alerts.CHECK_SECONDS, watch.check, alerts.USES),
                 Chore("prune", PRUNE_FIRST_SECONDS, PRUNE_EVERY_SECONDS,
-                      lambda store: _prune(store, paths, settings), own_thread=True)),
+                      lambda store: _prune(store, paths, settings), PRUNE_USES,
+                      own_thread=True)),
         warm=warm)
 
 
@@ -124,7 +127,7 @@ def _recorder(paths: Paths, keeper: LeaseKeeper) -> Callable[[Helper], None]:
     """Keeps each warm helper's state in the store (status shows them)."""
     def record(helper: Helper) -> None:
         try:
-            with Store(paths.store, must_exist=True) as store:
+            with opened(paths.store, (LeaseStore,)) as store:
                 store.record_helper(keeper.lease.token, helper.python, helper.pid,
                                     helper.state, helper.dbt_version, helper.detail)
         except Exception:
@@ -132,7 +135,12 @@ def _recorder(paths: Paths, keeper: LeaseKeeper) -> Callable[[Helper], None]:
     return record
 
 
-def _prune(store: Store, paths: Paths, settings: Settings) -> None:
+# The store's concerns the chores and the helper recorder below use (repos.py).
+USES = (EventsStore, LeaseStore)
+PRUNE_USES = joined(retention.USES, (EventsStore,))
+
+
+def _prune(store: Repos, paths: Paths, settings: Settings) -> None:
     found = retention.plan(store, paths, settings)
     if found.run_ids:
         retention.apply(store, found)

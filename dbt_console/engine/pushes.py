@@ -17,7 +17,12 @@ from pathlib import Path
 from dbt_console import ci
 from dbt_console.engine.workspace import WorkspaceError, remote_head, remote_heads
 from dbt_console.model import Job
-from dbt_console.store import Store
+from dbt_console.store import EventsStore, JobsStore, QueueStore
+from dbt_console.store.repos import Repos, opened
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+USES = (EventsStore, QueueStore, JobsStore)
+
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +48,7 @@ class PushWatcher:
             self._thread.join(30)
 
     def _loop(self) -> None:
-        with Store(self.store_path, must_exist=True) as store:
+        with opened(self.store_path, USES) as store:
             seen, jobs = None, []
             while not self._stop.is_set():
                 try:
@@ -61,7 +66,7 @@ class PushWatcher:
                     log.exception("push polling")  # a locked store: try again next round
                 self._stop.wait(min(1.0, self.every))
 
-    def poll(self, store: Store, job: Job) -> None:
+    def poll(self, store: Repos, job: Job) -> None:
         sha = self._read(store, job, lambda: remote_head(job.git.url, job.git.branch))
         if sha is None:
             return
@@ -69,7 +74,7 @@ class PushWatcher:
         if run_id is not None:
             self.on_queued(run_id)
 
-    def poll_ci(self, store: Store, job: Job) -> None:
+    def poll_ci(self, store: Repos, job: Job) -> None:
         heads = self._read(store, job, lambda: remote_heads(job.git.url))
         if heads is None:
             return
@@ -77,7 +82,7 @@ class PushWatcher:
         for run_id in store.record_ci_heads(job.name, matching, "push"):
             self.on_queued(run_id)
 
-    def _read(self, store: Store, job: Job, read):
+    def _read(self, store: Repos, job: Job, read):
         try:
             found = read()
         except WorkspaceError as exc:

@@ -12,7 +12,12 @@ from pathlib import Path
 
 from dbt_console import rundir
 from dbt_console.config import Paths, Settings
-from dbt_console.store import Store
+from dbt_console.store import JobsStore, PruneStore
+from dbt_console.store.repos import Repos
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+USES = (PruneStore, JobsStore)
+
 
 DAY = 24 * 3600.0
 # A job's newest docs stay: looked for among its newest runs only.
@@ -28,7 +33,7 @@ class Plan:
     bytes: int = 0
 
 
-def plan(store: Store, paths: Paths, settings: Settings, now: float | None = None) -> Plan:
+def plan(store: Repos, paths: Paths, settings: Settings, now: float | None = None) -> Plan:
     now = time.time() if now is None else now
     before = now - settings.keep_runs_days * DAY if settings.keep_runs_days else None
     beyond = settings.keep_runs_per_job or None
@@ -45,7 +50,7 @@ def plan(store: Store, paths: Paths, settings: Settings, now: float | None = Non
     return out
 
 
-def _newest_docs(store: Store) -> set[int]:
+def _newest_docs(store: Repos) -> set[int]:
     """Per job that generates docs, its newest run whose docs were kept (docs serves them)."""
     kept = set()
     for job in store.list_jobs():
@@ -58,7 +63,7 @@ def _newest_docs(store: Store) -> set[int]:
     return kept
 
 
-def apply(store: Store, what: Plan) -> None:
+def apply(store: Repos, what: Plan) -> None:
     """Rows first: a run whose directory is half gone must not be listed meanwhile. The
     files go once the rows' removal commits (an action's unit of work commits at its end)."""
     store.delete_runs(what.run_ids)

@@ -8,12 +8,18 @@ import time
 from collections.abc import Callable
 
 from dbt_console.config import Settings
+from dbt_console.engine import alerts
 from dbt_console.engine.alerts import AlertWatch
 from dbt_console.engine.scheduler import Scheduler, TriggerFor, next_fire
 from dbt_console.engine.stepenv import SetupError, find_dbt
 from dbt_console.engine.warm.launcher import WarmLauncher
 from dbt_console.model import Job, Trigger
-from dbt_console.store import Store
+from dbt_console.store import EventsStore, JobsStore, QueueStore
+from dbt_console.store.repos import Repos, joined
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+USES = joined((QueueStore, EventsStore, JobsStore), alerts.USES)
+
 
 
 class Schedules:
@@ -23,7 +29,7 @@ class Schedules:
         self.grace_minutes = settings.catch_up_grace_minutes
         self.watch, self.warm = watch, warm
 
-    def start(self, store: Store) -> None:
+    def start(self, store: Repos) -> None:
         """Catch up what was missed, then fire on time."""
         self._catch_up(store)
         self.jobs_changed(store.list_jobs())
@@ -51,7 +57,7 @@ class Schedules:
                     pass  # the run will say so
         self.warm.prewarm(sorted(dbts))
 
-    def _catch_up(self, store: Store) -> None:
+    def _catch_up(self, store: Repos) -> None:
         """Schedules missed while no engine ran: the newest miss inside the grace window
         is run once (trigger catch-up); older misses are recorded, not run."""
         now = time.time()

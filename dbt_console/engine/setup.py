@@ -19,7 +19,12 @@ from dbt_console.engine.logpump import RunLog
 from dbt_console.engine.stepenv import SetupError, cloud_env, find_dbt, step_env
 from dbt_console.engine.workspace import Workspace, WorkspaceError, prepare
 from dbt_console.model import CLONE_STEP, PROFILE_STEP, Job, Run, RunStatus
-from dbt_console.store import Store
+from dbt_console.store import RunsStore, StepsStore
+from dbt_console.store.repos import Repos
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+USES = (RunsStore, StepsStore)
+
 
 PROFILE_STEP_NAME = "Prepare dbt, profile and environment"
 
@@ -33,7 +38,7 @@ class SetupFailed(Exception):
 
 
 @contextmanager
-def step(store: Store, run_id: int, idx: int, name: str) -> Iterator[None]:
+def step(store: Repos, run_id: int, idx: int, name: str) -> Iterator[None]:
     """Record a set-up step around its work: success, or error with the reason why."""
     store.start_step(run_id, idx, name)
     try:
@@ -51,7 +56,7 @@ def project_step_name(job: Job) -> str:
     return "Clone git repository" if job.git is not None else "Use project directory"
 
 
-def project(store: Store, workspaces: Path, job: Job, run: Run, run_dir: Path,
+def project(store: Repos, workspaces: Path, job: Job, run: Run, run_dir: Path,
             log: RunLog) -> Workspace:
     def say(msg: str) -> None:
         log.system(CLONE_STEP, msg)
@@ -80,7 +85,7 @@ class Setting:
     compare_with: int | None = None  # CI: the production run compare changes reads
 
 
-def profile(store: Store, job: Job, run: Run, ws: Workspace, run_dir: Path,
+def profile(store: Repos, job: Job, run: Run, ws: Workspace, run_dir: Path,
             log: RunLog, pass_env: tuple[str, ...] = ()) -> Setting:
     def say(msg: str, level: str = "info") -> None:
         log.system(PROFILE_STEP, msg, level)

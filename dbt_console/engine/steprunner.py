@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dbt_console.engine import artifacts
+from dbt_console.engine import artifacts, logpump
 from dbt_console.engine.dbtlog import first_error
 from dbt_console.engine.launcher import Launcher, Process, SubprocessLauncher
 from dbt_console.engine.logpump import RunLog, pump
@@ -18,7 +18,12 @@ from dbt_console.engine.stopping import CANCEL_EVENT, Stopper
 from dbt_console.jobrules import command_argv
 from dbt_console.model import Job, RunStatus
 from dbt_console.runplan import Kind, Outcome, Step
-from dbt_console.store import Store
+from dbt_console.store import StepsStore
+from dbt_console.store.repos import Repos, joined
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+USES = joined((StepsStore,), logpump.USES)
+
 
 # dbt says why it could not run among a failed step's last lines.
 TAIL_LINES = 500
@@ -47,7 +52,7 @@ class Where:
 
 
 class StepRunner:
-    def __init__(self, store: Store, log: RunLog, stopper: Stopper, launcher: Launcher,
+    def __init__(self, store: Repos, log: RunLog, stopper: Stopper, launcher: Launcher,
                  where: Where):
         self.store, self.log, self.stopper = store, log, stopper
         self.launcher, self.where = launcher, where

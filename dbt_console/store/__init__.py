@@ -20,6 +20,7 @@ from dbt_console.store.metrics import MetricsStore
 from dbt_console.store.projects import ProjectsStore
 from dbt_console.store.prune import PruneStore
 from dbt_console.store.queue import QueueStore
+from dbt_console.store.repos import Repos
 from dbt_console.store.runs import RunsStore
 from dbt_console.store.steps import StepsStore
 from dbt_console.store.tokens import TokensStore
@@ -28,7 +29,14 @@ from dbt_console.store.tokens import TokensStore
 class Store(JobsStore, RunsStore, QueueStore, StepsStore, LogsStore, LeaseStore, CiStore,
             DeliveriesStore, TokensStore, EventsStore, AccessStore, ProjectsStore,
             PruneStore, MetricsStore, AlertsStore):
-    """The whole store through one connection."""
+    """The whole store through one connection. The engine's parts are each given only
+    the concerns they use (only(), repos.py)."""
+
+    def only(self, *concerns: type) -> Repos:
+        return Repos(self, concerns)
 
 
-__all__ = ["AuditRow", "CiBranch", "Delivery", "EngineEvent", "Lease", "Store", "WarmHelperRow"]
+__all__ = ["AccessStore", "AlertsStore", "AuditRow", "CiBranch", "CiStore", "Delivery",
+           "DeliveriesStore", "EngineEvent", "EventsStore", "JobsStore", "Lease", "LeaseStore",
+           "LogsStore", "MetricsStore", "ProjectsStore", "PruneStore", "QueueStore", "Repos",
+           "RunsStore", "StepsStore", "Store", "TokensStore", "WarmHelperRow"]

@@ -107,15 +107,13 @@ class QueueStore(StoreBase):
             self._audit_queued(conn, queued, actor, "push")
         return queued
 
-    def enqueue_downstream(self, run: Run) -> list[Run]:
-        """Queue the jobs chained after this run's job (queueing.downstream). The trigger
-        names the upstream run: job:NAME#ID."""
+    def chained_after(self, job_name: str) -> list[Job]:
+        """The enabled jobs whose `after` names job_name (queueing.downstream decides which
+        of them a run sets off)."""
         rows = self.conn.execute(  # only the jobs chained to this one, not every spec
             "SELECT id, spec, version FROM jobs WHERE enabled = 1 AND "
-            "json_extract(spec, '$.after') = ?", (run.job_name,))
-        jobs = [self._job(row) for row in rows.fetchall()]
-        return [self.enqueue_run(job, Trigger.after(run.job_name, run.id), "engine")
-                for job in queueing.downstream(run, jobs)]
+            "json_extract(spec, '$.after') = ?", (job_name,))
+        return [self._job(row) for row in rows.fetchall()]
 
     @staticmethod
     def _audit_queued(conn: sqlite3.Connection, run_ids: list[int], actor: str,

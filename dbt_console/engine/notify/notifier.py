@@ -19,7 +19,12 @@ from dbt_console.engine.notify.send import attempt, masked_target
 from dbt_console.hooks import DEFAULT_EVENTS, KINDS, Alert
 from dbt_console.hooks.pagerduty import RESOLVES
 from dbt_console.model import FAILED_NODE, WARNED_NODE, Hook, Job, Run, RunStatus
-from dbt_console.store import Store
+from dbt_console.store import AlertsStore, DeliveriesStore, JobsStore, RunsStore, StepsStore
+from dbt_console.store.repos import Repos, joined, opened
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+USES = joined((RunsStore, DeliveriesStore, StepsStore, JobsStore, AlertsStore), reports.USES)
+
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +33,7 @@ BACKOFF_SECONDS = (30.0, 60.0, 120.0, 240.0)
 JITTER = 0.2
 
 
-def _wanted(hook: Hook, event: str, store: Store, run: Run) -> bool:
+def _wanted(hook: Hook, event: str, store: Repos, run: Run) -> bool:
     events = hook.options.get("events", DEFAULT_EVENTS)
     if event in events:
         return True
@@ -52,7 +57,7 @@ def alert_deliveries(job: Job, alert: Alert) -> list[tuple]:
             if alert.event in hook.options.get("events", DEFAULT_EVENTS)]
 
 
-def _hook_of(store: Store, delivery) -> Hook | ReportSpec | None:
+def _hook_of(store: Repos, delivery) -> Hook | ReportSpec | None:
     """The hook a delivery goes through: as the run's job had it, or for an alert with no
     run, as the job has it now (None when it is gone). A CI report goes through the job's
     ci.report."""
@@ -74,7 +79,7 @@ def event_of(run: Run, counts: dict[str, int]) -> str | None:
     return {RunStatus.ERROR: "errored", RunStatus.CANCELLED: "cancelled"}.get(run.status)
 
 
-def queue_for(store: Store, run: Run) -> int:
+def queue_for(store: Repos, run: Run) -> int:
     """Queue a delivery for every hook of the run's job that wants this state change."""
     job = store.run_job(run.id)
     if not job.hooks and not reports.reports(job, run):
@@ -97,7 +102,7 @@ def queue_for(store: Store, run: Run) -> int:
     return len(rows)
 
 
-def send_due(store: Store, run_id: int | None = None) -> int:
+def send_due(store: Repos, run_id: int | None = None) -> int:
     """Make one attempt at every delivery that is due; returns how many were tried."""
     due = store.due_deliveries(run_id)
     for delivery in due:
@@ -145,7 +150,7 @@ class Notifier:
         self._thread.join(30)
 
     def _loop(self) -> None:
-        with Store(self.store_path, must_exist=True) as store:
+        with opened(self.store_path, USES) as store:
             while not self._stop.is_set():
                 try:
                     if self.run_id is None:

@@ -10,7 +10,12 @@ import time
 from dbt_console.ci import report
 from dbt_console.engine.notify.gitreport import masked_target
 from dbt_console.model import Job, Run
-from dbt_console.store import Store
+from dbt_console.store import CiStore, DeliveriesStore, RunsStore, StepsStore
+from dbt_console.store.repos import Repos
+
+# The store's concerns this part and the parts it hands the store to use (repos.py).
+USES = (RunsStore, CiStore, DeliveriesStore, StepsStore)
+
 
 # Where a report's rows sit among a job's hooks: no hook has a negative index.
 REPORT_INDEX = -1
@@ -27,7 +32,7 @@ def reports(job: Job, run: Run) -> bool:
             and bool(run.git_sha))
 
 
-def rows_for(store: Store, job: Job, run: Run, event: str) -> list[tuple]:
+def rows_for(store: Repos, job: Job, run: Run, event: str) -> list[tuple]:
     """The report rows for a run's state change: none when it is not reported or its
     sha already has its pending status; its outcome once it ended."""
     if not reports(job, run):
@@ -45,7 +50,7 @@ def _row(job: Job, run: Run, event: str, body: dict) -> tuple:
             masked_target(job.ci.report), event, json.dumps(body))
 
 
-def _pending(store: Store, job: Job, run: Run) -> list[tuple]:
+def _pending(store: Repos, job: Job, run: Run) -> list[tuple]:
     """A pending status on the run's sha, unless it has one. A run still waiting takes
     the newest push of its branch: the push it was queued for is then marked as not run,
     or its commit would show a check pending for ever."""
@@ -62,7 +67,7 @@ def _pending(store: Store, job: Job, run: Run) -> list[tuple]:
     return [*rows, _row(job, run, PENDING, body)]
 
 
-def queue_waiting(store: Store) -> int:
+def queue_waiting(store: Repos) -> int:
     """A pending status for each CI run queued since the last look (the pull request
     shows the check as soon as the push is seen, not once a worker is free), and the
     outcome of each that ended without the executor saying so (cancelled while queued,
@@ -82,7 +87,7 @@ def is_report(hook_index: int) -> bool:
     return hook_index == REPORT_INDEX
 
 
-def outdated(store: Store, delivery) -> bool:
+def outdated(store: Repos, delivery) -> bool:
     """Whether a report has a newer one for the same run and sha: sent late (a retry
     after the run ended, say) a pending status would put a finished check back to
     pending."""
