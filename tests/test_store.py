@@ -114,15 +114,17 @@ def test_a_watcher_sees_another_connections_change_on_its_next_poll(paths, store
     store.save_jobs([JOB])
     run = store.enqueue_run(store.get_job("nightly"), Trigger.manual(), "me")
     with Context(paths, local_actor("cli")) as watcher:
-        tail = logs.follow(watcher, run.id)
-        assert tail.poll() == []
-        assert tail.poll() == [] and tail.run.status is RunStatus.QUEUED
+        feed = logs.Feed(watcher, run.id)
+        first = feed.poll()
+        assert first.lines == [] and first.run.status is RunStatus.QUEUED
+        assert feed.poll() is None  # nothing changed: one PRAGMA, no read
         store.claim_run(run.id)
         store.append_log(run.id, 0, [row(0, "hello")])
-        assert [ln.msg for ln in tail.poll()] == ["hello"]
-        assert tail.run.status is RunStatus.STARTING
+        update = feed.poll()
+        assert [ln.msg for ln in update.lines] == ["hello"] and update.start == 0
+        assert feed.run.status is RunStatus.STARTING
         store.finish_run(run.id, RunStatus.SUCCESS)
-        assert tail.poll() == [] and tail.finished
+        assert feed.poll().lines == [] and feed.ended
 
 
 def test_renamed_job_keeps_its_runs(store):
@@ -248,3 +250,21 @@ def test_a_queued_run_cancelled_queues_its_hooks_and_chained_runs_with_its_end(p
     chained = store.list_runs("tidy", limit=5)
     assert [(r.status, str(r.trigger)) for r in chained] == [
         (RunStatus.QUEUED, f"job:nightly#{run.id}")]
+
+
+def test_a_feed_says_when_its_run_was_orphaned_though_nothing_changes(paths, store):
+    """A run whose engine died never changes again: the feed asks every
+    ORPHAN_CHECK_SECONDS (a given clock here) and then ends."""
+    from dbt_console.actions import Context, local_actor, logs
+
+    store.save_jobs([JOB])
+    run = store.enqueue_run(store.get_job("nightly"), Trigger.manual(), "me")
+    store.claim_run(run.id)  # starting, and no engine holds the lease
+    now = [0.0]
+    with Context(paths, local_actor("cli")) as watcher:
+        feed = logs.Feed(watcher, run.id, clock=lambda: now[0])
+        assert not feed.poll().orphaned
+        assert feed.poll() is None and not feed.ended  # not asked again yet
+        now[0] += logs.ORPHAN_CHECK_SECONDS
+        update = feed.poll()
+        assert update.orphaned and feed.ended and update.run.status is RunStatus.STARTING

@@ -140,6 +140,7 @@ def test_run_now_streams_the_log_until_success(tmp_path, monkeypatch):
             screen = app.screen
             assert isinstance(screen, RunScreen)
             log = screen.query_one(LogView)
+            await until(pilot, lambda: screen.run is not None, "the run screen's first frame")
             counts_while_running: set[int] = set()
             # A deadline, not a wait: the loop ends when the screen says the run ended. A
             # cold seed and build of 23 nodes took past 120 s at load 8 (6 test workers).
@@ -313,6 +314,8 @@ def test_history_filters_by_status_and_opens_a_past_run(demo_runs, tmp_path, mon
             await pilot.press("enter")
             await pilot.pause()
             assert isinstance(app.screen, RunScreen)
+            # The first frame is read on the screen's worker, never on the UI thread.
+            await until(pilot, lambda: app.screen.run is not None, "the run screen's first frame")
             assert app.screen.run.job_name == "ride_audit"
 
     asyncio.run(scenario())

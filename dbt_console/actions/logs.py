@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from dbt_console.actions import runs, status
 from dbt_console.actions.context import Context
@@ -34,35 +36,70 @@ def lines(ctx: Context, run_id: int) -> Iterator[LogLine]:
         start = got[-1].seq + 1
 
 
-class Tail:
-    """Following a run as it happens, from any process (the store, or the engine's socket,
-    is the only channel). Each poll costs one cheap change check when nothing changed;
-    only then does it read the run and the lines it has not seen."""
+# How often a feed whose run has not changed asks whether its engine died: an orphaned
+# run never changes again, so no change signal would ever say so.
+ORPHAN_CHECK_SECONDS = 1.0
 
-    def __init__(self, ctx: Context, run_id: int, start: int = 0):
+
+@dataclass(frozen=True)
+class Update:
+    """What a feed's poll found: the run as it is, the lines since the last poll (the
+    first of them at `start`), and whether the run was orphaned (runs.ORPHANED)."""
+
+    run: Run
+    start: int
+    lines: list[LogLine]
+    orphaned: bool = False
+
+
+class Feed:
+    """Following a run as it happens, from any process (the store, or the engine's socket,
+    is the only channel): the CLI's `logs --follow` and `run --wait`, the dashboard's run
+    screen. Each poll costs one cheap change check when nothing changed; only then does
+    it read the run and the lines it has not seen. Every ORPHAN_CHECK_SECONDS it also
+    asks whether the run was orphaned, since an orphaned run never changes."""
+
+    def __init__(self, ctx: Context, run_id: int, start: int = 0,
+                 clock: Callable[[], float] = time.monotonic):
         self.ctx = ctx
         self.run_id = run_id
         self.next_seq = start
         self.run: Run = runs.get(ctx, run_id)
+        self.orphaned = False
         self._version: int | None = None
+        self._clock = clock
+        self._next_check = clock() + ORPHAN_CHECK_SECONDS
 
-    def poll(self) -> list[LogLine]:
-        """New lines since the last poll (empty when nothing changed)."""
+    @classmethod
+    def from_last_page(cls, ctx: Context, run_id: int, page_lines: int) -> Feed:
+        """From the start of the log's last page of `page_lines`: what a screen that
+        opens at the end of the log shows first."""
+        total = count(ctx, run_id)
+        return cls(ctx, run_id, total - total % page_lines)
+
+    def poll(self) -> Update | None:
+        """What changed since the last poll, or None."""
         version = status.data_version(self.ctx)
-        if version == self._version:
-            return []
+        orphaned = self._orphan_check()
+        if version == self._version and not orphaned:
+            return None
         self._version = version
         # Read the status before the lines: a run seen finished then has all its lines in.
         self.run = runs.get(self.ctx, self.run_id)
-        got = page(self.ctx, self.run_id, self.next_seq)
+        start = self.next_seq
+        got = page(self.ctx, self.run_id, start)
         if got:
             self.next_seq = got[-1].seq + 1
-        return got
+        self.orphaned = orphaned and not self.run.status.finished
+        return Update(self.run, start, got, self.orphaned)
+
+    def _orphan_check(self) -> bool:
+        if self.run.status.finished or self.orphaned or self._clock() < self._next_check:
+            return False
+        self._next_check = self._clock() + ORPHAN_CHECK_SECONDS
+        return self.run_id in runs.orphans(self.ctx)
 
     @property
-    def finished(self) -> bool:
-        return self.run.status.finished
-
-
-def follow(ctx: Context, run_id: int, start: int = 0) -> Tail:
-    return Tail(ctx, run_id, start)
+    def ended(self) -> bool:
+        """Finished, or orphaned: nothing more will come until another engine starts."""
+        return self.run.status.finished or self.orphaned

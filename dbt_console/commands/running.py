@@ -14,7 +14,6 @@ from dbt_console.model import Run, RunStatus
 
 # A poll that finds nothing new is one PRAGMA: cheap enough to do 50 times a second.
 FOLLOW_POLL_SECONDS = 0.02
-ORPHAN_CHECK_SECONDS = 1.0
 CANCEL_WAIT_SECONDS = 30
 
 
@@ -86,20 +85,14 @@ def _follow_cancellable(ctx: Context, run_id: int, cancel=None) -> None:
 def follow(ctx: Context, run_id: int) -> Run:
     """Stream a run's log until it ends; the run as it ended, or still unfinished when it
     was orphaned (its engine is gone: nothing will write to it until the next one)."""
-    tail = actions.logs.follow(ctx, run_id)
-    next_check = time.monotonic() + ORPHAN_CHECK_SECONDS
+    feed = actions.logs.Feed(ctx, run_id)
     while True:
-        lines = tail.poll()
-        if lines:
-            out("\n".join(humanize.log_line(ln) for ln in lines))
+        update = feed.poll()
+        if update is not None and update.lines:
+            out("\n".join(humanize.log_line(ln) for ln in update.lines))
             sys.stdout.flush()
-        if tail.finished:
-            return tail.run
-        if time.monotonic() >= next_check:
-            next_check = time.monotonic() + ORPHAN_CHECK_SECONDS
-            if run_id in actions.runs.orphans(ctx):
-                tail.poll()  # the last lines the engine wrote before it died
-                return actions.runs.get(ctx, run_id)
+        if feed.ended:
+            return feed.run
         time.sleep(FOLLOW_POLL_SECONDS)
 
 

@@ -24,7 +24,7 @@ from dbt_console.humanize import node_name
 from dbt_console.model import FAILED_NODE, Run
 from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.screens import run_watch
-from dbt_console.tui.screens.run_watch import RunWatch, Snapshot
+from dbt_console.tui.screens.run_watch import Snapshot
 from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.log_view import LogView
 from dbt_console.tui.widgets.progress import NodeProgress
@@ -95,11 +95,11 @@ class RunScreen(KeysWhenReady, Screen):
         finally:
             ctx.close()
 
+    ready_on_mount = False  # keys wait for the first frame: until then, no run to act on
+
     def on_mount(self) -> None:
         self.query_one(LogView).focus()
-        # The first frame, complete.
-        self.show(RunWatch(self.ctx, self.run_id, self.app.status_styles).changed())
-        self.watch_store()
+        self.watch_store()  # the first frame too: read on the worker, never here
 
     @work(thread=True, exclusive=True, group="watch")
     def watch_store(self) -> None:
@@ -139,6 +139,7 @@ class RunScreen(KeysWhenReady, Screen):
         if snap is None:
             return
         run = self.run = snap.run
+        self.ready_for_keys()
         log = self.query_one(LogView)
         log.extend(*snap.new_lines)
         log.set_line_count(snap.log_lines, run.status.finished)
@@ -167,6 +168,8 @@ class RunScreen(KeysWhenReady, Screen):
             f"  {run.git_branch or ''} {(run.git_sha or '')[:12]}")
         if run.error:
             title.append(f"\n{run.error}", style=self.app.status_styles.role["error"])
+        if snap.orphaned:
+            title.append(f"\n{actions.runs.ORPHANED}", style=self.app.status_styles.role["error"])
         self._update("#run-title", title)
         progress = run.progress or {}
         bar = self.query_one("#nodes-bar", NodeProgress)

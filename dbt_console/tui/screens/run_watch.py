@@ -1,6 +1,7 @@
-"""What the run screen shows, read off the UI thread: a worker watches the store's change
-signal and, on a change, reads the run, its log length, its nodes and deliveries, and
-builds the node rows ready to draw. The screen only puts a finished Snapshot on screen,
+"""What the run screen shows, read off the UI thread, the first frame included: a worker
+follows the run's feed (actions.logs.Feed, as the CLI's follow does: orphans included)
+and, on a change, reads the run's nodes and deliveries and builds the node rows ready to
+draw. The screen only puts a finished Snapshot on screen,
 so a run of 5,000 nodes never holds the keyboard up."""
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Snapshot:
     done: int = 0  # nodes done of all the run's steps
     total: int = 0  # of all steps; while running, at least the last run's count
     new_lines: tuple[int, list] = (0, [])  # (index of the first, the log's lines since last)
+    orphaned: bool = False  # its engine died (actions.runs.ORPHANED)
 
     def then(self, later: Snapshot) -> Snapshot:
         """This snapshot and a later one as one: the later state, both one's new lines."""
@@ -54,7 +56,7 @@ class Snapshot:
         return Snapshot(later.run, later.log_lines,
                         later.rows if later.rows is not None else self.rows,
                         later.results, later.deliveries, later.done, later.total,
-                        (start, lines + later.new_lines[1]))
+                        (start, lines + later.new_lines[1]), later.orphaned)
 
 
 class RunWatch:
@@ -64,7 +66,7 @@ class RunWatch:
         self.ctx = ctx
         self.run_id = run_id
         self.styles = styles  # the app's, changed in place with the theme
-        self.version: int | None = None
+        self.feed: actions.logs.Feed | None = None  # made on the first call, off the UI
         self.steps_seen: tuple | None = None
         self.running: tuple | None = None
         self.results: dict = {}
@@ -72,14 +74,14 @@ class RunWatch:
         self.expected: int | None = None
         self.steps_waiting = False
         self.result_rows = 0
-        self.lines_read: int | None = None
 
     def changed(self) -> Snapshot | None:
-        version = actions.status.data_version(self.ctx)
-        if version == self.version:
+        if self.feed is None:  # the log opens at its end: from its last page on
+            self.feed = actions.logs.Feed.from_last_page(self.ctx, self.run_id, PAGE_LINES)
+        update = self.feed.poll()
+        if update is None:
             return None
-        self.version = version
-        run = actions.runs.get(self.ctx, self.run_id)
+        run = update.run
         progress = run.progress or {}
         running = tuple(progress.get("running") or [])
         # Node results are written when a step ends: read them again only then.
@@ -101,22 +103,9 @@ class RunWatch:
             rows = [(n, (status_cell("running", self.styles), "", node_name(n)))
                     for n in running if n not in self.results] + self.done_rows
         done, total = self._counts(run, progress)
-        count = actions.logs.count(self.ctx, self.run_id)
-        return Snapshot(run, count, rows, self.results,
+        return Snapshot(run, self.feed.next_seq, rows, self.results,
                         actions.notify.deliveries(self.ctx, self.run_id), done, total,
-                        self._new_lines(count))
-
-    def _new_lines(self, count: int) -> tuple[int, list]:
-        """The log's lines since the last snapshot (from the start of the last page, the
-        first time), so a followed log is read here and not on the UI thread."""
-        if self.lines_read is None:
-            self.lines_read = count - count % PAGE_LINES
-        start = self.lines_read
-        if count <= start:
-            return start, []
-        lines = actions.logs.page(self.ctx, self.run_id, start, count - start)
-        self.lines_read = start + len(lines)
-        return start, lines
+                        (update.start, update.lines), update.orphaned)
 
     def _result_rows(self) -> list[tuple[str, tuple]]:
         ordered = sorted(self.results.values(), key=lambda r: (ORDER.get(r.status, 3), r.step,
