@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from dbt_console import access
 from dbt_console.access import unix_name
@@ -59,9 +60,35 @@ def token_actor(name: str) -> Actor:
     return Actor(name, "token", "api")
 
 
+class Remote(Protocol):
+    def call(self, name: str, args: tuple, kwargs: dict) -> Any: ...
+
+
+class ActionContext(Protocol):
+    """What every action is given and every front end holds: a Context (the store itself)
+    or a RemoteContext (the engine's socket, for a teammate). Only the action guard asks
+    which, through `remote`."""
+
+    paths: Paths
+    actor: Actor
+    remote: Remote | None  # None: act here; else every action call goes to the engine
+
+    def role(self, job: str | None = None) -> str | None: ...
+
+    def fork(self) -> ActionContext: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> ActionContext: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
 class Context:
     """One actor's handle on the store. Used by one thread: a worker thread takes its own
     with fork() (SQLite connections are not shared between threads)."""
+
+    remote: Remote | None = None  # acts here, on the store (ActionContext)
 
     def __init__(self, paths: Paths, actor: Actor):
         self.paths = paths
@@ -127,7 +154,7 @@ class Context:
         self.close()
 
 
-def connect(paths: Paths, via: str):
+def connect(paths: Paths, via: str) -> ActionContext:
     """This process's way to the actions: the store itself when it is ours to write (the
     service user, or a single-user install), else the engine's socket (a teammate)."""
     from dbt_console.actions.remote import RemoteContext, socket_path

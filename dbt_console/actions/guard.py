@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from dbt_console.access import Forbidden, allows
 from dbt_console.actions.context import Context
@@ -15,16 +15,17 @@ from dbt_console.engine.wake import nudge
 from dbt_console.errors import UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
-# "module.function" -> the guarded action: what a remote caller may name.
-REGISTRY: dict[str, Callable[..., Any]] = {}
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Noted:
+class Noted(Generic[T]):
     """An action's result with what its audit row adds, known only once it has acted
     (the jobs a file changed, what a prune removed). The caller gets `result`."""
 
-    result: Any
+    result: T
     detail: str
 
 
@@ -42,7 +43,7 @@ def action(needs: str | None, changes: bool = False, job: Callable[..., str | No
 
         @functools.wraps(fn)
         def guarded(ctx: Context, *args: Any, **kwargs: Any) -> Any:
-            if getattr(ctx, "remote", None) is not None:  # a teammate: the engine decides
+            if ctx.remote is not None:  # a teammate: the engine decides
                 return ctx.remote.call(name, args, kwargs)
             if needs is None:
                 return fn(ctx, *args, **kwargs)
@@ -62,7 +63,7 @@ def action(needs: str | None, changes: bool = False, job: Callable[..., str | No
             nudge(ctx.paths.data_dir)  # a queued run starts now, not on the engine's tick
             return result
         guarded.needs = needs  # type: ignore[attr-defined]
-        REGISTRY[name] = guarded
+        guarded.action_name = name  # type: ignore[attr-defined]
         return guarded  # type: ignore[return-value]
     return wrap
 
@@ -94,10 +95,26 @@ def _in_unit(ctx: Context, row: Audit, fn: Callable[..., Any], args: tuple,
     return result
 
 
+@functools.cache
+def registry() -> dict[str, Callable[..., Any]]:
+    """Every action by name ("jobs.update"): what a teammate's call over the socket may
+    name. Read from the action modules (actions.SUBJECTS), so what is callable never
+    depends on which modules happened to be imported."""
+    from dbt_console import actions
+
+    found = {}
+    for subject in actions.SUBJECTS:
+        module = getattr(actions, subject)
+        for fn in vars(module).values():
+            if getattr(fn, "__module__", None) == module.__name__ and hasattr(fn, "action_name"):
+                found[fn.action_name] = fn
+    return found
+
+
 def refusal(ctx: Context, name: str, job: str | None = None) -> str | None:
     """Why the actor may not do the action `name` ("jobs.update") on `job`, or None: for
     a key to say so when pressed, before a form is filled in for nothing."""
-    needs = getattr(REGISTRY.get(name), "needs", None)
+    needs = getattr(registry().get(name), "needs", None)
     if needs is None or allows(ctx.role(job), needs):
         return None
     return str(_refusal(ctx, name, needs, job, ctx.role(job)))

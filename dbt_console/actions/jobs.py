@@ -188,7 +188,7 @@ def import_file(ctx: Context, path: Path) -> Imported:
 
 
 @action("editor", changes=True, target=lambda ctx, text, source, base: f"jobs file {source}")
-def import_text(ctx: Context, text: str, source: str, base: str) -> Noted:
+def import_text(ctx: Context, text: str, source: str, base: str) -> Noted[Imported]:
     """A jobs file's text (`source` names it; relative project_dirs are under `base`)."""
 
     from dbt_console import jobspec

@@ -9,9 +9,8 @@ import socket
 import threading
 from typing import Any
 
-import orjson
-
-from dbt_console import access, errors, plain
+from dbt_console import access, errors
+from dbt_console.actions import messages
 from dbt_console.config import Paths
 
 # An answer's error kind -> what is raised here, so a refusal reads the same either way.
@@ -23,24 +22,6 @@ def socket_path(paths: Paths) -> str:
     return str(paths.data_dir / "engine.sock")
 
 
-def register_types() -> None:
-    """The types an action takes or answers with: all that may cross the socket."""
-    from dbt_console import access, actions, ci, model, store
-    from dbt_console.engine.workspace import Commit
-
-    plain.allow(model.RunStatus, model.Trigger, model.GitSource, model.Schedule, model.Hook,
-                model.Job, model.Overrides, model.Run, model.Step, model.NodeResult,
-                model.LogLine, model.Project, model.Environment, model.Sla, ci.CiSpec,
-                access.Grant,
-                store.Lease, store.WarmHelperRow,
-                store.CiBranch, store.EngineEvent, store.Delivery, store.AuditRow, Commit,
-                actions.jobs.JobRow, actions.jobs.Imported, actions.status.Status,
-                actions.status.Helper, actions.review.FailedNode, actions.review.Changes,
-                actions.review.Review, actions.notify.HookTest, actions.tokens.TokenRow,
-                actions.team.Me, actions.ci.Cleanup,
-                actions.retention.Pruned)
-
-
 class RemoteContext:
     """Looks like a Context to the front ends; every action call goes to the engine."""
 
@@ -49,7 +30,7 @@ class RemoteContext:
         self.actor = actor  # who we are locally (the engine decides for itself)
         self.via = via
         self.remote = self
-        register_types()
+        messages.allow_wire_types()
         self._lock = threading.Lock()
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -60,25 +41,28 @@ class RemoteContext:
                 f"cannot reach the engine at {socket_path(paths)}: {exc.strerror or exc} "
                 "(is dbt-console serve running?)") from None
         self._file = self._sock.makefile("rwb")
-        self._send({"hello": via})
+        self._send(messages.Hello(via))
 
-    def _send(self, message: dict) -> dict:
-        self._file.write(orjson.dumps(message) + b"\n")
+    def _send(self, message: messages.Hello | messages.Call) -> messages.Done | messages.Failed:
+        self._file.write(messages.dump(message))
         self._file.flush()
         line = self._file.readline()
         if not line:
             raise errors.UserError("the engine closed the connection (it stopped?)")
-        return orjson.loads(line)
+        try:
+            return messages.answer(line)
+        except messages.BadMessage as exc:
+            raise errors.UserError(f"the engine answered what this version cannot read "
+                                   f"({exc}): are both the same dbt-console?") from None
 
     def call(self, name: str, args: tuple, kwargs: dict) -> Any:
         with self._lock:  # one call at a time on this connection
-            answer = self._send({"call": name, "args": plain.encode(list(args)),
-                                 "kwargs": plain.encode(kwargs)})
-        if "error" in answer:
-            if answer["error"] == "ValidationError":
-                raise errors.ValidationError(answer["problems"])
-            raise ERRORS.get(answer["error"], errors.UserError)(answer["message"])
-        return plain.decode(answer["ok"])
+            answer = self._send(messages.Call(name, args, kwargs))
+        if isinstance(answer, messages.Failed):
+            if answer.kind == "ValidationError":
+                raise errors.ValidationError(list(answer.problems))
+            raise ERRORS.get(answer.kind, errors.UserError)(answer.message)
+        return answer.value
 
     def role(self, job: str | None = None) -> str | None:
         from dbt_console.actions import team

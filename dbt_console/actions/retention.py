@@ -26,7 +26,7 @@ def plan(ctx: Context) -> Pruned:
 
 
 @action("admin", changes=True, target=lambda ctx: "runs past retention")
-def prune(ctx: Context) -> Noted:
+def prune(ctx: Context) -> Noted[Pruned]:
     from dbt_console.config import load_settings
     from dbt_console.engine import retention
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from dbt_console import failures
 from dbt_console.actions.context import Context
 from dbt_console.actions.guard import action
+from dbt_console.engine.workspace import Commit
 from dbt_console.model import NodeResult, Run, RunStatus
 
 
@@ -24,7 +25,7 @@ class Changes:
     """The commits since the last green run, or why there are none to show."""
 
     green: Run | None
-    commits: tuple = ()  # engine.workspace.Commit, newest first
+    commits: tuple[Commit, ...] = ()  # newest first
     note: str = ""
 
 

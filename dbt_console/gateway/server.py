@@ -12,13 +12,11 @@ import struct
 import threading
 from pathlib import Path
 
-import orjson
-
-from dbt_console import access, actions, errors, plain
+from dbt_console import access, errors
 from dbt_console.access import unix_name
-from dbt_console.actions import Actor, Context
-from dbt_console.actions.guard import REGISTRY
-from dbt_console.actions.remote import register_types, socket_path
+from dbt_console.actions import Actor, Context, messages
+from dbt_console.actions.guard import registry
+from dbt_console.actions.remote import socket_path
 from dbt_console.config import Paths
 
 log = logging.getLogger(__name__)
@@ -42,16 +40,18 @@ class _Handler(socketserver.StreamRequestHandler):
                 if len(line) > MAX_LINE:
                     return
                 try:
-                    request = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    return
-                if "hello" in request:  # where the caller is: cli or dashboard
-                    via = request["hello"] if request["hello"] in VIA else "cli"
-                    ctx.actor = Actor(actor.name, "user", via, uid)
-                    answer: dict = {"ok": None}
+                    request = messages.request(line)
+                except messages.BadMessage as exc:
+                    answer: messages.Done | messages.Failed = messages.Failed(
+                        "UserError", str(exc))
                 else:
-                    answer = self.server.answer(ctx, request)
-                self.wfile.write(orjson.dumps(answer) + b"\n")
+                    if isinstance(request, messages.Hello):  # where: cli or dashboard
+                        via = request.via if request.via in VIA else "cli"
+                        ctx.actor = Actor(actor.name, "user", via, uid)
+                        answer = messages.Done(None)
+                    else:
+                        answer = self.server.answer(ctx, request)
+                self.wfile.write(messages.dump(answer))
                 self.wfile.flush()
 
 
@@ -62,35 +62,31 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.paths = paths
         super().__init__(path, _Handler)
 
-    def answer(self, ctx: Context, request: dict) -> dict:
-        action = REGISTRY.get(str(request.get("call")))
+    def answer(self, ctx: Context, call: messages.Call) -> messages.Done | messages.Failed:
+        action = registry().get(call.name)
         if action is None:
-            return {"error": "UserError", "message": f"no action {request.get('call')!r}"}
+            return messages.Failed("UserError", f"no action {call.name!r}")
         try:
-            args = plain.decode(request.get("args") or {"~l": []})
-            kwargs = plain.decode(request.get("kwargs") or {"~m": []})
-            return {"ok": plain.encode(action(ctx, *args, **kwargs))}
+            return messages.Done(action(ctx, *call.args, **call.kwargs))
         except errors.ValidationError as exc:
-            return {"error": "ValidationError", "message": str(exc), "problems": exc.problems}
+            return messages.Failed("ValidationError", str(exc), tuple(exc.problems))
         except (access.Forbidden, errors.NotFound, errors.ConflictError) as exc:
-            return {"error": type(exc).__name__, "message": str(exc)}
+            return messages.Failed(type(exc).__name__, str(exc))
         except errors.UserError as exc:
-            return {"error": "UserError", "message": str(exc)}
+            return messages.Failed("UserError", str(exc))
         except (TypeError, ValueError) as exc:
-            return {"error": "UserError", "message": f"bad call: {exc}"}
+            return messages.Failed("UserError", f"bad call: {exc}")
         except Exception:
-            log.exception("socket call %s", request.get("call"))
-            return {"error": "UserError", "message": "the engine failed on this call; its "
-                                                     "log has the details"}
+            log.exception("socket call %s", call.name)
+            return messages.Failed("UserError", "the engine failed on this call; its log "
+                                                "has the details")
 
 
 class Gateway:
     """The socket, served on a thread while the engine runs."""
 
     def __init__(self, paths: Paths):
-        register_types()
-        for subject in actions.SUBJECTS:  # every action in REGISTRY, callable by name
-            getattr(actions, subject)
+        messages.allow_wire_types()  # every action, and the types they take and answer
         path = socket_path(paths)
         if os.path.exists(path):
             os.unlink(path)  # left by an engine that died; the lease says we own the store
