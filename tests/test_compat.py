@@ -62,3 +62,36 @@ def test_bindings_without_textuals_check_go_the_plain_way_with_a_warning():
         assert asyncio.run(compat.check_bindings(NoCheck(), "q", priority=True)) is False
     assert asyncio.run(compat.check_bindings(WithCheck(), "q", priority=True)) is True
     assert asyncio.run(compat.check_bindings(WithCheck(), "q")) is False
+
+
+# --- dbt (compat/dbt.py: what warm steps rely on inside dbt) -----------------------------
+
+def test_the_installed_dbt_has_everything_warm_steps_rely_on():
+    from dbt_console.compat import dbt as compat_dbt
+
+    assert compat_dbt.problems() == [], "dbt changed what dbt_console/compat/dbt.py relies on"
+
+
+def test_a_dbt_without_what_a_patch_relies_on_runs_plain_with_a_warning(monkeypatch):
+    """Each use checks for its target first: gone, warm steps do what a cold dbt does."""
+    from dbt_console.compat import dbt as compat_dbt
+
+    monkeypatch.setitem(compat_dbt.RELIES_ON, "template cache",
+                        ("dbt_common.clients.jinja", "template_cache.no_such_method"))
+    monkeypatch.setitem(compat_dbt.RELIES_ON, "manifests",
+                        ("dbt.parser.manifest", "NoSuchLoader.get_full_manifest"))
+    assert any("no_such_method" in p for p in compat_dbt.problems())
+    with pytest.warns(RuntimeWarning, match="template cache"):
+        compat_dbt.compile_macros(types.SimpleNamespace(macros={"m": object()}))
+
+
+def test_captured_manifests_are_the_ones_dbt_loads(monkeypatch):
+    from dbt.parser.manifest import ManifestLoader
+
+    from dbt_console.compat import dbt as compat_dbt
+
+    monkeypatch.setattr(ManifestLoader, "get_full_manifest",
+                        staticmethod(lambda *a, **k: ("a manifest", a)))
+    found = compat_dbt.capture_manifests()
+    assert ManifestLoader.get_full_manifest("config") == ("a manifest", ("config",))
+    assert found == [("a manifest", ("config",))]

@@ -21,6 +21,8 @@ import signal
 import socket
 import sys
 
+from dbt_console.compat import dbt as compat
+
 # A request is small: argv, cwd and an environment. A larger one is refused.
 MAX_REQUEST = 4 * 1024 * 1024
 # How long a kept step waits for its follow-up: the engine sends it, or hangs up, as soon
@@ -47,7 +49,7 @@ def run_child(request: dict, out_fd: int, err_fd: int, conn: socket.socket,
         keep = bool(request.get("keep"))
         if not keep:
             conn.close()  # the helper's copy tells the engine the exit code, or dies
-        manifests = _capture_manifests() if keep else []
+        manifests = compat.capture_manifests() if keep else []
         _take(request, out_fd, err_fd)
         code = _invoke(request, None)
         if keep:
@@ -59,7 +61,7 @@ def run_child(request: dict, out_fd: int, err_fd: int, conn: socket.socket,
             pass
     finally:
         try:
-            _release_semaphores()
+            compat.release_semaphores()
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
@@ -97,7 +99,7 @@ def _take(request: dict, out_fd: int, err_fd: int) -> None:
 
 
 def _invoke(request: dict, manifest) -> int:
-    _forget_warm_up_state()
+    compat.forget_metadata_env()
     from dbt.cli.main import dbtRunner
 
     result = dbtRunner(manifest=manifest).invoke(list(request["args"]))
@@ -137,45 +139,3 @@ def _follow_up(conn: socket.socket, code: int, manifests: list) -> int:
     request = json.loads(data)
     _take(request, fds[0], fds[1])
     return _invoke(request, manifests[-1] if manifests else None)
-
-
-def _capture_manifests() -> list:
-    """Collect each manifest dbt loads in this process (ManifestLoader.get_full_manifest,
-    which every command that reads the project goes through), to hand to the follow-up.
-    A dbt without it gives none, and the follow-up loads the project itself."""
-    try:
-        from dbt.parser.manifest import ManifestLoader
-    except ImportError:
-        return []
-    found: list = []
-    full = ManifestLoader.get_full_manifest
-
-    def kept(*args, **kwargs):
-        manifest = full(*args, **kwargs)
-        found.append(manifest)
-        return manifest
-
-    ManifestLoader.get_full_manifest = staticmethod(kept)
-    return found
-
-
-def _release_semaphores() -> None:
-    """What a `dbt` process does at exit that os._exit skips: multiprocessing's
-    finalizers, which unlink the named semaphores dbt's locks made. Skipped, each step
-    leaked two, and the resource tracker said so in the run's log."""
-    try:
-        from multiprocessing import util
-
-        util._exit_function()  # what multiprocessing registers with atexit
-    except Exception:  # noqa: BLE001 - a child must reach os._exit whatever happens
-        pass
-
-
-def _forget_warm_up_state() -> None:
-    """dbt caches the DBT_ENV_CUSTOM_ENV_* variables it puts in artifacts' metadata.env
-    when first asked; the warm-up asked with the helper's environment, not the step's."""
-    try:
-        from dbt_common.events.functions import reset_metadata_vars
-    except ImportError:  # a dbt_common without the cache
-        return
-    reset_metadata_vars()

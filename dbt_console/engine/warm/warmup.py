@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from dbt_console.compat import dbt as compat
+
 WARMUP_PROJECT = {
     "dbt_project.yml": "name: warmup\nversion: '1.0'\nprofile: warmup\nconfig-version: 2\n",
     "models/warm.sql": "select a from {{ ref('seed') }}",
@@ -117,7 +119,7 @@ def _run_throwaway(output: dict, command: list[str], macros: str | None) -> bool
             success = dbtRunner().invoke([*command, *where]).success
             # A parse that reads the first one's saved manifest: mashumaro writes the
             # code that unpacks it on first use, 0.1 s that each step would pay again.
-            compile_macros(dbtRunner().invoke(["parse", *where]).result)
+            compat.compile_macros(dbtRunner().invoke(["parse", *where]).result)
         finally:
             sys.stdout.flush()
             os.dup2(saved_out, 1)
@@ -127,7 +129,8 @@ def _run_throwaway(output: dict, command: list[str], macros: str | None) -> bool
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
-        release()
+        compat.release_adapters()
+        gc.collect()
         shutil.rmtree(workdir, ignore_errors=True)
     return bool(success)
 
@@ -142,37 +145,3 @@ def _write_project(workdir: Path, macros: str | None) -> None:
     for rel, text in files.items():
         (workdir / rel).parent.mkdir(parents=True, exist_ok=True)
         (workdir / rel).write_text(text)
-
-
-def compile_macros(manifest) -> None:
-    """Compile every macro of the adapter and dbt's own into dbt's template cache, which
-    is keyed by the macro's text and lives for the process: each forked step then finds
-    the materializations its adapter runs already compiled, where a step would otherwise
-    compile each one again on its first call (the throwaway build only reached DuckDB's,
-    and a compile reaches none)."""
-    try:
-        from dbt_common.clients.jinja import template_cache
-    except ImportError:  # a dbt_common without the cache: nothing to fill
-        return
-    for macro in getattr(manifest, "macros", {}).values():
-        try:
-            template_cache.get_node_template(macro)
-        except Exception:  # noqa: BLE001 - a macro that does not compile is compiled, and
-            pass           # fails, where a project calls it
-
-
-def release() -> None:
-    """Close what the warm-up build left open: adapter connections (dbt-duckdb keeps the
-    database file open and locked in a class attribute) and the event loggers' streams."""
-    from dbt.adapters.factory import reset_adapters
-    from dbt_common.events.event_manager_client import cleanup_event_logger
-
-    reset_adapters()
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:
-        pass
-    else:
-        DuckDBConnectionManager.close_all_connections()
-    cleanup_event_logger()
-    gc.collect()
