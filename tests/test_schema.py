@@ -128,5 +128,8 @@ def test_an_engine_migrates_an_older_store_once_it_holds_it(paths):
         with Store(paths.store) as store:  # the current schema: opened as any command does
             assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
             assert "overrides" in {c[1] for c in store.conn.execute("PRAGMA table_info(runs)")}
+            said = [e.detail for e in store.recent_events() if e.kind == "migrate"]
+            assert said == [f"store migrated from schema {len(MIGRATIONS) - 1} to "
+                            f"{len(MIGRATIONS)} by the engine (serve, pid {os.getpid()})"]
     finally:
         engine.stop(grace_seconds=0)

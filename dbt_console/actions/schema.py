@@ -37,10 +37,6 @@ def migrate(paths: Paths, by: str) -> Migrated:
             raise UserError(f"{busy}: stop it first (dbt-console engine stop), or restart "
                             "it with this dbt-console, which migrates as it starts") from None
         try:
-            before = store.upgrade()
-            if before != schema.version(store.conn):
-                store.record_event("migrate", None, f"store migrated from schema {before} "
-                                   f"to {schema.version(store.conn)} by {by}")
-            return Migrated(before, schema.version(store.conn))
+            return Migrated(*store.upgrade(by))
         finally:
             keeper.release(store)

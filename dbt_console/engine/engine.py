@@ -26,7 +26,14 @@ from dbt_console.engine.warm.launcher import remove_stale_temp_dirs
 from dbt_console.engine.watchdog import Watchdog
 from dbt_console.errors import no_space, no_space_words
 from dbt_console.model import Trigger
-from dbt_console.store import EventsStore, JobsStore, LogsStore, QueueStore, RunsStore, Store
+from dbt_console.store import (
+    EventsStore,
+    JobsStore,
+    LogsStore,
+    QueueStore,
+    RunsStore,
+    Store,
+)
 from dbt_console.store.repos import Repos, joined, opened
 
 log = logging.getLogger(__name__)
@@ -76,7 +83,8 @@ class Engine:
         parts = self.parts
         with Store(self.paths.store, upgrade=True) as whole:
             self.keeper.acquire(whole.only(*lease.USES))
-            whole.upgrade()  # an older store: migrated only now, no other engine on it
+            # An older store: migrated only now, no other engine on it.
+            whole.upgrade(f"the engine ({self.keeper.lease.kind}, pid {os.getpid()})")
             store = whole.only(*USES)
             orphans = recover(store, self.keeper)
             gone = remove_stale_temp_dirs()

@@ -64,12 +64,20 @@ class StoreBase:
     def close(self) -> None:
         self.conn.close()
 
-    def upgrade(self) -> int:
-        """Migrate to this code's schema (the lease held: schema.check); the version it
-        was at."""
+    def upgrade(self, by: str) -> tuple[int, int]:
+        """Migrate to this code's schema (the lease held: schema.check), and say so in the
+        engine's events, naming `by` (the engine, or whoever ran store migrate). The
+        versions before and after."""
+        from dbt_console.store.events import insert_event
+
         before = schema.version(self.conn)
         schema.migrate(self.conn)
-        return before
+        after = schema.version(self.conn)
+        if after != before:
+            with self._tx() as conn:
+                insert_event(conn, "migrate", None, f"store migrated from schema {before} "
+                             f"to {after} by {by}", time.time())
+        return before, after
 
     def __enter__(self):
         return self
