@@ -196,12 +196,14 @@ def main() -> None:
     fake = home / "paced-dbt"
     fake.write_text(PACED_DBT.format(python=sys.executable))
     fake.chmod(0o755)
+    # The pace goes in the job's env: dbt gets only its job's environment, never the
+    # engine's (the benchmark had failed since that landed).
     (home / "jobs.yml").write_text(
         f"jobs:\n  - name: chatty\n    project_dir: {project}\n    dbt_path: {fake}\n"
-        f"    warm: false\n    commands: [\"dbt build\"]\n")
+        f"    warm: false\n    commands: [\"dbt build\"]\n"
+        f"    env: {{BENCH_RATE: '{args.rate}', BENCH_SECONDS: '{args.seconds}'}}\n")
     cli(home, "jobs", "import", str(home / "jobs.yml"))
     token = cli(home, "tokens", "create", "bench").strip()
-    os.environ.update(BENCH_RATE=str(args.rate), BENCH_SECONDS=str(args.seconds))
     serve, url = start_serve(home)
     print(f"{args.clients} clients polling every 100 ms; the run streams {args.rate:,} "
           f"lines/s for {args.seconds:.0f}s; serve (engine + API) at {url}", flush=True)

@@ -46,3 +46,13 @@ def test_the_wire_types_come_from_the_actions_hints():
     # what their fields hold (Trigger in Run): all there; the store's own classes not.
     assert {Imported, Overrides, Run, Trigger, RunStatus} <= found
     assert not {t.__name__ for t in found} & {"Store", "Repos", "Context", "Noted"}
+
+
+def test_an_action_is_found_by_name_and_nothing_else_is():
+    from dbt_console.actions import jobs
+    from dbt_console.actions.guard import find, registry
+
+    assert find("jobs.update") is jobs.update
+    assert find("jobs.LOADER_ENV") is None and find("os.system") is None
+    assert find("jobs.check_remote") is None  # a helper, not an action
+    assert registry()["jobs.update"] is jobs.update

@@ -111,10 +111,22 @@ def registry() -> dict[str, Callable[..., Any]]:
     return found
 
 
+def find(name: str) -> Callable[..., Any] | None:
+    """The action `name` ("jobs.update"), or None; loads its module only (a key's check
+    on the dashboard must not import every action)."""
+    from dbt_console import actions
+
+    subject, _, function = name.partition(".")
+    if subject not in actions.SUBJECTS:
+        return None
+    found = getattr(getattr(actions, subject), function, None)
+    return found if getattr(found, "action_name", None) == name else None
+
+
 def refusal(ctx: Context, name: str, job: str | None = None) -> str | None:
     """Why the actor may not do the action `name` ("jobs.update") on `job`, or None: for
     a key to say so when pressed, before a form is filled in for nothing."""
-    needs = getattr(registry().get(name), "needs", None)
+    needs = getattr(find(name), "needs", None)
     if needs is None or allows(ctx.role(job), needs):
         return None
     return str(_refusal(ctx, name, needs, job, ctx.role(job)))

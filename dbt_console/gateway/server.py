@@ -15,7 +15,7 @@ from pathlib import Path
 from dbt_console import access, errors
 from dbt_console.access import unix_name
 from dbt_console.actions import Actor, Context, messages
-from dbt_console.actions.guard import registry
+from dbt_console.actions.guard import find
 from dbt_console.actions.remote import socket_path
 from dbt_console.config import Paths
 
@@ -63,7 +63,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         super().__init__(path, _Handler)
 
     def answer(self, ctx: Context, call: messages.Call) -> messages.Done | messages.Failed:
-        action = registry().get(call.name)
+        action = find(call.name)
         if action is None:
             return messages.Failed("UserError", f"no action {call.name!r}")
         try:
