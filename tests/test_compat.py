@@ -16,7 +16,7 @@ pytestmark = pytest.mark.unit
 
 def test_the_installed_textual_has_everything_we_rely_on():
     assert compat.problems() == [], (
-        f"Textual {compat.TEXTUAL} changed what dbt_console/compat/textual.py relies on")
+        f"Textual {compat.textual_version()} changed what dbt_console/compat/textual.py relies on")
 
 
 def test_a_driver_without_the_selector_we_swap_is_left_alone_with_a_warning(tmp_path):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import inspect
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +104,8 @@ def _object(line: bytes) -> dict:
 def wire_types() -> frozenset[type]:
     """Every dataclass, enum and named tuple an action takes or answers with, found in
     the actions' type hints and, within those types, their fields' hints."""
+    import inspect  # here: a local dashboard or command never needs it
+
     from dbt_console.actions.guard import registry
 
     found: set[type] = set()

@@ -7,13 +7,15 @@ gone, the dashboard keeps Textual's plain behaviour and warns once, rather than 
 
 from __future__ import annotations
 
-import inspect
 import selectors
 import types
 import warnings
-from importlib.metadata import version
 
-TEXTUAL = version("textual")
+
+def textual_version() -> str:
+    from importlib.metadata import version  # here: it costs the dashboard's start 10 ms
+
+    return version("textual")
 
 
 def problems() -> list[str]:
@@ -24,11 +26,13 @@ def problems() -> list[str]:
     found = []
     if not hasattr(constants, "ESCAPE_DELAY"):
         found.append("textual.constants.ESCAPE_DELAY (how long a lone Escape waits)")
+    import inspect
+
     check = getattr(App, "_check_bindings", None)
     if check is None or "priority" not in inspect.signature(check).parameters:
         found.append("App._check_bindings(key, priority) (a key's bindings, run now)")
     for module in _input_drivers():
-        source = inspect.getsource(module)
+        source = _source(module)
         if "selectors.SelectSelector()" not in source:
             found.append(f"{module.__name__}'s input thread no longer makes its selector "
                          "as selectors.SelectSelector()")
@@ -41,8 +45,14 @@ def _input_drivers() -> list[types.ModuleType]:
     return [linux_driver]
 
 
+def _source(module: types.ModuleType) -> str:
+    """A module's source, read as a file: `inspect` would cost the dashboard's start."""
+    with open(module.__file__, encoding="utf-8") as f:
+        return f.read()
+
+
 def _warn(what: str) -> None:
-    warnings.warn(f"dbt-console: Textual {TEXTUAL} changed {what}; the dashboard uses "
+    warnings.warn(f"dbt-console: Textual {textual_version()} changed {what}; the dashboard uses "
                   "Textual's plain behaviour there", RuntimeWarning, stacklevel=3)
 
 
@@ -53,7 +63,7 @@ def answer_escape_sooner(driver_module: types.ModuleType, wait: float) -> bool:
     loop's own selector, and only it, is swapped). False: left as Textual has it."""
     from textual import constants
 
-    source = inspect.getsource(driver_module)
+    source = _source(driver_module)
     if not hasattr(constants, "ESCAPE_DELAY") or "selectors.SelectSelector()" not in source:
         _warn("how its driver waits for the rest of an escape sequence")
         return False
