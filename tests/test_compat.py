@@ -64,17 +64,17 @@ def test_bindings_without_textuals_check_go_the_plain_way_with_a_warning():
     assert asyncio.run(compat.check_bindings(WithCheck(), "q")) is False
 
 
-# --- dbt (compat/dbt.py: what warm steps rely on inside dbt) -----------------------------
+# --- dbt (engine/warm/dbt_compat.py: what warm steps rely on inside dbt) ---------------
 
 def test_the_installed_dbt_has_everything_warm_steps_rely_on():
-    from dbt_console.compat import dbt as compat_dbt
+    from dbt_console.engine.warm import dbt_compat as compat_dbt
 
-    assert compat_dbt.problems() == [], "dbt changed what dbt_console/compat/dbt.py relies on"
+    assert compat_dbt.problems() == [], "dbt changed what engine/warm/dbt_compat.py relies on"
 
 
 def test_a_dbt_without_what_a_patch_relies_on_runs_plain_with_a_warning(monkeypatch):
     """Each use checks for its target first: gone, warm steps do what a cold dbt does."""
-    from dbt_console.compat import dbt as compat_dbt
+    from dbt_console.engine.warm import dbt_compat as compat_dbt
 
     monkeypatch.setitem(compat_dbt.RELIES_ON, "template cache",
                         ("dbt_common.clients.jinja", "template_cache.no_such_method"))
@@ -88,7 +88,7 @@ def test_a_dbt_without_what_a_patch_relies_on_runs_plain_with_a_warning(monkeypa
 def test_captured_manifests_are_the_ones_dbt_loads(monkeypatch):
     from dbt.parser.manifest import ManifestLoader
 
-    from dbt_console.compat import dbt as compat_dbt
+    from dbt_console.engine.warm import dbt_compat as compat_dbt
 
     monkeypatch.setattr(ManifestLoader, "get_full_manifest",
                         staticmethod(lambda *a, **k: ("a manifest", a)))

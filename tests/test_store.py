@@ -219,7 +219,7 @@ def test_projects_and_environments_keep_their_ids(paths, tmp_path):
                        "PRAGMA user_version = 9")
     conn.close()
     with Store(paths.store, upgrade=True) as store:  # as an engine opens it, then migrates
-        store.upgrade()
+        store.upgrade("test")
         assert sorted(p.name for p in store.list_projects()) == ["jaffle", "other"]
         assert set(store.job_places()) == {j.id for j in store.list_jobs()}
 

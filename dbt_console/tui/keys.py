@@ -37,17 +37,9 @@ class KeysWhenReady:
     asked for its focus (which Textual applies through the app's queue, ahead of this)."""
 
     keys_ready = False
-    # False: the screen is ready only once it has something to act on, and says so with
-    # ready_for_keys() (the run screen, whose first frame is read off the UI thread).
-    ready_on_mount = True
 
     def on_mount(self) -> None:
-        if self.ready_on_mount:
-            self.ready_for_keys()
-
-    def ready_for_keys(self) -> None:
-        if not self.keys_ready:
-            self.app.post_message(KeysReady(self))
+        self.app.post_message(KeysReady(self))
 
 
 class OrderedKeys:

@@ -21,7 +21,7 @@ import signal
 import socket
 import sys
 
-from dbt_console.compat import dbt as compat
+import dbt_compat as compat  # a sibling: the helper runs these as scripts (warmup.py)
 
 # A request is small: argv, cwd and an environment. A larger one is refused.
 MAX_REQUEST = 4 * 1024 * 1024

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dbt_console.compat import dbt as compat
+import dbt_compat as compat  # a sibling: the helper runs these as scripts (warmup.py)
 
 WARMUP_PROJECT = {
     "dbt_project.yml": "name: warmup\nversion: '1.0'\nprofile: warmup\nconfig-version: 2\n",

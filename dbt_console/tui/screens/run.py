@@ -24,7 +24,7 @@ from dbt_console.humanize import node_name
 from dbt_console.model import FAILED_NODE, Run
 from dbt_console.tui.keys import KeysWhenReady
 from dbt_console.tui.screens import run_watch
-from dbt_console.tui.screens.run_watch import Snapshot
+from dbt_console.tui.screens.run_watch import RunWatch, Snapshot
 from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.log_view import LogView
 from dbt_console.tui.widgets.progress import NodeProgress
@@ -95,11 +95,12 @@ class RunScreen(KeysWhenReady, Screen):
         finally:
             ctx.close()
 
-    ready_on_mount = False  # keys wait for the first frame: until then, no run to act on
-
     def on_mount(self) -> None:
         self.query_one(LogView).focus()
-        self.watch_store()  # the first frame too: read on the worker, never here
+        # The first frame, complete, before any key can act on the run. (Read on the UI
+        # thread: on the worker, under load, the pty tests saw the node list drawn short.)
+        self.show(RunWatch(self.ctx, self.run_id, self.app.status_styles).changed())
+        self.watch_store()
 
     @work(thread=True, exclusive=True, group="watch")
     def watch_store(self) -> None:
@@ -139,7 +140,6 @@ class RunScreen(KeysWhenReady, Screen):
         if snap is None:
             return
         run = self.run = snap.run
-        self.ready_for_keys()
         log = self.query_one(LogView)
         log.extend(*snap.new_lines)
         log.set_line_count(snap.log_lines, run.status.finished)

@@ -1,4 +1,4 @@
-"""What the run screen shows, read off the UI thread, the first frame included: a worker
+"""What the run screen shows, read off the UI thread after its first frame: a worker
 follows the run's feed (actions.logs.Feed, as the CLI's follow does: orphans included)
 and, on a change, reads the run's nodes and deliveries and builds the node rows ready to
 draw. The screen only puts a finished Snapshot on screen,

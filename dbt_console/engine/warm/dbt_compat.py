@@ -1,4 +1,7 @@
-"""Where warm starts lean on dbt's internals, each in one place, said, and checked.
+"""Where warm starts lean on dbt's internals, each in one place, said, and checked (the
+dbt counterpart of compat/textual.py, kept here because a helper runs its siblings as
+scripts under the job's own Python, which need not have dbt-console installed: standard
+library only).
 
 Warm helpers (engine/warm/) import dbt once and fork a step from it; to hand a step's
 parse to the next, to leave nothing of the warm-up behind and to exit as `dbt` would,
