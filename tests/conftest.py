@@ -106,6 +106,10 @@ class Result:
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("DBT_CONSOLE_HOME", str(home))
+    # The dashboard's own preferences (dashboard.toml: the theme) are per test too: a test
+    # that picked the light theme made every later dashboard of its worker light (found
+    # by running the suite in a random order).
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     return home
 
 
