@@ -15,6 +15,7 @@ from dbt_console.actions import Actor, Context
 from dbt_console.actions import jobs as action_jobs
 from dbt_console.model import Job, NodeResult, RunStatus, Schedule, Trigger
 from dbt_console.store import Store
+from dbt_console.tools.screenshots import run_screen_drawn
 from dbt_console.tui.app import DbtConsoleApp
 
 pytestmark = pytest.mark.unit
@@ -94,8 +95,11 @@ def test_jobs_screen(frozen, snap_compare):
 
 
 def test_failed_run_screen(frozen, snap_compare):
-    assert snap_compare(app(frozen), terminal_size=SIZE,
-                        press=["down", "down", "enter", "wait:300"])
+    async def opened(pilot):
+        await pilot.press("down", "down", "enter")
+        await run_screen_drawn(pilot)
+
+    assert snap_compare(app(frozen), terminal_size=SIZE, run_before=opened)
 
 
 def test_history_screen(frozen, snap_compare):

@@ -50,12 +50,16 @@ def dashboard(home, size=(100, 30), args=(), **env) -> PtyTerminal:
 
 
 def open_failed_run(term: PtyTerminal) -> None:
-    """The jobs screen, then ride_audit's failed run (the third row) and its node list."""
+    """The jobs screen, then ride_audit's failed run (the third row) and its node list,
+    from its first rows (failed, then skipped) to its last (passed)."""
     term.wait_for(b"Quit")
     since = len(term.output())
     term.key("down", "down", "enter")
-    term.wait_for(b"Follow", since=since)
-    term.wait_for(b"skipped", since=since)
+    # The node list's rows, not the review line's "skipped".
+    term.wait_for(b"- skipped", since=since)
+    since = len(term.output())
+    term.key("tab", "end")  # to the node list, and its last row: a passed test
+    term.wait_for(b" pass", since=since)
 
 
 @pytest.fixture
@@ -97,7 +101,7 @@ def test_in_16_colours_meanings_keep_their_basic_colours(home):
     params = sgr_params(output)
     assert not [p for p in params if 38 in p or 48 in p], "a 256 or true colour was sent"
     assert 31 in style_before(output, "✗ fail")      # error: red
-    assert 32 in style_before(output, "✓ success")   # success: green
+    assert 32 in style_before(output, "✓ pass")      # passed: green
     assert 2 in style_before(output, "- skipped")    # skipped: dim, not a colour of its own
 
 
@@ -108,7 +112,7 @@ def test_an_8_bit_terminal_gets_ascii_not_escapes(home):
         output = term.output()
     assert b"\\u" not in output
     text = output.decode("iso8859-1")
-    assert "x fail" in text and "v success" in text and "- skipped" in text
+    assert "x fail" in text and "v pass" in text and "- skipped" in text
     assert not re.search("[\u0100-\uffff]", text), "a character the terminal cannot show"
 
 

@@ -7,8 +7,11 @@ import asyncio
 import json
 import os
 import pwd
+import re
 import shutil
+import sqlite3
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -44,10 +47,17 @@ def demo_copy(demo_runs: Path, tmp_path: Path, monkeypatch) -> Path:
 
 
 async def open_latest_run(pilot, name: str) -> None:
-    """The jobs screen's `enter` on the job: its latest run's screen."""
+    """The jobs screen's `enter` on the job: its latest run's screen, once drawn."""
     await select_job(pilot, name)
     await pilot.press("enter")
-    await pilot.pause()
+    await run_screen_drawn(pilot)
+
+
+async def run_screen_drawn(pilot) -> None:
+    """Until the run screen has drawn its first frame (read on its worker, which is
+    also when the keys typed meanwhile reach it)."""
+    await until(pilot, lambda: isinstance(pilot.app.screen, RunScreen)
+                and pilot.app.screen.keys_ready, "the run screen's first frame")
 
 
 async def select_job(pilot, name: str) -> None:
@@ -90,12 +100,14 @@ def test_jobs_screen_shows_schedule_in_words_last_run_and_history(
 
 def test_failed_run_opens_with_the_failing_test_first(demo_runs, tmp_path, monkeypatch):
     demo_copy(demo_runs, tmp_path, monkeypatch)
+    app = DbtConsoleApp(resolve_paths(), start_engine=False)
+    ui_reads = ui_thread_reads_of_a_run(monkeypatch, lambda: isinstance(app.screen, RunScreen))
 
     async def scenario():
-        app = DbtConsoleApp(resolve_paths(), start_engine=False)
         async with app.run_test(size=(100, 30)) as pilot:
             await open_latest_run(pilot, "ride_audit")
-            assert isinstance(app.screen, RunScreen)
+            # Its reads were the worker's: for a teammate each is a socket round trip.
+            assert ui_reads == [], "\n".join(ui_reads)
             nodes = app.screen.query_one("#nodes")
             assert cell_text(nodes, 0, 2) == "assert_rides_end_within_a_day"
             assert cell_text(nodes, 0, 0) == "✗ fail"
@@ -111,6 +123,26 @@ def test_failed_run_opens_with_the_failing_test_first(demo_runs, tmp_path, monke
             assert not isinstance(app.screen, RunScreen)
 
     asyncio.run(scenario())
+
+
+def ui_thread_reads_of_a_run(monkeypatch, during) -> list[str]:
+    """The statements about a run's log, steps or nodes that run on the UI thread while
+    `during()` holds, from every store connection opened from now on (SQLite's own trace
+    hook: what the run screen asks of the store, however it asks)."""
+    connect, reads = sqlite3.connect, []
+
+    def trace(sql: str) -> None:
+        if (threading.current_thread() is threading.main_thread() and during()
+                and re.search(r"\b(log_chunks|steps|node_results|runs)\b", sql)):
+            reads.append(sql)
+
+    def traced(*args, **kwargs):
+        conn = connect(*args, **kwargs)
+        conn.set_trace_callback(trace)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    return reads
 
 
 async def all_lines(pilot, log: LogView) -> list[str]:

@@ -42,7 +42,8 @@ async def open_failed_run(pilot, app):
 
     await select_job(pilot, "ride_audit")
     await pilot.press("enter")
-    await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run")
+    await until(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.keys_ready,
+                "the run's first frame")
     return app.screen
 
 

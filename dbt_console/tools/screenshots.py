@@ -15,6 +15,22 @@ import tempfile
 from pathlib import Path
 
 
+async def run_screen_drawn(pilot) -> None:
+    """The run screen's first frame (read on a worker) and its log's pages are in."""
+    from dbt_console.tui.widgets.log_view import LogView
+
+    def drawn() -> bool:
+        screen = pilot.app.screen
+        if not getattr(screen, "keys_ready", False):
+            return False
+        log = screen.query_one(LogView)
+        return all(log.line(i) for i in range(log.line_count))
+
+    while not drawn():
+        await pilot.pause(0.05)
+    await pilot.pause(0.3)  # Textual paints what came in on its next refresh
+
+
 async def _shoot(out: Path) -> list[Path]:
     from dbt_console.config import resolve_paths
     from dbt_console.tui.app import DbtConsoleApp
@@ -25,7 +41,7 @@ async def _shoot(out: Path) -> list[Path]:
         await pilot.pause(0.3)
         saved.append(Path(app.save_screenshot("jobs.svg", path=str(out))))
         await pilot.press("down", "down", "enter")  # ride_audit, its failed run
-        await pilot.pause(0.5)
+        await run_screen_drawn(pilot)
         saved.append(Path(app.save_screenshot("run-failed.svg", path=str(out))))
         await pilot.press("question_mark")
         await pilot.pause(0.3)
@@ -34,7 +50,7 @@ async def _shoot(out: Path) -> list[Path]:
     async with app.run_test(size=(80, 24)) as pilot:  # the smallest terminal we design for
         await pilot.pause(0.3)
         await pilot.press("down", "down", "enter")
-        await pilot.pause(0.5)
+        await run_screen_drawn(pilot)
         saved.append(Path(app.save_screenshot("run-80x24.svg", path=str(out))))
     return saved
 

@@ -7,7 +7,8 @@ a job), a character typed after Tab landed in the field before it, and keys type
 a new screen had focused anything were dropped. Here:
 
 - a screen that takes keys only when ready (KeysWhenReady) gets none until its on_mount
-  has focused what it wants; keys typed before that wait, then arrive in order;
+  has focused what it wants (the run screen: until its first frame, read on a worker, is
+  drawn); keys typed before that wait, then arrive in order;
 - outside text fields, a key's binding runs at once, before the next key is looked at,
   and so does Tab everywhere: the next key finds the focus the previous one left.
 """

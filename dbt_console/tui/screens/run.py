@@ -22,9 +22,9 @@ from dbt_console import actions, failures, humanize
 from dbt_console.errors import UserError
 from dbt_console.humanize import node_name
 from dbt_console.model import FAILED_NODE, Run
-from dbt_console.tui.keys import KeysWhenReady
+from dbt_console.tui.keys import KeysReady
 from dbt_console.tui.screens import run_watch
-from dbt_console.tui.screens.run_watch import RunWatch, Snapshot
+from dbt_console.tui.screens.run_watch import Snapshot
 from dbt_console.tui.widgets.footer import footer
 from dbt_console.tui.widgets.log_view import LogView
 from dbt_console.tui.widgets.progress import NodeProgress
@@ -38,7 +38,7 @@ SHORT = 32
 MODELS_SHOWN = 5  # compare changes in the head; `dbt-console compare RUN` lists them all
 
 
-class RunScreen(KeysWhenReady, Screen):
+class RunScreen(Screen):
     HELP_TITLE = "run"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -50,6 +50,9 @@ class RunScreen(KeysWhenReady, Screen):
         Binding("p", "pager", "Pager", tooltip="The whole log in $PAGER (less -R): search "
                                                "and copy it there"),
     ]
+
+    # Keys typed before the first frame wait for it (see keys.py): one may act on the run.
+    keys_ready = False
 
     def __init__(self, run_id: int):
         super().__init__()
@@ -97,10 +100,7 @@ class RunScreen(KeysWhenReady, Screen):
 
     def on_mount(self) -> None:
         self.query_one(LogView).focus()
-        # The first frame, complete, before any key can act on the run. (Read on the UI
-        # thread: on the worker, under load, the pty tests saw the node list drawn short.)
-        self.show(RunWatch(self.ctx, self.run_id, self.app.status_styles).changed())
-        self.watch_store()
+        self.watch_store()  # the first frame too: the UI thread reads nothing
 
     @work(thread=True, exclusive=True, group="watch")
     def watch_store(self) -> None:
@@ -121,6 +121,8 @@ class RunScreen(KeysWhenReady, Screen):
             self.show(message.snapshot)
         finally:
             message.shown.set()
+        if not self.keys_ready:  # a key acts on the run only once it is on screen
+            self.app.post_message(KeysReady(self))
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.width < NARROW, "narrow")
@@ -153,7 +155,7 @@ class RunScreen(KeysWhenReady, Screen):
             self._failures = self._failure_summary()
             self.query_one("#review", Static).update(self._failures)
             self.show_changes(run)
-            self._show_compare(run)
+            self._show_compare(run, snap.comparison)
 
     def _show_head(self, run: Run, snap: Snapshot) -> None:
         took = run.duration
@@ -194,14 +196,12 @@ class RunScreen(KeysWhenReady, Screen):
             self._shown[selector] = text
             widget.update(text, layout=layout)
 
-    def _show_compare(self, run: Run) -> None:
+    def _show_compare(self, run: Run, found) -> None:
         """A CI run's compare changes: each modified model against production's."""
         from dbt_console.ci.compare import cells
 
         widget = self.query_one("#compare", Static)
-        try:
-            found = actions.ci.comparison(self.ctx, run.id)
-        except UserError:
+        if found is None:
             widget.display = False  # not a CI run, or it compared nothing
             return
         text = Text(f"compare with production run {found.compared_with}: ", style="bold")

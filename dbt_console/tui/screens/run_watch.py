@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.message import Message
 
 from dbt_console import actions
+from dbt_console.errors import UserError
 from dbt_console.humanize import node_name
 from dbt_console.model import FAILED_NODE, SKIPPED_NODE, WARNED_NODE, Run, RunStatus
 from dbt_console.tui import symbols
@@ -49,6 +50,7 @@ class Snapshot:
     total: int = 0  # of all steps; while running, at least the last run's count
     new_lines: tuple[int, list] = (0, [])  # (index of the first, the log's lines since last)
     orphaned: bool = False  # its engine died (actions.runs.ORPHANED)
+    comparison: object | None = None  # a CI run's, read once it ended (None: none)
 
     def then(self, later: Snapshot) -> Snapshot:
         """This snapshot and a later one as one: the later state, both one's new lines."""
@@ -56,7 +58,8 @@ class Snapshot:
         return Snapshot(later.run, later.log_lines,
                         later.rows if later.rows is not None else self.rows,
                         later.results, later.deliveries, later.done, later.total,
-                        (start, lines + later.new_lines[1]), later.orphaned)
+                        (start, lines + later.new_lines[1]), later.orphaned,
+                        later.comparison or self.comparison)
 
 
 class RunWatch:
@@ -74,6 +77,7 @@ class RunWatch:
         self.expected: int | None = None
         self.steps_waiting = False
         self.result_rows = 0
+        self.compared = False
 
     def changed(self) -> Snapshot | None:
         if self.feed is None:  # the log opens at its end: from its last page on
@@ -105,7 +109,17 @@ class RunWatch:
         done, total = self._counts(run, progress)
         return Snapshot(run, self.feed.next_seq, rows, self.results,
                         actions.notify.deliveries(self.ctx, self.run_id), done, total,
-                        (update.start, update.lines), update.orphaned)
+                        (update.start, update.lines), update.orphaned, self._comparison(run))
+
+    def _comparison(self, run: Run):
+        """A CI run's compare changes, once: when it is first seen ended."""
+        if not run.status.finished or self.compared:
+            return None
+        self.compared = True
+        try:
+            return actions.ci.comparison(self.ctx, run.id)
+        except UserError:  # not a CI run, or it compared nothing
+            return None
 
     def _result_rows(self) -> list[tuple[str, tuple]]:
         ordered = sorted(self.results.values(), key=lambda r: (ORDER.get(r.status, 3), r.step,

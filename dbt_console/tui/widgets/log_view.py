@@ -88,12 +88,24 @@ class LogView(CachedStyles, ScrollView, can_focus=True):
             return
         self._count, self._final = count, final
         self.virtual_size = Size(max(self._width, self.size.width), count)
-        if self.follow:
-            if self.size.height:
-                self.scroll_end(animate=False, immediate=True)
-            else:  # before its first layout the view has no height to scroll by
-                self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+        self._keep_end()
         self.refresh()
+
+    def _keep_end(self) -> None:
+        """While following, the last line stays in view: now, and again after the next
+        layout, which may give the view its scrollbar (Textual ignores a scroll before) or
+        change its height (the head above growing, a horizontal scrollbar appearing)."""
+        if not self.follow:
+            return
+        if self.size.height and self.allow_vertical_scroll:
+            self.scroll_end(animate=False, immediate=True)
+        self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self._keep_end()
+
+    def watch_show_horizontal_scrollbar(self) -> None:
+        self._keep_end()  # a long line's scrollbar took the last row
 
     def extend(self, start: int, lines: list[LogLine]) -> None:
         """Lines read elsewhere (the run screen's worker reads the new ones as they come),
