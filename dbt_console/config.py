@@ -6,8 +6,9 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from dbt_console.errors import UserError
 from dbt_console.inputlimits import shown
@@ -108,6 +109,12 @@ class Settings:
     # read the store or the engine's environment (README, A shared server). "" runs them
     # as the engine's own user. Warm starts do not apply with it.
     run_as: str = ""
+    # The SMTP server email hooks use when they give none: a table [smtp] with host, port,
+    # starttls or ssl, username, password (always ${VAR}) and from (hooks/mail.py).
+    smtp: Mapping[str, Any] = field(default_factory=dict)
+
+
+DEFAULTS = Settings()
 
 
 def load_settings(paths: Paths, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -120,7 +127,7 @@ def load_settings(paths: Paths, environ: Mapping[str, str] = os.environ) -> Sett
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UserError(f"{path}: not valid TOML: {exc}") from None
-    known = {f.name: f.default for f in fields(Settings)}
+    known = {f.name: getattr(DEFAULTS, f.name) for f in fields(Settings)}
     values = {}
     for key, value in raw.items():
         if key not in known:
@@ -147,6 +154,12 @@ def _from_text(text: str, default: object) -> object:
 
 
 def _checked(where: str, key: str, default: object, value: object) -> object:
+    if isinstance(default, Mapping):
+        from dbt_console.hooks.mail import smtp_problems
+
+        if problems := smtp_problems(value, key):
+            raise UserError(f"{where}: " + "; ".join(problems))
+        return value
     if isinstance(default, tuple):
         return _names(where, key, value)
     if isinstance(default, str):

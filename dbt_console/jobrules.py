@@ -75,7 +75,8 @@ def check_hook(hook: Any) -> list[str]:
     kind = KINDS[hook["type"]]
     problems = [f"{kind.name} needs '{key}'" for key in sorted(kind.required - set(hook))]
     for key in sorted(set(hook) - kind.fields):
-        problems.append(f"unknown field {shown(key)} for a {kind.name} hook (known: "
+        article = "an" if kind.name[0] in "aeiou" else "a"
+        problems.append(f"unknown field {shown(key)} for {article} {kind.name} hook (known: "
                         f"{', '.join(sorted(kind.required | kind.optional))})")
     for key in ("url", "secret", "header", "routing_key", "name"):
         if key in hook and (not isinstance(hook[key], str) or not hook[key]):
@@ -101,7 +102,7 @@ def check_hook(hook: Any) -> list[str]:
     known = (*EVENTS, *ALERTS)
     if not isinstance(events, list) or not events or any(e not in known for e in events):
         problems.append(f"events must be a list from {', '.join(known)}, got {shown(events)}")
-    return problems
+    return problems + kind.problems(hook)
 
 
 def command_argv(command: str) -> list[str]:

@@ -601,6 +601,22 @@ def receiver():
         r.close()
 
 
+@pytest.fixture
+def smtp_server():
+    """Start real SMTP servers on 127.0.0.1 (tests/smtpserver.py); stopped afterwards."""
+    from smtpserver import SmtpServer
+
+    started = []
+
+    def start(**options) -> SmtpServer:
+        started.append(SmtpServer(**options).start())
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
 # --- a real PostgreSQL server -----------------------------------------------------------
 
 @pytest.fixture(scope="session")

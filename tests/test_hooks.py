@@ -11,6 +11,7 @@ import socket
 import sys
 
 import pytest
+from smtpserver import parts
 
 from conftest import SLOW_PROJECT, binary, copy_home, import_jobs, make_project, wait_for
 from dbt_console.config import Settings
@@ -21,6 +22,7 @@ from dbt_console.model import Trigger
 pytestmark = pytest.mark.real
 
 SECRET = "whsec-7c1f0e9b-never-print-me"
+SMTP_PASSWORD = "smtp-pw-5d2a-never-print-me"
 # Settings as conftest's environment says (every step cold): a warm helper would cost
 # more than these one-step runs, and warm starts are test_warm's subject.
 COLD = Settings(warm_starts=False)
@@ -38,10 +40,12 @@ def fast_retries(monkeypatch):
     monkeypatch.setattr(notifier, "JITTER", 0.0)
 
 
-def test_failing_demo_run_posts_one_signed_webhook_naming_the_failed_test(
-        demo_runs, tmp_path, receiver, monkeypatch):
+def test_failing_demo_run_posts_one_signed_webhook_and_one_email_naming_the_failed_test(
+        demo_runs, tmp_path, receiver, smtp_server, monkeypatch):
+    """One dbt run for both kinds: the email goes through a server that wants AUTH."""
     home = copy_home(demo_runs, tmp_path)
     server = receiver()
+    mail = smtp_server(login=("dbt-console", SMTP_PASSWORD))
     import_jobs(home, tmp_path, f"""
 jobs:
   - name: audit-hooked
@@ -53,11 +57,19 @@ jobs:
         url: {server.url}/dbt-events
         secret: ${{DBT_HOOK_SECRET}}
         events: [errored]
+      - type: email
+        to: [data-team@example.org, oncall@example.org]
+        cc: lead@example.org
+        from: dbt@example.org
+        smtp: {{host: 127.0.0.1, port: {mail.port}, starttls: false, username: dbt-console,
+                password: "${{SMTP_PASSWORD}}"}}
 """)
     monkeypatch.setenv("DBT_HOOK_SECRET", SECRET)
+    monkeypatch.setenv("SMTP_PASSWORD", SMTP_PASSWORD)
     result = binary(home, "run", "audit-hooked", "--wait")
     assert result.code == 1
     assert len(server.requests) == 1
+    assert_the_failure_email(mail, json.loads(server.requests[0]["body"])["data"]["runId"])
     request = server.requests[0]
     expected = hmac.new(SECRET.encode(), request["body"], hashlib.sha256).hexdigest()
     assert request["headers"]["Authorization"] == expected  # hex, no prefix
@@ -71,14 +83,38 @@ jobs:
         "test.pedalshare.assert_rides_end_within_a_day"]
     assert data["failedNodes"][0]["message"] == "Got 3 results, configured to fail if != 0"
     deliveries = json.loads(binary(home, "deliveries", "--json").out)
-    assert [(d["status"], d["attempts"], d["event"]) for d in deliveries] == [
-        ("delivered", 1, "errored")]
-    # The secret is nowhere a user looks.
+    assert sorted((d["hook"]["type"], d["status"], d["attempts"], d["event"])
+                  for d in deliveries) == [("email", "delivered", 1, "errored"),
+                                           ("webhook", "delivered", 1, "errored")]
+    # The secrets are nowhere a user looks, nor in any file of the home.
     for args in (("logs", data["runId"]), ("runs", "--json"), ("jobs", "list", "--json"),
                  ("jobs", "export"), ("deliveries", "--json"), ("jobs", "show", "audit-hooked")):
         shown = binary(home, *args)
-        assert SECRET not in shown.out + shown.err, args
-    assert SECRET.encode() not in (home / "dbt-console.db").read_bytes()
+        for secret in (SECRET, SMTP_PASSWORD):
+            assert secret not in shown.out + shown.err, args
+    for path in home.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert SECRET.encode() not in content and SMTP_PASSWORD.encode() not in content, path
+
+
+def assert_the_failure_email(mail, run_id: str) -> None:
+    """Exactly one message, to everyone named, saying what failed and how to look."""
+    assert mail.auth_failures == 0
+    (got,) = mail.received
+    assert sorted(got.rcpt_tos) == ["data-team@example.org", "lead@example.org",
+                                    "oncall@example.org"]
+    message = got.message
+    assert message["Subject"] == f"[dbt-console] audit-hooked failed (run {run_id})"
+    assert (message["From"], message["Cc"]) == ("dbt@example.org", "lead@example.org")
+    text, html = parts(message)
+    for body in (text, html):
+        assert "assert_rides_end_within_a_day" in body
+        assert "Got 3 results, configured to fail if != 0" in body
+        assert f"dbt-console logs {run_id}" in body
+        assert "manual by" in body  # the trigger, and who asked
+    assert "Done. PASS=" in text  # the log's last lines
+    assert "<li><b>fail</b> <code>test.pedalshare.assert_rides_end_within_a_day</code>" in html
 
 
 def run_quick_job(paths, store, tmp_path, hooks_yaml: str, events="[succeeded]") -> None:
@@ -139,13 +175,14 @@ def test_delivery_survives_a_receiver_down_and_an_engine_restart(
     assert len(server.requests) == 1
 
 
-def test_slack_and_pagerduty_bodies_have_what_their_apis_require(
+def test_slack_teams_and_pagerduty_bodies_have_what_their_apis_require(
         paths, store, tmp_path, receiver, monkeypatch):
-    slack, pd = receiver(), receiver()
+    slack, pd, teams = receiver(), receiver(), receiver()
     monkeypatch.setenv("PD_KEY", "R0UTINGKEY0000000000000000000000")
     run_quick_job(paths, store, tmp_path, f"""
       - {{type: slack, url: "{slack.url}/services/T/B/x", events: [errored, succeeded]}}
-      - {{type: pagerduty, routing_key: "${{PD_KEY}}", url: "{pd.url}/v2/enqueue"}}""")
+      - {{type: pagerduty, routing_key: "${{PD_KEY}}", url: "{pd.url}/v2/enqueue"}}
+      - {{type: teams, url: "{teams.url}/workflows/x", events: [errored, succeeded]}}""")
     from dbt_console.engine.executor import Executor
     from dbt_console.model import RunStatus, Trigger
 
@@ -172,6 +209,37 @@ def test_slack_and_pagerduty_bodies_have_what_their_apis_require(
     assert resolve["dedup_key"] == trigger["dedup_key"] == "dbt-console/quick"
     for d in store.list_deliveries():
         assert "R0UTINGKEY" not in d.request_body  # the key is added only when sent
+    failed, succeeded = (json.loads(r["body"]) for r in teams.requests)
+    for message in (failed, succeeded):
+        assert_adaptive_card(message)
+    card = failed["attachments"][0]["content"]["body"]
+    texts = " ".join(e.get("text", "") for e in card)
+    assert f"quick: run {failing.id} errored" in texts and "a test failure" in texts
+    assert card[0]["color"] == "Attention"
+    succeeded_card = succeeded["attachments"][0]["content"]["body"]
+    assert succeeded_card[0]["color"] == "Good"
+    assert {"title": "Status", "value": "success"} in succeeded_card[1]["facts"]
+    assert teams.requests[0]["path"] == "/workflows/x"
+
+
+def assert_adaptive_card(message: dict) -> None:
+    """What a Teams Workflows webhook accepts: a message whose one attachment is an
+    Adaptive Card, each element of a type and with the fields the schema requires."""
+    assert message["type"] == "message"
+    (attachment,) = message["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert card["type"] == "AdaptiveCard"
+    assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
+    assert tuple(map(int, card["version"].split("."))) <= (1, 5)  # Teams renders <= 1.5
+    for element in card["body"]:
+        assert element["type"] in ("TextBlock", "FactSet"), element
+        if element["type"] == "TextBlock":
+            assert isinstance(element["text"], str) and element["text"]
+        else:
+            assert all(set(f) == {"title", "value"} and all(isinstance(v, str)
+                                                             for v in f.values())
+                       for f in element["facts"])
 
 
 def test_command_hook_gets_the_payload_on_stdin(paths, store, tmp_path):

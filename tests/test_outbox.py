@@ -104,7 +104,8 @@ def test_a_delivery_answered_but_not_recorded_goes_again_with_its_event_id_then_
     sends the same event again (receivers deduplicate by eventId). Once recorded, no
     engine sends it again."""
     server = receiver()
-    home = home_with_chain(tmp_path, server.url, "dbt parse", "[success]", "[succeeded]")
+    # `down` follows a failure: it never runs here (a chained run is the other test's).
+    home = home_with_chain(tmp_path, server.url, "dbt parse", "[error]", "[succeeded]")
     first = serving(home, env={"DBT_CONSOLE_KILL_AT": DELIVERY_ANSWERED})
     up = int(binary(home, "run", "up").out.split()[0])
     killed_by_itself(first)

@@ -37,7 +37,7 @@ class OneRun:
         if self.warm is not None:
             self.warm.close()
         with opened(self.engine.paths.store, notifier.USES) as store:
-            send_due(store, self.run_id)
+            send_due(store, self.run_id, self.engine.settings.smtp)
 
 
 def start(paths: Paths, run_id: int) -> OneRun | None:

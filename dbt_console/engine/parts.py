@@ -94,7 +94,7 @@ def for_serve(paths: Paths, settings: Settings, kind: str = "serve",
                           settings, watch, warm)
     return Parts(
         keeper, doorbell, events, Executor(paths, launchers, events, settings.pass_env),
-        Notifier(paths.store), schedules,
+        Notifier(paths.store, smtp_defaults=settings.smtp), schedules,
         watchers=(PushWatcher(paths.store, settings.push_poll_seconds, doorbell.ring),
                   WakeListener(paths.data_dir, doorbell.nudge)),
         chores=(Chore("alerts", 0.0, alerts.CHECK_SECONDS, watch.check, alerts.USES),
@@ -111,7 +111,8 @@ def for_one_run(paths: Paths, settings: Settings, run_id: int,
     keeper, doorbell, events = LeaseKeeper("run --wait"), Doorbell(), RunEvents()
     return Parts(keeper, doorbell, events,
                  Executor(paths, _launchers(paths, settings, warm), events, settings.pass_env),
-                 Notifier(paths.store, run_id=run_id), takes=lambda queued: queued == run_id)
+                 Notifier(paths.store, run_id=run_id, smtp_defaults=settings.smtp),
+                 takes=lambda queued: queued == run_id)
 
 
 def _launchers(paths: Paths, settings: Settings, warm: WarmLauncher | None) -> Launchers:

@@ -7,4 +7,4 @@ from dbt_console.hooks import webhook
 from dbt_console.hooks.kind import HookKind
 
 KIND = HookKind("command", frozenset({"argv"}), frozenset({"events", "name"}), (),
-                webhook.body, webhook.alert_body, runs_program=True)
+                webhook.body, webhook.alert_body, transport="program")

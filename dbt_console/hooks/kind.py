@@ -15,8 +15,22 @@ ALERTS = ("late", "slow", "missed")
 DEFAULT_EVENTS = ("errored", *ALERTS)
 # (unique_id, status, message) of each failed node
 Failed = list[tuple[str, str, str | None]]
-# hook, its index in the job, the run, the event, node counts, failed nodes -> body
-BodyFn = Callable[[Hook, int, Run, str, dict[str, int], Failed], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a run's message may say: the run, the event it is, its node counts, its
+    failed nodes, and the last lines of its log (for the kinds that quote them)."""
+
+    run: Run
+    event: str
+    counts: dict[str, int]
+    failed: Failed
+    log_tail: tuple[str, ...] = ()
+
+
+# hook, its index in the job, the notice -> body
+BodyFn = Callable[[Hook, int, Notice], dict[str, Any]]
 
 @dataclass(frozen=True)
 class Alert:
@@ -40,6 +54,10 @@ def _unchanged(hook: Hook, body: str, resolve: Callable[[str], str]):
     return body, {}
 
 
+def _none(hook: dict[str, Any]) -> list[str]:
+    return []
+
+
 @dataclass(frozen=True)
 class HookKind:
     name: str
@@ -52,8 +70,15 @@ class HookKind:
     prepare: PrepareFn = _unchanged
     # Where it POSTs when the hook gives no url (PagerDuty's events endpoint).
     default_url: str | None = None
-    # Runs a program as the service user instead of sending over HTTP: admins only.
-    runs_program: bool = False
+    # How it goes: "http" (a POST), "program" (run as the service user: admins only) or
+    # "smtp" (an email).
+    transport: str = "http"
+    # Problems with a hook's fields that only its kind knows (check_hook has the rest).
+    problems: Callable[[dict[str, Any]], list[str]] = _none
+
+    @property
+    def runs_program(self) -> bool:
+        return self.transport == "program"
 
     @property
     def fields(self) -> frozenset[str]:

@@ -9,16 +9,16 @@ import socket
 from typing import Any
 
 from dbt_console.hooks.common import FAILED_NODES, iso, trim
-from dbt_console.hooks.kind import Alert, HookKind
-from dbt_console.model import Hook, Run
+from dbt_console.hooks.kind import Alert, HookKind, Notice
+from dbt_console.model import Hook
 
 URL = "https://events.pagerduty.com/v2/enqueue"
 KEY_PLACEHOLDER = "(added when sent)"
 RESOLVES = ("succeeded", "warned")
 
 
-def body(hook: Hook, index: int, run: Run, event: str, counts: dict[str, int],
-         failed) -> dict[str, Any]:
+def body(hook: Hook, index: int, notice: Notice) -> dict[str, Any]:
+    run, event, failed = notice.run, notice.event, notice.failed
     out: dict[str, Any] = {
         "routing_key": KEY_PLACEHOLDER,
         "event_action": "resolve" if event in RESOLVES else "trigger",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from dbt_console.hooks.common import trim
-from dbt_console.hooks.kind import Alert, HookKind
-from dbt_console.model import Hook, Run
+from dbt_console.hooks.kind import Alert, HookKind, Notice
+from dbt_console.model import Hook
 
 MARKS = {"succeeded": ":white_check_mark:", "warned": ":warning:", "errored": ":x:",
          "cancelled": ":no_entry_sign:", "started": ":arrow_forward:"}
@@ -14,8 +14,8 @@ ALERT_WORDS = {"late": (":alarm_clock:", "is late"), "slow": (":turtle:", "is ru
                "missed": (":ghost:", "missed a scheduled run")}
 
 
-def body(hook: Hook, index: int, run: Run, event: str, counts: dict[str, int],
-         failed) -> dict[str, Any]:
+def body(hook: Hook, index: int, notice: Notice) -> dict[str, Any]:
+    run, event, failed = notice.run, notice.event, notice.failed
     title = f"{MARKS[event]} {run.job_name}: run {run.id} {event}"
     duration = "" if run.duration is None else f"{run.duration:.0f}s"
     blocks: list[dict[str, Any]] = [

@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dbt_console.hooks.common import FAILED_NODES, STATUS_CODE, STATUS_WORD, iso, trim
-from dbt_console.hooks.kind import Alert, HookKind
-from dbt_console.model import Hook, Run, RunStatus
+from dbt_console.hooks.kind import Alert, HookKind, Notice
+from dbt_console.model import Hook, RunStatus
 
 EVENT_TYPE = {"started": "job.run.started", "succeeded": "job.run.completed",
               "warned": "job.run.completed", "errored": "job.run.errored",
@@ -20,8 +20,8 @@ EVENT_TYPE = {"started": "job.run.started", "succeeded": "job.run.completed",
               "late": "job.run.late", "slow": "job.run.slow", "missed": "job.run.missed"}
 
 
-def body(hook: Hook, index: int, run: Run, event: str, counts: dict[str, int],
-         failed) -> dict[str, Any]:
+def body(hook: Hook, index: int, notice: Notice) -> dict[str, Any]:
+    run, event, counts, failed = notice.run, notice.event, notice.counts, notice.failed
     status = STATUS_WORD.get(run.status, "Running")
     return {
         "accountId": 1,

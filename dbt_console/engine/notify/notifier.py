@@ -11,19 +11,29 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from dbt_console.ci import ReportSpec
 from dbt_console.engine import killpoints
 from dbt_console.engine.notify import gitreport, reports
 from dbt_console.engine.notify.send import attempt, masked_target
-from dbt_console.hooks import DEFAULT_EVENTS, KINDS, Alert
+from dbt_console.hooks import DEFAULT_EVENTS, KINDS, Alert, Notice
 from dbt_console.hooks.pagerduty import RESOLVES
 from dbt_console.model import FAILED_NODE, WARNED_NODE, Hook, Job, Run, RunStatus
-from dbt_console.store import AlertsStore, DeliveriesStore, JobsStore, RunsStore, StepsStore
+from dbt_console.store import (
+    AlertsStore,
+    DeliveriesStore,
+    JobsStore,
+    LogsStore,
+    RunsStore,
+    StepsStore,
+)
 from dbt_console.store.repos import Repos, joined, opened
 
 # The store's concerns this part and the parts it hands the store to use (repos.py).
-USES = joined((RunsStore, DeliveriesStore, StepsStore, JobsStore, AlertsStore), reports.USES)
+USES = joined((RunsStore, DeliveriesStore, StepsStore, JobsStore, AlertsStore, LogsStore),
+              reports.USES)
 
 
 log = logging.getLogger(__name__)
@@ -31,6 +41,7 @@ log = logging.getLogger(__name__)
 # Waits after failed attempts 1-4; a 5th failure is final (about 7.5 min in all, +-20 %).
 BACKOFF_SECONDS = (30.0, 60.0, 120.0, 240.0)
 JITTER = 0.2
+LOG_TAIL_LINES = 20  # what an email quotes of the log
 
 
 def _wanted(hook: Hook, event: str, store: Repos, run: Run) -> bool:
@@ -79,6 +90,12 @@ def event_of(run: Run, counts: dict[str, int]) -> str | None:
     return {RunStatus.ERROR: "errored", RunStatus.CANCELLED: "cancelled"}.get(run.status)
 
 
+def _log_tail(store: Repos, run: Run) -> tuple[str, ...]:
+    """The run's last log lines, as `dbt-console logs` prints their text."""
+    count = store.log_line_count(run.id)
+    return tuple(line.msg for line in store.read_log(run.id, max(0, count - LOG_TAIL_LINES)))
+
+
 def queue_for(store: Repos, run: Run) -> int:
     """Queue a delivery for every hook of the run's job that wants this state change."""
     job = store.run_job(run.id)
@@ -90,11 +107,12 @@ def queue_for(store: Repos, run: Run) -> int:
         return 0
     failed = [(r.unique_id, r.status, r.message) for r in store.node_results(run.id)
               if r.status in FAILED_NODE]
+    notice = Notice(run, event, counts, failed, _log_tail(store, run))
     rows = []
     for index, hook in enumerate(job.hooks):
         if not _wanted(hook, event, store, run):
             continue
-        body = KINDS[hook.type].body(hook, index, run, event, counts, failed)
+        body = KINDS[hook.type].body(hook, index, notice)
         rows.append((run.id, run.job_name, index, hook.type, masked_target(hook), event,
                      json.dumps(body)))
     rows += reports.rows_for(store, job, run, event)
@@ -102,8 +120,10 @@ def queue_for(store: Repos, run: Run) -> int:
     return len(rows)
 
 
-def send_due(store: Repos, run_id: int | None = None) -> int:
-    """Make one attempt at every delivery that is due; returns how many were tried."""
+def send_due(store: Repos, run_id: int | None = None,
+             smtp_defaults: Mapping[str, Any] | None = None) -> int:
+    """Make one attempt at every delivery that is due; returns how many were tried.
+    `smtp_defaults`: settings.toml's [smtp], for email hooks without their own."""
     due = store.due_deliveries(run_id)
     for delivery in due:
         if reports.is_report(delivery.hook_index) and reports.outdated(store, delivery):
@@ -115,7 +135,8 @@ def send_due(store: Repos, run_id: int | None = None) -> int:
                                  None, None)
             continue
         result = (gitreport.attempt(hook, delivery.request_body)
-                  if isinstance(hook, ReportSpec) else attempt(hook, delivery.request_body))
+                  if isinstance(hook, ReportSpec)
+                  else attempt(hook, delivery.request_body, smtp_defaults))
         if result.delivered:
             killpoints.reach(killpoints.DELIVERY_ANSWERED)
         retry_at = None
@@ -135,8 +156,10 @@ def send_due(store: Repos, run_id: int | None = None) -> int:
 class Notifier:
     """The engine's sender: a thread that delivers whatever is due, about once a second."""
 
-    def __init__(self, store_path, interval: float = 1.0, run_id: int | None = None):
+    def __init__(self, store_path, interval: float = 1.0, run_id: int | None = None,
+                 smtp_defaults: Mapping[str, Any] | None = None):
         self.store_path = store_path
+        self.smtp_defaults = smtp_defaults
         self.run_id = run_id  # only this run's deliveries (`run --wait` with no engine)
         self.interval = interval
         self._stop = threading.Event()
@@ -155,7 +178,7 @@ class Notifier:
                 try:
                     if self.run_id is None:
                         reports.queue_waiting(store)
-                    send_due(store, self.run_id)
+                    send_due(store, self.run_id, self.smtp_defaults)
                 except Exception:
                     log.exception("notifier")
                 self._stop.wait(self.interval)

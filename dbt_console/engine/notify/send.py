@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
+from dbt_console.engine.notify import smtp
 from dbt_console.hooks import KINDS
+from dbt_console.hooks.mail import addresses
 from dbt_console.model import ENV_REF_RE, Hook
 
 TIMEOUT_SECONDS = 10.0
@@ -37,8 +41,11 @@ def resolve(value: str) -> str:
 
 
 def masked_target(hook: Hook) -> str:
-    """Where a hook sends, safe to show: scheme and host, never the path or a key."""
+    """Where a hook sends, safe to show: scheme and host, never the path or a key; an
+    email's recipients."""
     kind = KINDS[hook.type]
+    if kind.transport == "smtp":
+        return "mailto:" + ",".join(addresses(hook.options.get("to")))
     if kind.runs_program:
         return "command " + os.path.basename(str((hook.options.get("argv") or ["?"])[0]))
     url = hook.options.get("url") or kind.default_url or ""
@@ -48,12 +55,17 @@ def masked_target(hook: Hook) -> str:
     return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "…"
 
 
-def attempt(hook: Hook, body: str) -> Attempt:
+def attempt(hook: Hook, body: str, smtp_defaults: Mapping[str, Any] | None = None) -> Attempt:
+    """One try; `smtp_defaults`: settings.toml's [smtp], for email hooks without their own."""
     target = masked_target(hook)
     try:
         kind = KINDS[hook.type]
         if kind.runs_program:
             return _command(hook, body)
+        if kind.transport == "smtp":
+            sent, code, said = smtp.send(hook, body, smtp_defaults or {}, resolve,
+                                         TIMEOUT_SECONDS)
+            return Attempt(sent, code, None if sent else said, said if sent else None)
         url = resolve(hook.options.get("url") or kind.default_url)
         body, extra = kind.prepare(hook, body, resolve)
         headers = {"Content-Type": "application/json", **extra}

@@ -1,0 +1,117 @@
+"""Email hooks against a real SMTP server on 127.0.0.1 (aiosmtpd, tests/smtpserver.py):
+STARTTLS with a certificate the engine must trust, settings.toml's [smtp] as the default
+server, a server that is down, and the bad input a jobs file can hold. (The failing demo
+run's one email, through a server that wants AUTH, is in test_hooks.py, beside the
+webhook that run also sends.)"""
+
+from __future__ import annotations
+
+import pytest
+from smtpserver import parts, self_signed
+
+from conftest import write_jobs
+from dbt_console.engine.notify import notifier
+from dbt_console.model import RunStatus, Trigger
+
+JOB = """
+jobs:
+  - name: mailed
+    project_dir: /srv/a
+    commands: ["dbt build"]
+    hooks:
+{hooks}
+"""
+
+
+@pytest.mark.real
+def test_starttls_to_a_server_the_engine_trusts_and_settings_give_the_server(
+        tmp_path, home, paths, cli, smtp_server, monkeypatch):
+    cert = self_signed(tmp_path)
+    mail = smtp_server(cert=cert)
+    home.mkdir(parents=True, exist_ok=True)
+    paths.settings_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.settings_file.write_text(
+        f'[smtp]\nhost = "localhost"\nport = {mail.port}\nstarttls = true\n'
+        'from = "dbt-console@example.org"\n')
+    jobs = write_jobs(tmp_path / "jobs.yml", JOB.format(
+        hooks="      - {type: email, to: ops@example.org}"))
+    assert cli("jobs", "import", str(jobs)).code == 0
+
+    # Its certificate is signed by no CA the system trusts: refused, and said so.
+    refused = cli("hooks", "test", "mailed")
+    assert refused.code == 1 and mail.received == []
+    assert (f"hooks[0] email mailto:ops@example.org: FAILED: SMTP localhost:{mail.port}: "
+            "SSLCertVerificationError") in refused.out, refused.out
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert[0]))  # as a private CA is trusted
+    sent = cli("hooks", "test", "mailed")
+    assert sent.code == 0, sent.out + sent.err
+    assert sent.out.startswith("hooks[0] email mailto:ops@example.org: delivered")
+    (got,) = mail.received
+    assert got.message["From"] == "dbt-console@example.org"  # settings.toml's
+    assert got.message["Subject"] == "[dbt-console] mailed failed (run 0)"
+    text, html = parts(got.message)
+    assert "this is a test event" in text and "this is a test event" in html
+
+
+@pytest.mark.real
+def test_a_server_that_is_down_is_retried_then_the_delivery_fails_with_why(
+        tmp_path, paths, store, smtp_server, monkeypatch):
+    monkeypatch.setattr(notifier, "BACKOFF_SECONDS", (0.0,) * 4)
+    monkeypatch.setattr(notifier, "JITTER", 0.0)
+    mail = smtp_server()
+    port = mail.port
+    mail.stop()  # nothing listens there now
+    from dbt_console.jobspec import parse_jobs
+
+    store.save_jobs(parse_jobs(JOB.format(hooks=(
+        f"      - {{type: email, to: ops@example.org, smtp: {{host: 127.0.0.1, port: {port},"
+        " starttls: false}}")), "test", tmp_path))
+    run = store.enqueue_run(store.get_job("mailed"), Trigger.manual(), "test")
+    store.claim_run(run.id)
+    store.finish_run(run.id, RunStatus.ERROR, "a test failure")
+    assert notifier.queue_for(store, store.get_run(run.id)) == 1
+    for _ in range(len(notifier.BACKOFF_SECONDS) + 1):
+        notifier.send_due(store)
+    (delivery,) = store.list_deliveries(run.id)
+    assert (delivery.status, delivery.attempts) == ("failed", 5)
+    assert delivery.last_error == (f"SMTP 127.0.0.1:{port}: ConnectionRefusedError: "
+                                   "[Errno 111] Connection refused")
+    assert store.get_run(run.id).status is RunStatus.ERROR  # the run is as it ended
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("hook, said", [
+    ("{type: email, to: not-an-address}",
+     "hooks[0]: to: 'not-an-address' is not an email address (user@domain)"),
+    ("{type: email}", "hooks[0]: email needs 'to'"),
+    ("{type: email, to: a@example.org, bcc: b@example.org}",
+     "hooks[0]: unknown field 'bcc' for an email hook"),
+    ("{type: email, to: a@example.org, smtp: {host: mail.example.org, port: 0}}",
+     "hooks[0]: smtp.port must be a port number from 1 to 65535, got 0"),
+    ("{type: email, to: a@example.org, smtp: {host: m.example.org, username: u, "
+     "password: hunter2}}",
+     "hooks[0]: smtp.password must be ${VAR}, read from the engine's environment"),
+    ("{type: email, to: a@example.org, smtp: {host: m.example.org, ssl: true, "
+     "starttls: true}}", "hooks[0]: smtp: starttls and ssl exclude each other"),
+])
+def test_bad_email_hooks_are_refused_naming_the_hook_and_the_field(
+        tmp_path, home, cli, hook, said):
+    jobs = write_jobs(tmp_path / "jobs.yml", JOB.format(hooks=f"      - {hook}"))
+    result = cli("jobs", "import", str(jobs))
+    assert result.code == 2
+    assert said in result.err and "mailed" in result.err, result.err
+    assert "hunter2" not in result.err
+    assert cli("jobs", "list", "--json").out.strip() == "[]"  # nothing half-saved
+
+
+@pytest.mark.unit
+def test_a_bad_smtp_section_in_settings_is_refused_naming_the_file(tmp_path, home, paths, cli):
+    jobs = write_jobs(tmp_path / "jobs.yml", JOB.format(
+        hooks="      - {type: email, to: ops@example.org}"))
+    assert cli("jobs", "import", str(jobs)).code == 0
+    paths.settings_file.write_text('[smtp]\nhost = "m.example.org"\nport = 70000\n')
+    result = cli("hooks", "test", "mailed")
+    assert result.code == 2
+    assert str(paths.settings_file) in result.err
+    assert "smtp.port must be a port number from 1 to 65535, got 70000" in result.err
