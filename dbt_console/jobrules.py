@@ -68,7 +68,7 @@ CI_FIELDS = group_keys("ci")
 
 def check_hook(hook: Any) -> list[str]:
     """Problems with one notification hook (empty when it is fine)."""
-    from dbt_console.hooks import ALERTS, EVENTS, KINDS
+    from dbt_console.hooks import ALERTS, EVENTS, KINDS, policy
 
     if not isinstance(hook, dict) or hook.get("type") not in KINDS:
         return [f"must be a mapping with a type: one of {', '.join(KINDS)}"]
@@ -77,7 +77,7 @@ def check_hook(hook: Any) -> list[str]:
     for key in sorted(set(hook) - kind.fields):
         article = "an" if kind.name[0] in "aeiou" else "a"
         problems.append(f"unknown field {shown(key)} for {article} {kind.name} hook (known: "
-                        f"{', '.join(sorted(kind.required | kind.optional))})")
+                        f"{', '.join(sorted(kind.fields - {'type'}))})")
     for key in ("url", "secret", "header", "routing_key", "name"):
         if key in hook and (not isinstance(hook[key], str) or not hook[key]):
             problems.append(f"{key} must be text")
@@ -102,7 +102,7 @@ def check_hook(hook: Any) -> list[str]:
     known = (*EVENTS, *ALERTS)
     if not isinstance(events, list) or not events or any(e not in known for e in events):
         problems.append(f"events must be a list from {', '.join(known)}, got {shown(events)}")
-    return problems + kind.problems(hook)
+    return problems + kind.problems(hook) + policy.problems(hook)
 
 
 def command_argv(command: str) -> list[str]:

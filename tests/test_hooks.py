@@ -340,3 +340,40 @@ jobs:
     assert server.requests[0]["path"] == "/services/T1/B1/canary-7f3a"
     output = serve.stop()
     assert "canary-7f3a" not in output and "/services/T1" not in output
+
+
+def test_the_jobs_screen_tests_a_jobs_hooks_with_one_key(tmp_path, home, receiver):
+    """T on a job: each hook gets a sample failure, and the dashboard says how it went."""
+    import asyncio
+
+    from test_job_form import until
+
+    from dbt_console.config import resolve_paths
+    from dbt_console.tui.app import DbtConsoleApp
+
+    teams = receiver(statuses=[200, 500])
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: hooked
+    project_dir: /srv/a
+    commands: ["dbt build"]
+    hooks:
+      - {{type: teams, url: "{teams.url}/workflows/secret-part"}}
+      - {{type: slack, url: "{teams.url}/services/T/B/x"}}
+""")
+
+    async def scenario():
+        app = DbtConsoleApp(resolve_paths(), start_engine=False)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await until(pilot, lambda: app.screen.selected_job() == "hooked", "the job")
+            await pilot.press("T")
+            await until(pilot, lambda: any("hooks[1]" in n.message for n in app._notifications),
+                        "the hooks' results")
+            return [n.message for n in app._notifications]
+
+    (said,) = [m for m in asyncio.run(scenario()) if "hooks[1]" in m]
+    assert said.splitlines() == [
+        "hooks[0] teams http://127.0.0.1/…: delivered (200)",
+        "hooks[1] slack http://127.0.0.1/…: FAILED: POST http://127.0.0.1/… → 500 (500)"]
+    assert "secret-part" not in said
+    assert len(teams.requests) == 2

@@ -27,6 +27,12 @@ class HookTest:
     status_code: int | None
     error: str | None
 
+    def summary(self) -> str:
+        """One line, as `hooks test` and the dashboard say it."""
+        outcome = "delivered" if self.delivered else f"FAILED: {self.error}"
+        code = f" ({self.status_code})" if self.status_code is not None else ""
+        return f"hooks[{self.index}] {self.type} {self.target}: {outcome}{code}"
+
 
 @action("editor", changes=True, job=lambda ctx, job_name: job_name,
         target=lambda ctx, job_name: f"hooks of {job_name}")

@@ -13,9 +13,7 @@ from dbt_console.commands import out
 def cmd_hooks(args: Namespace, ctx: Context) -> int:
     results = actions.notify.test_hooks(ctx, args.job)
     for r in results:
-        outcome = "delivered" if r.delivered else f"FAILED: {r.error}"
-        code = f" ({r.status_code})" if r.status_code is not None else ""
-        out(f"hooks[{r.index}] {r.type} {r.target}: {outcome}{code}")
+        out(r.summary())
     return 1 if any(not r.delivered for r in results) else 0
 
 

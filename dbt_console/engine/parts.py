@@ -18,6 +18,7 @@ from dbt_console.engine import alerts, retention, runas
 from dbt_console.engine.events import RunEvents
 from dbt_console.engine.executor import Executor
 from dbt_console.engine.lease import LeaseKeeper
+from dbt_console.engine.notify import reminders
 from dbt_console.engine.notify.notifier import Notifier
 from dbt_console.engine.pushes import PushWatcher
 from dbt_console.engine.scheduler import TriggerFor, cron_trigger
@@ -98,6 +99,8 @@ def for_serve(paths: Paths, settings: Settings, kind: str = "serve",
         watchers=(PushWatcher(paths.store, settings.push_poll_seconds, doorbell.ring),
                   WakeListener(paths.data_dir, doorbell.nudge)),
         chores=(Chore("alerts", 0.0, alerts.CHECK_SECONDS, watch.check, alerts.USES),
+                Chore("reminders", reminders.CHECK_SECONDS, reminders.CHECK_SECONDS,
+                      reminders.check, reminders.USES),
                 Chore("prune", PRUNE_FIRST_SECONDS, PRUNE_EVERY_SECONDS,
                       lambda store: _prune(store, paths, settings), PRUNE_USES,
                       own_thread=True)),

@@ -11,6 +11,8 @@ from dbt_console.model import Hook, Run
 EVENTS = ("started", "succeeded", "errored", "cancelled", "warned")
 # Run alerts (a job's sla:): sent once each, not tied to a run's state change.
 ALERTS = ("late", "slow", "missed")
+# When any hook speaks beyond its events (policy.py).
+POLICY_FIELDS = frozenset({"notify", "remind_after"})
 # What a hook hears when its events are not given.
 DEFAULT_EVENTS = ("errored", *ALERTS)
 # (unique_id, status, message) of each failed node
@@ -27,6 +29,7 @@ class Notice:
     counts: dict[str, int]
     failed: Failed
     log_tail: tuple[str, ...] = ()
+    note: str = ""  # a line under the title: a recovery, a reminder (policy.py)
 
 
 # hook, its index in the job, the notice -> body
@@ -82,4 +85,4 @@ class HookKind:
 
     @property
     def fields(self) -> frozenset[str]:
-        return self.required | self.optional | {"type"}
+        return self.required | self.optional | POLICY_FIELDS | {"type"}

@@ -98,7 +98,8 @@ def body(hook: Hook, index: int, notice: Notice) -> dict[str, Any]:
     failed = _failed_lines(notice.failed)
     more = len(notice.failed) - len(failed)
     open_it = f"dbt-console logs {run.id}"
-    text = [subject, ""] + [f"{k}: {v}" for k, v in facts]
+    text = [subject, *([notice.note] if notice.note else []), ""]
+    text += [f"{k}: {v}" for k, v in facts]
     if run.error:
         text += ["", f"Why: {trim(run.error)}"]
     if failed:
@@ -109,13 +110,14 @@ def body(hook: Hook, index: int, notice: Notice) -> dict[str, Any]:
     text += ["", f"Open the run: {open_it}"]
     return {"to": addresses(hook.options["to"]), "cc": addresses(hook.options.get("cc")),
             "subject": subject, "text": "\n".join(text) + "\n",
-            "html": _html(subject, facts, run.error, failed, more, notice.log_tail, open_it)}
+            "html": _html(subject, notice, facts, failed, more, open_it)}
 
 
-def _html(subject, facts, error, failed, more, tail, open_it) -> str:
-    e = html.escape
+def _html(subject, notice: Notice, facts, failed, more, open_it) -> str:
+    e, error, tail = html.escape, notice.run.error, notice.log_tail
     rows = "".join(f"<tr><th align='left'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in facts)
-    parts = [f"<h2>{e(subject)}</h2>", f"<table>{rows}</table>"]
+    parts = [f"<h2>{e(subject)}</h2>", f"<p><b>{e(notice.note)}</b></p>" if notice.note
+             else "", f"<table>{rows}</table>"]
     if error:
         parts.append(f"<p><b>Why:</b> {e(trim(error))}</p>")
     if failed:

@@ -27,6 +27,8 @@ def body(hook: Hook, index: int, notice: Notice) -> dict[str, Any]:
             {"type": "mrkdwn", "text": f"*Trigger*\n{run.trigger}"},
         ]},
     ]
+    if notice.note:  # a recovery, a reminder
+        blocks.insert(1, {"type": "section", "text": {"type": "mrkdwn", "text": notice.note}})
     if run.error:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                    "text": f"*Why*\n{trim(run.error)}"}})

@@ -44,6 +44,8 @@ def body(hook: Hook, index: int, notice: Notice) -> dict[str, Any]:
             {"title": "Trigger", "value": f"{run.trigger} by {run.actor}"},
         ]},
     ]
+    if notice.note:  # a recovery, a reminder
+        card.insert(1, _text(notice.note, weight="Bolder"))
     if run.error:
         card.append(_text(f"**Why**: {trim(run.error)}"))
     for uid, status, message in failed[:FAILED_SHOWN]:

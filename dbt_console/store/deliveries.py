@@ -95,6 +95,14 @@ class DeliveriesStore(StoreBase):
             (hook_index, *run_ids))
         return {d.run_id: d for d in (Delivery(*r) for r in rows)}
 
+    def last_event_run(self, job_name: str, hook_index: int, event: str) -> int | None:
+        """The run id of the newest delivery of `event` through one hook of a job (the
+        last reminder: hooks/policy.py)."""
+        row = self.conn.execute(
+            "SELECT MAX(run_id) FROM deliveries WHERE job_name = ? AND hook_index = ? "
+            "AND event = ?", (job_name, hook_index, event)).fetchone()
+        return row[0]
+
     def list_deliveries(self, run_id: int | None = None, failed_only: bool = False,
                         limit: int = 50) -> list[Delivery]:
         where, args = [], []

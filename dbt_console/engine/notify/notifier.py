@@ -18,7 +18,7 @@ from dbt_console.ci import ReportSpec
 from dbt_console.engine import killpoints
 from dbt_console.engine.notify import gitreport, reports
 from dbt_console.engine.notify.send import attempt, masked_target
-from dbt_console.hooks import DEFAULT_EVENTS, KINDS, Alert, Notice
+from dbt_console.hooks import DEFAULT_EVENTS, KINDS, Alert, Notice, policy
 from dbt_console.hooks.pagerduty import RESOLVES
 from dbt_console.model import FAILED_NODE, WARNED_NODE, Hook, Job, Run, RunStatus
 from dbt_console.store import (
@@ -42,22 +42,32 @@ log = logging.getLogger(__name__)
 BACKOFF_SECONDS = (30.0, 60.0, 120.0, 240.0)
 JITTER = 0.2
 LOG_TAIL_LINES = 20  # what an email quotes of the log
+STREAK_RUNS = 200  # how far back a failing streak is counted
 
 
-def _wanted(hook: Hook, event: str, store: Repos, run: Run) -> bool:
+def _wanted(hook: Hook, event: str, store: Repos, run: Run, earlier: list[Run]) -> bool:
     events = hook.options.get("events", DEFAULT_EVENTS)
+    if hook.options.get("notify", "every") == "on_change":
+        # Its first success after failures goes whatever its events: the all-clear.
+        return ((event in events or event in policy.RECOVERY)
+                and policy.on_change_wants(event, earlier))
     if event in events:
         return True
     # PagerDuty: the job's next success resolves the incident its failure, or a run alert
     # since its last success, opened.
     if hook.type == "pagerduty" and event in RESOLVES:
-        earlier = [r for r in store.list_runs(run.job_name, limit=5, before_id=run.id)
-                   if r.status.finished]
         if earlier and earlier[0].status in (RunStatus.ERROR, RunStatus.CANCELLED):
             return True
         last_good = next((r.finished_at for r in earlier if r.status is RunStatus.SUCCESS), 0)
         return store.alerted_since(run.job_name, last_good or 0)
     return False
+
+
+def earlier_runs(store: Repos, run: Run) -> list[Run]:
+    """The job's finished runs before this one, of its branch, newest first: enough to
+    count a long failing streak."""
+    return [r for r in store.list_runs(run.job_name, limit=STREAK_RUNS, before_id=run.id,
+                                       branch=run.git_branch) if r.status.finished]
 
 
 def alert_deliveries(job: Job, alert: Alert) -> list[tuple]:
@@ -90,7 +100,7 @@ def event_of(run: Run, counts: dict[str, int]) -> str | None:
     return {RunStatus.ERROR: "errored", RunStatus.CANCELLED: "cancelled"}.get(run.status)
 
 
-def _log_tail(store: Repos, run: Run) -> tuple[str, ...]:
+def log_tail(store: Repos, run: Run) -> tuple[str, ...]:
     """The run's last log lines, as `dbt-console logs` prints their text."""
     count = store.log_line_count(run.id)
     return tuple(line.msg for line in store.read_log(run.id, max(0, count - LOG_TAIL_LINES)))
@@ -107,10 +117,12 @@ def queue_for(store: Repos, run: Run) -> int:
         return 0
     failed = [(r.unique_id, r.status, r.message) for r in store.node_results(run.id)
               if r.status in FAILED_NODE]
-    notice = Notice(run, event, counts, failed, _log_tail(store, run))
+    earlier = earlier_runs(store, run)
+    notice = Notice(run, event, counts, failed, log_tail(store, run),
+                    policy.recovery_note(run, earlier) if event in policy.RECOVERY else "")
     rows = []
     for index, hook in enumerate(job.hooks):
-        if not _wanted(hook, event, store, run):
+        if not _wanted(hook, event, store, run, earlier):
             continue
         body = KINDS[hook.type].body(hook, index, notice)
         rows.append((run.id, run.job_name, index, hook.type, masked_target(hook), event,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -49,6 +50,8 @@ class JobsScreen(KeysWhenReady, Screen):
         Binding("h", "history", "History"),
         Binding("H", "history_all", "All runs", show=False),
         Binding("a", "audit", "Audit log", show=False),
+        Binding("T", "test_hooks", "Test hooks", show=False,
+                tooltip="Send a sample failure to each of the job's hooks, and say how it went"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -175,6 +178,25 @@ class JobsScreen(KeysWhenReady, Screen):
             run, note = done
             self.notify(f"run {run.id} of {name} queued: {note}")
             self.app.open_run(run.id)
+
+    def action_test_hooks(self) -> None:
+        name = self.selected_job()
+        if name is not None and not self.app.refused("notify.test_hooks", name):
+            self.notify(f"sending a sample failure to each hook of {name}…", timeout=3)
+            self._test_hooks(name)
+
+    @work(thread=True, group="hooks-test")
+    def _test_hooks(self, name: str) -> None:
+        """Off the event loop: each hook may take its timeout to answer."""
+        try:
+            with self.ctx.fork() as ctx:
+                results = actions.notify.test_hooks(ctx, name)
+        except UserError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="warning", timeout=8)
+            return
+        failed = any(not r.delivered for r in results)
+        self.app.call_from_thread(self.notify, "\n".join(r.summary() for r in results),
+                                  severity="error" if failed else "information", timeout=15)
 
     def action_toggle_pause(self) -> None:
         name = self.selected_job()
