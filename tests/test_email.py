@@ -115,3 +115,62 @@ def test_a_bad_smtp_section_in_settings_is_refused_naming_the_file(tmp_path, hom
     assert result.code == 2
     assert str(paths.settings_file) in result.err
     assert "smtp.port must be a port number from 1 to 65535, got 70000" in result.err
+
+
+OWNED_PROJECT = {
+    "dbt_project.yml": "name: owned\nversion: '1.0.0'\nprofile: owned\nconfig-version: 2\n"
+                       "flags: {send_anonymous_usage_stats: false}\n",
+    "profiles.yml": "owned:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+                    "      path: owned.duckdb\n      threads: 1\n",
+    "models/groups.yml": """version: 2
+groups:
+  - {name: finance, owner: {name: Fin, email: fin@acme.com}}
+  - {name: marketing, owner: {email: mkt@acme.com}}
+  - {name: ops, owner: {email: ops@elsewhere.org}}
+models:
+  - {name: revenue, config: {group: finance}}
+  - {name: campaigns, config: {group: marketing}}
+  - {name: shifts, config: {group: ops}}
+""",
+    "models/revenue.sql": "select * from a_table_that_is_not_there\n",
+    "models/campaigns.sql": "select 1 as campaign_id\n",
+    "models/shifts.sql": "select * from another_table_that_is_not_there\n",
+}
+
+
+@pytest.mark.real
+def test_each_model_owner_gets_one_digest_of_their_groups_failures_and_no_one_else(
+        tmp_path, paths, store, smtp_server):
+    from conftest import make_project
+    from dbt_console.engine.executor import Executor
+    from dbt_console.jobspec import parse_jobs
+
+    mail = smtp_server()
+    project = make_project(tmp_path / "owned", OWNED_PROJECT)
+    store.save_jobs(parse_jobs(f"""
+jobs:
+  - name: owned
+    project_dir: {project}
+    commands: ["dbt run"]
+    hooks:
+      - {{type: email, to: team@acme.com, owners: true, owner_domains: [acme.com],
+          smtp: {{host: 127.0.0.1, port: {mail.port}, starttls: false}}}}
+""", "test", tmp_path))
+    run = store.enqueue_run(store.get_job("owned"), Trigger.manual(), "test")
+    assert Executor(paths).execute(run.id).status is RunStatus.ERROR
+    notifier.send_due(store)
+
+    by_recipient = {tuple(m.rcpt_tos): m.message for m in mail.received}
+    assert sorted(by_recipient) == [("fin@acme.com",), ("team@acme.com",)]
+    digest = by_recipient[("fin@acme.com",)]
+    assert digest["Subject"] == (f"[dbt-console] owned: 1 failed in your group finance "
+                                 f"(run {run.id})")
+    text, html = parts(digest)
+    for body in (text, html):
+        assert "model.owned.revenue" in body and "a_table_that_is_not_there" in body
+        assert "shifts" not in body and "campaign" not in body  # others' nodes
+    log = "\n".join(line.msg for line in store.read_log(run.id))
+    assert ("model owner ops@elsewhere.org (group ops) not emailed: outside owner_domains "
+            "(acme.com)") in log
+    assert {d.target for d in store.list_deliveries(run.id)} == {
+        "mailto:team@acme.com", "mailto:fin@acme.com"}

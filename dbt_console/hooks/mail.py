@@ -142,5 +142,12 @@ def alert_body(hook: Hook, index: int, alert: Alert) -> dict[str, Any]:
                     "</p></body></html>"}
 
 
-KIND = HookKind("email", frozenset({"to"}), frozenset({"cc", "from", "smtp", "events", "name"}),
-                (), body, alert_body, transport="smtp", problems=problems)
+def _all_problems(hook: dict[str, Any]) -> list[str]:
+    from dbt_console.hooks import owners  # (owners.py reads this module's addresses)
+
+    return problems(hook) + owners.problems(hook)
+
+
+KIND = HookKind("email", frozenset({"to"}),
+                frozenset({"cc", "from", "smtp", "events", "name", "owners", "owner_domains"}),
+                (), body, alert_body, transport="smtp", problems=_all_problems)

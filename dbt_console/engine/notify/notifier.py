@@ -16,7 +16,7 @@ from typing import Any
 
 from dbt_console.ci import ReportSpec
 from dbt_console.engine import killpoints
-from dbt_console.engine.notify import gitreport, reports
+from dbt_console.engine.notify import gitreport, owner_mail, reports
 from dbt_console.engine.notify.send import attempt, masked_target
 from dbt_console.hooks import DEFAULT_EVENTS, KINDS, Alert, Notice, policy
 from dbt_console.hooks.pagerduty import RESOLVES
@@ -33,7 +33,7 @@ from dbt_console.store.repos import Repos, joined, opened
 
 # The store's concerns this part and the parts it hands the store to use (repos.py).
 USES = joined((RunsStore, DeliveriesStore, StepsStore, JobsStore, AlertsStore, LogsStore),
-              reports.USES)
+              reports.USES, owner_mail.USES)
 
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def queue_for(store: Repos, run: Run) -> int:
         body = KINDS[hook.type].body(hook, index, notice)
         rows.append((run.id, run.job_name, index, hook.type, masked_target(hook), event,
                      json.dumps(body)))
-    rows += reports.rows_for(store, job, run, event)
+    rows += reports.rows_for(store, job, run, event) + owner_mail.rows_for(store, job, run, event)
     store.add_deliveries(rows)
     return len(rows)
 
