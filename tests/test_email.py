@@ -174,3 +174,30 @@ jobs:
             "(acme.com)") in log
     assert {d.target for d in store.list_deliveries(run.id)} == {
         "mailto:team@acme.com", "mailto:fin@acme.com"}
+
+
+@pytest.mark.unit
+def test_an_editor_may_not_send_an_smtp_password_to_a_server_of_their_own(tmp_path, paths,
+                                                                           store):
+    """The password is any variable of the engine's environment: a login to a new server
+    is an admin's to set (as a command hook is); an editor may reuse an admin's."""
+    from dbt_console import actions
+    from dbt_console.actions import Actor, Context
+    from dbt_console.errors import UserError
+
+    store.create_token("ed", "hash-of-ed", "test", "editor")
+    admin = Context(paths, Actor("root", "engine"))
+    editor = Context(paths, Actor("ed", "token", "api"))
+    login = "{host: smtp.acme.com, port: 587, username: dbt, password: '${SMTP_PASSWORD}'}"
+    jobs = write_jobs(tmp_path / "jobs.yml", JOB.format(
+        hooks=f"      - {{type: email, to: a@acme.com, smtp: {login}}}")).read_text()
+    actions.jobs.import_text(admin, jobs, "admin's", str(tmp_path))
+    # The same login, in another job: allowed.
+    again = jobs.replace("name: mailed", "name: mailed2")
+    actions.jobs.import_text(editor, again, "editor's", str(tmp_path))
+    theirs = jobs.replace("smtp.acme.com", "mail.mallory.example").replace(
+        "name: mailed", "name: mailed3")
+    with pytest.raises(UserError) as refused:
+        actions.jobs.import_text(editor, theirs, "editor's", str(tmp_path))
+    assert "only an admin may set hooks (an smtp login)" in str(refused.value)
+    assert store.find_job("mailed3") is None

@@ -272,9 +272,16 @@ def _admin_values(job: Job) -> dict[str, set]:
 
     argvs = {tuple(h.options.get("argv") or ()) for h in job.hooks
              if KINDS[h.type].runs_program}
+    # A password goes to the server named beside it: an editor naming a server of their
+    # own would be sent any variable of the engine's environment.
+    logins = {tuple(str(h.options["smtp"].get(k)) for k in ("host", "port", "username",
+                                                              "password"))
+              for h in job.hooks if isinstance(h.options.get("smtp"), dict)
+              and h.options["smtp"].get("password")}
     return {"project_dir": {job.project_dir} - {None},
             "git.url": {job.git.url} if job.git else set(),
             "dbt_path": {job.dbt_path} - {None}, "hooks (command)": argvs,
+            "hooks (an smtp login)": logins,
             "env (what programs load)": {(k, v) for k, v in job.env.items()
                                          if LOADER_ENV.match(k)}}
 
@@ -282,7 +289,8 @@ def _admin_values(job: Job) -> dict[str, set]:
 def _check_admin_fields(ctx: Context, job: Job, previous: Job | None) -> None:
     """Only an admin may point a job at a program no job ran before: a new project_dir,
     git url, dbt_path, command hook or env value that changes what programs load
-    (LOADER_ENV). An editor may reuse what an admin already set."""
+    (LOADER_ENV); or give an email hook an SMTP login no job had (settings' [smtp] is
+    the admin's too). An editor may reuse what an admin already set."""
     if allows(ctx.role(job.name), "admin"):
         return
     known: dict[str, set] = {}
@@ -293,7 +301,8 @@ def _check_admin_fields(ctx: Context, job: Job, previous: Job | None) -> None:
            if values - known.get(key, set())]
     if new:
         raise Forbidden(f"job {job.name!r}: only an admin may set {', '.join(new)} to a value "
-                        "no job has yet (it chooses what runs as the service user)")
+                        "no job has yet (it chooses what runs as the service user, or where the "
+                        "engine's secrets are sent)")
 
 
 def _diff(before: Job | None, after: Job) -> str:
