@@ -218,7 +218,9 @@ def test_slack_teams_and_pagerduty_bodies_have_what_their_apis_require(
     assert card[0]["color"] == "Attention"
     succeeded_card = succeeded["attachments"][0]["content"]["body"]
     assert succeeded_card[0]["color"] == "Good"
-    assert {"title": "Status", "value": "success"} in succeeded_card[1]["facts"]
+    assert succeeded_card[1]["text"].startswith("recovered after 1 failed run(s), down for ")
+    (facts,) = [e["facts"] for e in succeeded_card if e["type"] == "FactSet"]
+    assert {"title": "Status", "value": "success"} in facts
     assert teams.requests[0]["path"] == "/workflows/x"
 
 
