@@ -201,3 +201,29 @@ def test_an_editor_may_not_send_an_smtp_password_to_a_server_of_their_own(tmp_pa
         actions.jobs.import_text(editor, theirs, "editor's", str(tmp_path))
     assert "only an admin may set hooks (an smtp login)" in str(refused.value)
     assert store.find_job("mailed3") is None
+
+
+@pytest.mark.real
+def test_an_engine_serving_the_api_links_the_run_there_in_its_email(
+        tmp_path, smtp_server, serving):
+    from conftest import binary, import_jobs, make_project, wait_for
+
+    mail = smtp_server()
+    project = make_project(tmp_path / "owned", OWNED_PROJECT)
+    home = tmp_path / "home"
+    import_jobs(home, tmp_path, f"""
+jobs:
+  - name: broken
+    project_dir: {project}
+    commands: ["dbt run --select revenue"]
+    hooks:
+      - {{type: email, to: team@acme.com, smtp: {{host: 127.0.0.1, port: {mail.port},
+          starttls: false}}}}
+""")
+    serve = serving(home, args=("--api", "127.0.0.1:0"))
+    run_id = int(binary(home, "run", "broken").out.split()[0])
+    wait_for(lambda: mail.received, timeout=120, what="the email")
+    text, html = parts(mail.received[0].message)
+    link = f"{serve.api_url}runs/{run_id}/"
+    assert link.startswith("http://127.0.0.1:") and f"In the API: {link}" in text
+    assert f"<a href='{link}'>" in html

@@ -34,7 +34,8 @@ def cmd_serve(args: Namespace, ctx: Context) -> int:
     if background:  # its session has no terminal; a hangup sent its way is not for it
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         sys.stdout.reconfigure(line_buffering=True)  # engine.log, read while it runs
-    engine = Engine(paths, settings, parts.for_serve(paths, settings, kind))
+    api_url = next((s.url for s, what in servers if what.startswith("API")), None)
+    engine = Engine(paths, settings, parts.for_serve(paths, settings, kind, api_url=api_url))
 
     engine.events.subscribe(_report)
     orphans = _start_engine(engine, ctx, background)

@@ -84,8 +84,9 @@ class Parts:
 
 
 def for_serve(paths: Paths, settings: Settings, kind: str = "serve",
-              trigger_for: TriggerFor | None = None) -> Parts:
-    """Every part: what `serve` (and its background form) runs."""
+              trigger_for: TriggerFor | None = None, api_url: str | None = None) -> Parts:
+    """Every part: what `serve` (and its background form) runs; `api_url`: the API's root
+    when it serves one (emails link their run there)."""
     keeper, doorbell, events = LeaseKeeper(kind), Doorbell(), RunEvents()
     warm = (WarmLauncher(paths.helper_log, _recorder(paths, keeper), pass_env=settings.pass_env)
             if settings.warm_starts and not settings.run_as else None)
@@ -95,7 +96,7 @@ def for_serve(paths: Paths, settings: Settings, kind: str = "serve",
                           settings, watch, warm)
     return Parts(
         keeper, doorbell, events, Executor(paths, launchers, events, settings.pass_env),
-        Notifier(paths.store, smtp_defaults=settings.smtp), schedules,
+        Notifier(paths.store, smtp_defaults=settings.smtp, api_url=api_url), schedules,
         watchers=(PushWatcher(paths.store, settings.push_poll_seconds, doorbell.ring),
                   WakeListener(paths.data_dir, doorbell.nudge)),
         chores=(Chore("alerts", 0.0, alerts.CHECK_SECONDS, watch.check, alerts.USES),

@@ -108,7 +108,8 @@ def body(hook: Hook, index: int, notice: Notice) -> dict[str, Any]:
     if notice.log_tail:
         text += ["", "The log's last lines:"] + [f"  {line}" for line in notice.log_tail]
     text += ["", f"Open the run: {open_it}"]
-    return {"to": addresses(hook.options["to"]), "cc": addresses(hook.options.get("cc")),
+    return {"run_id": run.id, "to": addresses(hook.options["to"]),
+            "cc": addresses(hook.options.get("cc")),
             "subject": subject, "text": "\n".join(text) + "\n",
             "html": _html(subject, notice, facts, failed, more, open_it)}
 

@@ -133,7 +133,7 @@ def queue_for(store: Repos, run: Run) -> int:
 
 
 def send_due(store: Repos, run_id: int | None = None,
-             smtp_defaults: Mapping[str, Any] | None = None) -> int:
+             smtp_defaults: Mapping[str, Any] | None = None, api_url: str | None = None) -> int:
     """Make one attempt at every delivery that is due; returns how many were tried.
     `smtp_defaults`: settings.toml's [smtp], for email hooks without their own."""
     due = store.due_deliveries(run_id)
@@ -148,7 +148,7 @@ def send_due(store: Repos, run_id: int | None = None,
             continue
         result = (gitreport.attempt(hook, delivery.request_body)
                   if isinstance(hook, ReportSpec)
-                  else attempt(hook, delivery.request_body, smtp_defaults))
+                  else attempt(hook, delivery.request_body, smtp_defaults, api_url))
         if result.delivered:
             killpoints.reach(killpoints.DELIVERY_ANSWERED)
         retry_at = None
@@ -169,9 +169,9 @@ class Notifier:
     """The engine's sender: a thread that delivers whatever is due, about once a second."""
 
     def __init__(self, store_path, interval: float = 1.0, run_id: int | None = None,
-                 smtp_defaults: Mapping[str, Any] | None = None):
+                 smtp_defaults: Mapping[str, Any] | None = None, api_url: str | None = None):
         self.store_path = store_path
-        self.smtp_defaults = smtp_defaults
+        self.smtp_defaults, self.api_url = smtp_defaults, api_url
         self.run_id = run_id  # only this run's deliveries (`run --wait` with no engine)
         self.interval = interval
         self._stop = threading.Event()
@@ -190,7 +190,7 @@ class Notifier:
                 try:
                     if self.run_id is None:
                         reports.queue_waiting(store)
-                    send_due(store, self.run_id, self.smtp_defaults)
+                    send_due(store, self.run_id, self.smtp_defaults, self.api_url)
                 except Exception:
                     log.exception("notifier")
                 self._stop.wait(self.interval)

@@ -55,8 +55,10 @@ def masked_target(hook: Hook) -> str:
     return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "…"
 
 
-def attempt(hook: Hook, body: str, smtp_defaults: Mapping[str, Any] | None = None) -> Attempt:
-    """One try; `smtp_defaults`: settings.toml's [smtp], for email hooks without their own."""
+def attempt(hook: Hook, body: str, smtp_defaults: Mapping[str, Any] | None = None,
+            api_url: str | None = None) -> Attempt:
+    """One try; `smtp_defaults`: settings.toml's [smtp], for email hooks without their own;
+    `api_url`: the API's root when this engine serves one (an email links the run)."""
     target = masked_target(hook)
     try:
         kind = KINDS[hook.type]
@@ -64,7 +66,7 @@ def attempt(hook: Hook, body: str, smtp_defaults: Mapping[str, Any] | None = Non
             return _command(hook, body)
         if kind.transport == "smtp":
             sent, code, said = smtp.send(hook, body, smtp_defaults or {}, resolve,
-                                         TIMEOUT_SECONDS)
+                                         TIMEOUT_SECONDS, api_url)
             return Attempt(sent, code, None if sent else said, said if sent else None)
         url = resolve(hook.options.get("url") or kind.default_url)
         body, extra = kind.prepare(hook, body, resolve)

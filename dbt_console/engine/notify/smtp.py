@@ -25,8 +25,16 @@ def server_of(hook: Hook, defaults: Mapping[str, Any]) -> dict[str, Any]:
     return dict(hook.options.get("smtp") or defaults or {})
 
 
-def message(hook: Hook, server: Mapping[str, Any], body: str) -> EmailMessage:
+def message(hook: Hook, server: Mapping[str, Any], body: str,
+            api_url: str | None = None) -> EmailMessage:
+    """`api_url`: the API's root when the engine sending it serves one (serve --api): the
+    run's link in it is added, as the run is known there only while it serves."""
     parts = json.loads(body)
+    if api_url and parts.get("run_id"):
+        link = f"{api_url}runs/{parts['run_id']}/"
+        parts["text"] += f"In the API: {link}\n"
+        parts["html"] = parts["html"].replace(
+            "</body>", f"<p>In the API: <a href='{link}'>{link}</a></p></body>")
     sender = (hook.options.get("from") or server.get("from")
               or f"dbt-console@{socket.getfqdn()}")
     msg = EmailMessage()
@@ -42,8 +50,8 @@ def message(hook: Hook, server: Mapping[str, Any], body: str) -> EmailMessage:
     return msg
 
 
-def send(hook: Hook, body: str, defaults: Mapping[str, Any],
-         resolve: Callable[[str], str], timeout: float) -> tuple[bool, int | None, str]:
+def send(hook: Hook, body: str, defaults: Mapping[str, Any], resolve: Callable[[str], str],
+         timeout: float, api_url: str | None = None) -> tuple[bool, int | None, str]:
     """(delivered, the server's last code, what happened): the caller's Attempt."""
     server = server_of(hook, defaults)
     if not server.get("host"):
@@ -51,7 +59,7 @@ def send(hook: Hook, body: str, defaults: Mapping[str, Any],
     use_ssl, starttls = bool(server.get("ssl")), server.get("starttls", not server.get("ssl"))
     host, port = server["host"], int(server.get("port") or (465 if use_ssl else
                                                              587 if starttls else 25))
-    msg = message(hook, server, body)
+    msg = message(hook, server, body, api_url)
     parts = json.loads(body)
     recipients = parts["to"] + parts.get("cc", [])
     context = ssl.create_default_context()
