@@ -117,7 +117,8 @@ def queue_for(store: Repos, run: Run) -> int:
         return 0
     failed = [(r.unique_id, r.status, r.message) for r in store.node_results(run.id)
               if r.status in FAILED_NODE]
-    earlier = earlier_runs(store, run)
+    # A run's start needs no history: on_change and recoveries are about how it ended.
+    earlier = earlier_runs(store, run) if run.status.finished else []
     notice = Notice(run, event, counts, failed, log_tail(store, run),
                     policy.recovery_note(run, earlier) if event in policy.RECOVERY else "")
     rows = []

@@ -31,10 +31,10 @@ def rows_for(store: Repos, job: Job, run: Run, event: str) -> list[tuple]:
     except (OSError, ValueError) as exc:  # the run ended before dbt parsed anything
         log.warning("run %s: no manifest to find model owners in: %s", run.id, exc)
         return []
-    rows = []
+    rows, found = [], owners.digests(manifest, results)
     for index, hook in hooks:
         domains = hook.options.get("owner_domains")
-        for digest in owners.digests(manifest, results).values():
+        for digest in found.values():
             if not owners.allowed(digest.email, domains):
                 store.note(run.id, f"model owner {digest.email} (group "
                            f"{', '.join(sorted(digest.groups))}) not emailed: outside "

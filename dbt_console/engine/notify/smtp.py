@@ -25,11 +25,11 @@ def server_of(hook: Hook, defaults: Mapping[str, Any]) -> dict[str, Any]:
     return dict(hook.options.get("smtp") or defaults or {})
 
 
-def message(hook: Hook, server: Mapping[str, Any], body: str,
+def message(hook: Hook, server: Mapping[str, Any], parts: dict[str, Any],
             api_url: str | None = None) -> EmailMessage:
-    """`api_url`: the API's root when the engine sending it serves one (serve --api): the
-    run's link in it is added, as the run is known there only while it serves."""
-    parts = json.loads(body)
+    """`parts`: the delivery's body; `api_url`: the API's root when the engine sending it
+    serves one (serve --api): the run's link in it is added, as the run is known there
+    only while it serves."""
     if api_url and parts.get("run_id"):
         link = f"{api_url}runs/{parts['run_id']}/"
         parts["text"] += f"In the API: {link}\n"
@@ -59,8 +59,8 @@ def send(hook: Hook, body: str, defaults: Mapping[str, Any], resolve: Callable[[
     use_ssl, starttls = bool(server.get("ssl")), server.get("starttls", not server.get("ssl"))
     host, port = server["host"], int(server.get("port") or (465 if use_ssl else
                                                              587 if starttls else 25))
-    msg = message(hook, server, body, api_url)
     parts = json.loads(body)
+    msg = message(hook, server, parts, api_url)
     recipients = parts["to"] + parts.get("cc", [])
     context = ssl.create_default_context()
     where = f"SMTP {host}:{port}"
